@@ -1,0 +1,42 @@
+/* error.h — the one error table of bulkimport.
+ *
+ * Every fallible function returns 0 on success or a negative BI_E* code. The table below gives
+ * each code its stable machine name (sent to clients as "code"), its HTTP status and a default
+ * human message, so the enum, the messages and the status mapping cannot drift apart. It lives
+ * in db/, the lowest layer, so that every folder can use it; it holds no database code.
+ */
+#ifndef BI_ERROR_H
+#define BI_ERROR_H
+
+/* X(name, value, http_status, code, default_message) */
+#define BI_ERRNO_MAP(X)                                                                            \
+    X(EINVAL, -1, 400, "bad_request", "the request is malformed")                                   \
+    X(EAUTH, -2, 401, "unauthorized", "missing or invalid API token")                               \
+    X(EPERM, -3, 403, "forbidden", "you are not allowed to do this")                                \
+    X(ENOTFOUND, -4, 404, "not_found", "no such resource")                                          \
+    X(EMETHOD, -5, 405, "method_not_allowed", "this method is not allowed on this resource")        \
+    X(ECONFLICT, -6, 409, "conflict", "the resource already exists")                                \
+    X(ETOOBIG, -7, 413, "payload_too_large", "the request body is too large")                       \
+    X(EUNAVAIL, -8, 503, "unavailable", "the database is unavailable; retry later")                 \
+    X(EINTERNAL, -9, 500, "internal_error", "internal server error")                                \
+    X(EIO, -10, 500, "io_error", "a local file operation failed")                                   \
+    X(EBUSY, -11, 409, "busy", "the resource is in use by another process")
+
+enum bi_errno {
+#define BI_ERRNO_ENUM(name, value, status, code, message) BI_##name = (value),
+    BI_ERRNO_MAP(BI_ERRNO_ENUM)
+#undef BI_ERRNO_ENUM
+};
+
+/* Returns the stable machine name of err ("not_found"), or "internal_error" for a value that is
+ * not in the table. The string is static. */
+const char *error_code(int err);
+
+/* Returns the default human message of err; static string; unknown values give the message of
+ * BI_EINTERNAL. */
+const char *error_message(int err);
+
+/* Returns the HTTP status for err (400…503); unknown values give 500. */
+int error_http_status(int err);
+
+#endif

@@ -1,0 +1,39 @@
+/* pgconn.h — db/'s private view of a pooled connection: libpq types and the helpers every
+ * file of db/ uses to run statements. Never included outside db/.
+ */
+#ifndef BI_DB_PGCONN_H
+#define BI_DB_PGCONN_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#define BI_DB_MAX_PREPARED 128
+
+/* A statement prepared once per connection, by name, the first time it runs there. Parameter
+ * types come from casts in the SQL text ($1::bytea). Instances are static and never freed. */
+typedef struct db_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+} db_stmt;
+
+struct db_conn {
+    PGconn *pg;
+    bool broken; /* set on a connection-level failure: re-opened by the next acquire */
+    int n_prepared;
+    const db_stmt *prepared[BI_DB_MAX_PREPARED];
+};
+
+/* Runs stmt with text or binary parameters (formats NULL means all text) and checks that the
+ * result has status expect. Returns 0 and the result in *out_res (the caller PQclears it; pass
+ * NULL to discard), or: BI_ECONFLICT on a unique violation, BI_EUNAVAIL when the connection
+ * broke or the server is shutting down, BI_EINTERNAL on anything else. Failures are logged with
+ * the server's full message, which never reaches clients. */
+int db_exec(db_conn *conn, const db_stmt *stmt, const char *const *values, const int *lengths,
+            const int *formats, ExecStatusType expect, PGresult **out_res);
+
+/* Runs SQL text without parameters (transaction control, migrations); same contract as
+ * db_exec. Never pass text that holds user data. */
+int db_exec_sql(db_conn *conn, const char *sql, ExecStatusType expect, PGresult **out_res);
+
+#endif

@@ -1,0 +1,232 @@
+#include "pool.h"
+
+#include "error.h"
+#include "log.h"
+#include "pgconn.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct db_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t freed; /* signalled when a connection is released */
+    char *conninfo;
+    int size;
+    int n_free;
+    db_conn **free_list; /* stack of idle connections */
+    db_conn *conns;
+};
+
+int db_pool_create(const char *conninfo, int size, db_pool **out_pool) {
+    char *parse_error = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_error);
+    if (opts == NULL) {
+        log_error("invalid database URL: %s", parse_error ? parse_error : "out of memory");
+        PQfreemem(parse_error);
+        return BI_EINVAL;
+    }
+    PQconninfoFree(opts);
+
+    db_pool *pool = calloc(1, sizeof *pool);
+    if (pool == NULL)
+        abort();
+    pool->conninfo = strdup(conninfo);
+    pool->conns = calloc((size_t)size, sizeof *pool->conns);
+    pool->free_list = calloc((size_t)size, sizeof *pool->free_list);
+    if (pool->conninfo == NULL || pool->conns == NULL || pool->free_list == NULL)
+        abort();
+    pool->size = size;
+    for (int i = 0; i < size; i++)
+        pool->free_list[pool->n_free++] = &pool->conns[i];
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool->freed, &attr);
+    pthread_condattr_destroy(&attr);
+    *out_pool = pool;
+    return 0;
+}
+
+void db_pool_destroy(db_pool *pool) {
+    if (pool == NULL)
+        return;
+    for (int i = 0; i < pool->size; i++)
+        if (pool->conns[i].pg != NULL)
+            PQfinish(pool->conns[i].pg);
+    pthread_cond_destroy(&pool->freed);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->free_list);
+    free(pool->conns);
+    free(pool->conninfo);
+    free(pool);
+}
+
+static void db_notice_to_log(void *arg, const char *message) {
+    (void)arg;
+    log_debug("postgres: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+/* Opens conn->pg, closing a previous broken one. Runs outside the pool lock: connecting can
+ * take up to connect_timeout. */
+static int db_conn_open(db_pool *pool, db_conn *conn) {
+    if (conn->pg != NULL)
+        PQfinish(conn->pg);
+    conn->n_prepared = 0;
+    conn->broken = false;
+    /* Defaults first: settings in the expanded conninfo override them. */
+    const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *values[] = {"5", "bulkimportd", pool->conninfo, NULL};
+    conn->pg = PQconnectdbParams(keys, values, 1);
+    if (conn->pg == NULL)
+        abort();
+    if (PQstatus(conn->pg) != CONNECTION_OK) {
+        log_warn("cannot connect to the database: %.*s", (int)strcspn(PQerrorMessage(conn->pg), "\n"),
+                 PQerrorMessage(conn->pg));
+        PQfinish(conn->pg);
+        conn->pg = NULL;
+        return BI_EUNAVAIL;
+    }
+    PQsetNoticeProcessor(conn->pg, db_notice_to_log, NULL);
+    return 0;
+}
+
+int db_pool_acquire(db_pool *pool, int timeout_ms, db_conn **out_conn) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool->lock);
+    while (pool->n_free == 0) {
+        if (pthread_cond_timedwait(&pool->freed, &pool->lock, &deadline) == ETIMEDOUT &&
+            pool->n_free == 0) {
+            pthread_mutex_unlock(&pool->lock);
+            log_warn("no database connection became free within %d ms", timeout_ms);
+            return BI_EUNAVAIL;
+        }
+    }
+    db_conn *conn = pool->free_list[--pool->n_free];
+    pthread_mutex_unlock(&pool->lock);
+
+    if (conn->pg == NULL || conn->broken || PQstatus(conn->pg) != CONNECTION_OK) {
+        int err = db_conn_open(pool, conn);
+        if (err < 0) {
+            db_pool_release(pool, conn);
+            return err;
+        }
+    }
+    *out_conn = conn;
+    return 0;
+}
+
+void db_pool_release(db_pool *pool, db_conn *conn) {
+    if (conn->pg != NULL && !conn->broken) {
+        PGresult *res;
+        while ((res = PQgetResult(conn->pg)) != NULL)
+            PQclear(res);
+        PGTransactionStatusType ts = PQtransactionStatus(conn->pg);
+        if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
+            db_rollback(conn);
+        else if (ts != PQTRANS_IDLE)
+            conn->broken = true;
+    }
+    if (conn->broken && conn->pg != NULL) {
+        PQfinish(conn->pg);
+        conn->pg = NULL;
+    }
+    pthread_mutex_lock(&pool->lock);
+    pool->free_list[pool->n_free++] = conn;
+    pthread_cond_signal(&pool->freed);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+/* Maps a failed result to an error code, logging the server's message. */
+static int db_result_error(db_conn *conn, PGresult *res, const char *what) {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *message = res ? PQresultErrorMessage(res) : PQerrorMessage(conn->pg);
+    bool lost = PQstatus(conn->pg) != CONNECTION_OK || state == NULL ||
+                strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+    int err = BI_EINTERNAL;
+    if (lost) {
+        conn->broken = true;
+        err = BI_EUNAVAIL;
+    } else if (strcmp(state, "23505") == 0) {
+        err = BI_ECONFLICT;
+    } else if (strcmp(state, "23514") == 0) {
+        err = BI_EINVAL; /* a CHECK constraint: the caller should have validated */
+    }
+    if (err == BI_ECONFLICT || err == BI_EINVAL)
+        log_debug("%s: %.*s", what, (int)strcspn(message, "\n"), message);
+    else
+        log_error("%s failed [%s]: %.*s", what, state ? state : "-", (int)strcspn(message, "\n"),
+                  message);
+    return err;
+}
+
+static int db_result_take(db_conn *conn, PGresult *res, ExecStatusType expect, const char *what,
+                          PGresult **out_res) {
+    if (res == NULL || PQresultStatus(res) != expect) {
+        int err = db_result_error(conn, res, what);
+        PQclear(res);
+        return err;
+    }
+    if (out_res != NULL)
+        *out_res = res;
+    else
+        PQclear(res);
+    return 0;
+}
+
+/* Prepares stmt on conn unless it already is. */
+static int db_prepare(db_conn *conn, const db_stmt *stmt) {
+    for (int i = 0; i < conn->n_prepared; i++)
+        if (conn->prepared[i] == stmt)
+            return 0;
+    if (conn->n_prepared == BI_DB_MAX_PREPARED)
+        abort(); /* raise BI_DB_MAX_PREPARED: there are more statements than slots */
+    PGresult *res = PQprepare(conn->pg, stmt->name, stmt->sql, stmt->nparams, NULL);
+    int err = db_result_take(conn, res, PGRES_COMMAND_OK, stmt->name, NULL);
+    if (err == 0)
+        conn->prepared[conn->n_prepared++] = stmt;
+    return err;
+}
+
+int db_exec(db_conn *conn, const db_stmt *stmt, const char *const *values, const int *lengths,
+            const int *formats, ExecStatusType expect, PGresult **out_res) {
+    int err = db_prepare(conn, stmt);
+    if (err < 0)
+        return err;
+    PGresult *res = PQexecPrepared(conn->pg, stmt->name, stmt->nparams, values, lengths, formats, 0);
+    return db_result_take(conn, res, expect, stmt->name, out_res);
+}
+
+int db_exec_sql(db_conn *conn, const char *sql, ExecStatusType expect, PGresult **out_res) {
+    PGresult *res = PQexec(conn->pg, sql);
+    return db_result_take(conn, res, expect, "statement", out_res);
+}
+
+int db_begin(db_conn *conn) { return db_exec_sql(conn, "BEGIN", PGRES_COMMAND_OK, NULL); }
+
+int db_commit(db_conn *conn) { return db_exec_sql(conn, "COMMIT", PGRES_COMMAND_OK, NULL); }
+
+void db_rollback(db_conn *conn) {
+    if (conn->pg == NULL || conn->broken)
+        return;
+    if (db_exec_sql(conn, "ROLLBACK", PGRES_COMMAND_OK, NULL) < 0)
+        conn->broken = true;
+}
+
+int db_ping(db_conn *conn) {
+    int err = db_exec_sql(conn, "SELECT 1", PGRES_TUPLES_OK, NULL);
+    return err < 0 ? BI_EUNAVAIL : 0;
+}
+
+bool db_server_accepts(const char *conninfo) { return PQping(conninfo) == PQPING_OK; }

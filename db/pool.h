@@ -1,0 +1,48 @@
+/* pool.h — a fixed set of PostgreSQL connections shared by HTTP handlers and workers.
+ *
+ * A connection belongs to one thread between db_pool_acquire and db_pool_release. Connections
+ * are opened lazily and re-opened when found broken, so the pool survives a database restart;
+ * prepared statements are prepared again on the new connection the first time they run. The
+ * pool does not retry statements: a caller that gets BI_EUNAVAIL decides whether to retry.
+ */
+#ifndef BI_DB_POOL_H
+#define BI_DB_POOL_H
+
+#include <stdbool.h>
+
+typedef struct db_pool db_pool;
+typedef struct db_conn db_conn;
+
+/* Creates a pool of size connections (size >= 1) to conninfo (a libpq keyword/value string or
+ * URI; copied). No connection is opened yet. Returns 0 and a new pool in *out_pool (free with
+ * db_pool_destroy), or BI_EINVAL when conninfo cannot be parsed. */
+int db_pool_create(const char *conninfo, int size, db_pool **out_pool);
+
+/* Closes every connection and frees the pool. All connections must have been released.
+ * NULL does nothing. */
+void db_pool_destroy(db_pool *pool);
+
+/* Waits up to timeout_ms for a free connection, opening it if needed. Returns 0 and a borrowed
+ * connection in *out_conn (give it back with db_pool_release), or BI_EUNAVAIL when none became
+ * free in time or the database cannot be reached. */
+int db_pool_acquire(db_pool *pool, int timeout_ms, db_conn **out_conn);
+
+/* Gives conn back. An open transaction is rolled back and pending results are drained first; a
+ * broken connection is closed, to be re-opened by the next acquire. */
+void db_pool_release(db_pool *pool, db_conn *conn);
+
+/* Transactions on a borrowed connection. Each returns 0, or BI_EUNAVAIL when the connection
+ * broke, or BI_EINTERNAL. db_rollback never fails the caller's cleanup path: it marks the
+ * connection broken instead. */
+int db_begin(db_conn *conn);
+int db_commit(db_conn *conn);
+void db_rollback(db_conn *conn);
+
+/* Returns true when the server at conninfo accepts connections now (libpq's PQping: no
+ * authentication is attempted). */
+bool db_server_accepts(const char *conninfo);
+
+/* Runs "SELECT 1". Returns 0 when the database answers, else BI_EUNAVAIL. */
+int db_ping(db_conn *conn);
+
+#endif

@@ -1,0 +1,25 @@
+/* app.h — the running server: its configuration and the long-lived parts every handler uses.
+ *
+ * app_run() owns the whole lifecycle: data dir and its lock, the embedded PostgreSQL when no
+ * database URL is given, the connection pool, migrations, the root user, the HTTP server, and
+ * the orderly shutdown on SIGINT/SIGTERM.
+ */
+#ifndef BI_SERVER_APP_H
+#define BI_SERVER_APP_H
+
+#include "config.h"
+#include "pool.h"
+
+#include <limits.h>
+
+typedef struct app {
+    config cfg;
+    char data_dir[PATH_MAX]; /* absolute */
+    db_pool *pool;
+} app;
+
+/* Runs the server until SIGINT or SIGTERM. Borrows cfg for the whole run. Returns the process
+ * exit code: 0 after a clean shutdown, 1 when start-up failed (the reason is logged). */
+int app_run(const config *cfg);
+
+#endif

@@ -1,0 +1,228 @@
+#include "config.h"
+
+#include "error.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum option_kind { OPT_LISTEN, OPT_TEXT, OPT_INT, OPT_BYTES, OPT_LOG_LEVEL, OPT_TOKEN };
+
+typedef struct option {
+    const char *flag;
+    const char *env;
+    enum option_kind kind;
+    size_t offset; /* of the field in struct config */
+    long long min, max;
+    const char *metavar;
+    const char *help;
+} option;
+
+#define GIB (1024LL * 1024 * 1024)
+
+static const option options[] = {
+    {"--listen", "BULKIMPORT_LISTEN", OPT_LISTEN, offsetof(config, listen), 0, 0, "HOST:PORT",
+     "address to serve HTTP on (default 127.0.0.1:8000; port 0 picks a free port)"},
+    {"--database-url", "DATABASE_URL", OPT_TEXT, offsetof(config, database_url), 0, 0, "URL",
+     "libpq conninfo or URI of a shared PostgreSQL (default: embedded, in DATA-DIR/pg)"},
+    {"--data-dir", "BULKIMPORT_DATA_DIR", OPT_TEXT, offsetof(config, data_dir), 0, 0, "DIR",
+     "directory for local state, created mode 0700 (default ./var)"},
+    {"--workers", "BULKIMPORT_WORKERS", OPT_INT, offsetof(config, workers), 1, 1024, "N",
+     "import worker threads (default: number of CPUs)"},
+    {"--root-token", "BULKIMPORT_ROOT_TOKEN", OPT_TOKEN, offsetof(config, root_token), 16, 256,
+     "TOKEN", "API token of the root user, 16+ printable non-space ASCII characters "
+              "(default: generated on first start)"},
+    {"--max-upload-bytes", "BULKIMPORT_MAX_UPLOAD_BYTES", OPT_BYTES,
+     offsetof(config, max_upload_bytes), 1, 1LL << 50, "N",
+     "largest accepted request body in bytes (default 1073741824, 1 GiB)"},
+    {"--log-level", "BULKIMPORT_LOG_LEVEL", OPT_LOG_LEVEL, offsetof(config, log_level), 0, 0,
+     "LEVEL", "debug, info, warn or error (default info)"},
+    {"--http-threads", "BULKIMPORT_HTTP_THREADS", OPT_INT, offsetof(config, http_threads), 1, 1024,
+     "N", "HTTP handler threads (default 64)"},
+    {"--db-connections", "BULKIMPORT_DB_CONNECTIONS", OPT_INT, offsetof(config, db_connections),
+     2, 10000, "N", "database connections shared by HTTP handlers and workers "
+                    "(default: workers + 8)"},
+};
+
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+void config_print_usage(FILE *out) {
+    fprintf(out, "Usage: bulkimportd [OPTION]...\n"
+                 "Asynchronous bulk-import server speaking OCL's bulk-import API.\n\n"
+                 "Each option can also be set by its environment variable; the flag wins.\n\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const option *o = &options[i];
+        fprintf(out, "  %s %s\n      %s\n      env: %s\n", o->flag, o->metavar, o->help, o->env);
+    }
+    fprintf(out, "  -h, --help\n      show this help and exit\n");
+}
+
+/* Validates "IPv4:PORT" or "[IPv6]:PORT". */
+static bool config_listen_is_valid(const char *text) {
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || colon == text || colon[1] == '\0' || strlen(colon + 1) > 5 ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1) || atoi(colon + 1) > 65535)
+        return false;
+    char host[64];
+    size_t host_len = (size_t)(colon - text);
+    if (host_len >= sizeof host)
+        return false;
+    memcpy(host, text, host_len);
+    host[host_len] = '\0';
+    unsigned char addr[16];
+    if (host[0] == '[' && host[host_len - 1] == ']') {
+        host[host_len - 1] = '\0';
+        return inet_pton(AF_INET6, host + 1, addr) == 1;
+    }
+    return inet_pton(AF_INET, host, addr) == 1;
+}
+
+static bool config_parse_integer(const char *text, long long min, long long max, long long *out) {
+    if (text[0] < '0' || text[0] > '9')
+        return false; /* no sign, no space: strtoll accepts both */
+    char *end;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value < min || value > max)
+        return false;
+    *out = value;
+    return true;
+}
+
+/* Applies one setting; source names the flag or variable for the error message. */
+static int config_apply(config *cfg, const option *o, const char *source, const char *value,
+                        char *err, size_t err_len) {
+    void *field = (char *)cfg + o->offset;
+    long long number = 0;
+    switch (o->kind) {
+    case OPT_LISTEN:
+        if (!config_listen_is_valid(value)) {
+            snprintf(err, err_len, "%s: '%s' is not IPV4:PORT or [IPV6]:PORT with a port 0-65535",
+                     source, value);
+            return BI_EINVAL;
+        }
+        *(const char **)field = value;
+        return 0;
+    case OPT_TEXT:
+        if (value[0] == '\0') {
+            snprintf(err, err_len, "%s: must not be empty", source);
+            return BI_EINVAL;
+        }
+        *(const char **)field = value;
+        return 0;
+    case OPT_TOKEN: {
+        size_t len = strlen(value);
+        bool printable = true;
+        for (size_t i = 0; i < len; i++)
+            printable = printable && value[i] > ' ' && value[i] < 0x7f;
+        if (len < (size_t)o->min || len > (size_t)o->max || !printable) {
+            snprintf(err, err_len,
+                     "%s: a token must be %lld to %lld printable ASCII characters without spaces",
+                     source, o->min, o->max);
+            return BI_EINVAL;
+        }
+        *(const char **)field = value;
+        return 0;
+    }
+    case OPT_INT:
+    case OPT_BYTES:
+        if (!config_parse_integer(value, o->min, o->max, &number)) {
+            snprintf(err, err_len, "%s: '%s' is not an integer from %lld to %lld", source, value,
+                     o->min, o->max);
+            return BI_EINVAL;
+        }
+        if (o->kind == OPT_INT)
+            *(int *)field = (int)number;
+        else
+            *(long long *)field = number;
+        return 0;
+    case OPT_LOG_LEVEL:
+        if (log_level_parse(value, (enum log_level *)field) < 0) {
+            snprintf(err, err_len, "%s: '%s' is not one of debug, info, warn, error", source, value);
+            return BI_EINVAL;
+        }
+        return 0;
+    }
+    return BI_EINVAL;
+}
+
+static const char *config_env_lookup(char *const envp[], const char *name) {
+    size_t name_len = strlen(name);
+    const char *found = NULL;
+    for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+        if (strncmp(envp[i], name, name_len) == 0 && envp[i][name_len] == '=')
+            found = envp[i] + name_len + 1;
+    return found;
+}
+
+int config_parse(int argc, char *const argv[], char *const envp[], config *out, char *err,
+                 size_t err_len) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    config cfg = {
+        .listen = "127.0.0.1:8000",
+        .data_dir = "./var",
+        .workers = cpus < 1 ? 1 : cpus > 1024 ? 1024 : (int)cpus,
+        .max_upload_bytes = GIB,
+        .log_level = BI_LOG_INFO,
+        .http_threads = 64,
+    };
+    bool db_connections_set = false;
+    err[0] = '\0';
+
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *value = config_env_lookup(envp, options[i].env);
+        if (value == NULL || value[0] == '\0')
+            continue;
+        if (config_apply(&cfg, &options[i], options[i].env, value, err, err_len) < 0)
+            return BI_EINVAL;
+        db_connections_set |= options[i].offset == offsetof(config, db_connections);
+    }
+
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return CONFIG_HELP;
+        const option *o = NULL;
+        const char *value = NULL;
+        for (size_t i = 0; i < N_OPTIONS && o == NULL; i++) {
+            size_t flag_len = strlen(options[i].flag);
+            if (strncmp(arg, options[i].flag, flag_len) != 0)
+                continue;
+            if (arg[flag_len] == '=')
+                value = arg + flag_len + 1;
+            else if (arg[flag_len] != '\0')
+                continue;
+            o = &options[i];
+        }
+        if (o == NULL) {
+            snprintf(err, err_len, "unknown option '%s' (see --help)", arg);
+            return BI_EINVAL;
+        }
+        if (value == NULL) {
+            if (a + 1 >= argc) {
+                snprintf(err, err_len, "%s needs a value", o->flag);
+                return BI_EINVAL;
+            }
+            value = argv[++a];
+        }
+        if (config_apply(&cfg, o, o->flag, value, err, err_len) < 0)
+            return BI_EINVAL;
+        db_connections_set |= o->offset == offsetof(config, db_connections);
+    }
+
+    if (!db_connections_set)
+        cfg.db_connections = cfg.workers + 8;
+    else if (cfg.db_connections <= cfg.workers) {
+        snprintf(err, err_len,
+                 "--db-connections (%d) must be more than --workers (%d): HTTP handlers share the "
+                 "pool",
+                 cfg.db_connections, cfg.workers);
+        return BI_EINVAL;
+    }
+    *out = cfg;
+    return CONFIG_RUN;
+}

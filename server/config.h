@@ -1,0 +1,39 @@
+/* config.h — bulkimportd's settings from command-line flags and environment variables.
+ *
+ * Each setting has a flag and an environment variable; the flag wins; an empty environment
+ * variable counts as unset. Parsing is pure: it reads the argv and envp it is given and touches
+ * nothing else, so it is tested without a process. It does not check that paths exist or that
+ * the database answers: start-up does that.
+ */
+#ifndef BI_SERVER_CONFIG_H
+#define BI_SERVER_CONFIG_H
+
+#include "log.h"
+
+#include <stdio.h>
+
+typedef struct config {
+    const char *listen;       /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
+    const char *database_url; /* NULL: embedded PostgreSQL in <data_dir>/pg */
+    const char *data_dir;
+    int workers;
+    const char *root_token; /* NULL: keep the stored one, or generate it on first start */
+    long long max_upload_bytes;
+    enum log_level log_level;
+    int http_threads;
+    int db_connections; /* default workers + 8 */
+} config;
+
+enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1 };
+
+/* Fills *out from defaults, then envp (NULL-terminated "NAME=value" strings), then argv
+ * ("--flag value" or "--flag=value"). Strings in *out borrow from argv, envp or static storage.
+ * Returns CONFIG_RUN, CONFIG_HELP when --help (or -h) was given, or BI_EINVAL with a one-line
+ * message naming the bad flag or variable in err (err_len bytes, always NUL-terminated). */
+int config_parse(int argc, char *const argv[], char *const envp[], config *out, char *err,
+                 size_t err_len);
+
+/* Writes the --help text, listing every flag, its variable and its default. */
+void config_print_usage(FILE *out);
+
+#endif

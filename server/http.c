@@ -1,0 +1,258 @@
+#include "http.h"
+
+#include "auth.h"
+#include "error.h"
+#include "log.h"
+
+#include <civetweb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int http_hex_value(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes seg (len bytes) into out. Returns false on bad encoding, NUL or overflow. */
+static bool http_decode_segment(const char *seg, size_t len, char out[HTTP_PARAM_MAX]) {
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)seg[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return false;
+            int h = http_hex_value(seg[i + 1]), l = http_hex_value(seg[i + 2]);
+            if (h < 0 || l < 0)
+                return false;
+            c = h * 16 + l;
+            i += 2;
+        }
+        if (c == 0 || n + 1 >= HTTP_PARAM_MAX)
+            return false;
+        out[n++] = (char)c;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+/* Length of path without one trailing slash (the root "/" keeps it). */
+static size_t http_trimmed_len(const char *path) {
+    size_t len = strlen(path);
+    return len > 1 && path[len - 1] == '/' ? len - 1 : len;
+}
+
+bool http_route_match(const char *pattern, const char *path,
+                      char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX], int *out_n_params) {
+    size_t pat_len = http_trimmed_len(pattern), path_len = http_trimmed_len(path);
+    size_t p = 0, q = 0;
+    int n = 0;
+    while (p < pat_len && q < path_len) {
+        if (pattern[p] == ':') {
+            size_t seg_end = q;
+            while (seg_end < path_len && path[seg_end] != '/')
+                seg_end++;
+            if (seg_end == q || n == HTTP_MAX_PARAMS ||
+                !http_decode_segment(path + q, seg_end - q, params[n]))
+                return false;
+            n++;
+            while (p < pat_len && pattern[p] != '/')
+                p++;
+            q = seg_end;
+        } else if (pattern[p] == path[q]) {
+            p++;
+            q++;
+        } else {
+            return false;
+        }
+    }
+    if (p != pat_len || q != path_len)
+        return false;
+    *out_n_params = n;
+    return true;
+}
+
+int http_send_json(http_req *req, int status, const cJSON *body) {
+    char *text = cJSON_PrintUnformatted(body);
+    if (text == NULL)
+        abort();
+    size_t len = strlen(text);
+    mg_printf(req->conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-store\r\n\r\n",
+              status, mg_get_response_code_text(req->conn, status), len);
+    mg_write(req->conn, text, len);
+    free(text);
+    return 0;
+}
+
+/* Sends an error with optional extra header lines (each ending in CRLF). */
+static int http_send_error_with(http_req *req, int err, const char *extra_headers,
+                                const char *message) {
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "code", error_code(err));
+    cJSON_AddStringToObject(body, "message", message ? message : error_message(err));
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (text == NULL)
+        abort();
+    int status = error_http_status(err);
+    size_t len = strlen(text);
+    mg_printf(req->conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "Cache-Control: no-store\r\n%s\r\n",
+              status, mg_get_response_code_text(req->conn, status), len,
+              extra_headers ? extra_headers : "");
+    mg_write(req->conn, text, len);
+    free(text);
+    return 0;
+}
+
+int http_send_error(http_req *req, int err, const char *fmt, ...) {
+    char message[1024];
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(message, sizeof message, fmt, ap);
+        va_end(ap);
+    }
+    return http_send_error_with(req, err, NULL, fmt ? message : NULL);
+}
+
+int http_read_json_object(http_req *req, size_t max_bytes, cJSON **out) {
+    const struct mg_request_info *info = mg_get_request_info(req->conn);
+    if (info->content_length > (long long)max_bytes) {
+        http_send_error(req, BI_ETOOBIG, "the request body exceeds %zu bytes", max_bytes);
+        return BI_ETOOBIG;
+    }
+    char *body = malloc(max_bytes + 1);
+    if (body == NULL)
+        abort();
+    size_t len = 0;
+    int n;
+    /* Read one byte past the cap to tell "exactly max" from "more than max". */
+    while (len <= max_bytes && (n = mg_read(req->conn, body + len, max_bytes + 1 - len)) > 0)
+        len += (size_t)n;
+    if (len > max_bytes) {
+        free(body);
+        http_send_error(req, BI_ETOOBIG, "the request body exceeds %zu bytes", max_bytes);
+        return BI_ETOOBIG;
+    }
+    cJSON *json = cJSON_ParseWithLength(body, len);
+    free(body);
+    if (!cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        http_send_error(req, BI_EINVAL, "the request body must be a JSON object");
+        return BI_EINVAL;
+    }
+    *out = json;
+    return 0;
+}
+
+/* Answers 404 or 405 for a request no route takes. */
+static void http_send_no_route(http_req *req, const char *path) {
+    size_t n_routes;
+    const http_route *routes = http_routes(&n_routes);
+    char allow[128] = "";
+    char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX];
+    int n_params;
+    for (size_t i = 0; i < n_routes; i++) {
+        if (!http_route_match(routes[i].pattern, path, params, &n_params) ||
+            strstr(allow, routes[i].method) != NULL)
+            continue;
+        size_t len = strlen(allow);
+        snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", routes[i].method);
+    }
+    if (allow[0] == '\0') {
+        http_send_error(req, BI_ENOTFOUND, "no such endpoint: %s %s", req->method, path);
+        return;
+    }
+    char header[160], message[256];
+    snprintf(header, sizeof header, "Allow: %s\r\n", allow);
+    snprintf(message, sizeof message, "%s is not allowed here; allowed: %s", req->method, allow);
+    http_send_error_with(req, BI_EMETHOD, header, message);
+}
+
+static int http_dispatch(struct mg_connection *conn, void *cbdata) {
+    const struct mg_request_info *info = mg_get_request_info(conn);
+    http_req *req = calloc(1, sizeof *req); /* ~4 KiB of params: keep it off small stacks */
+    if (req == NULL)
+        abort();
+    req->conn = conn;
+    req->app = cbdata;
+    req->method = info->request_method;
+    const char *path = info->local_uri_raw ? info->local_uri_raw : info->local_uri;
+
+    size_t n_routes;
+    const http_route *routes = http_routes(&n_routes);
+    const http_route *route = NULL;
+    for (size_t i = 0; i < n_routes && route == NULL; i++)
+        if (strcmp(routes[i].method, req->method) == 0 &&
+            http_route_match(routes[i].pattern, path, req->params, &req->n_params))
+            route = &routes[i];
+    if (route == NULL) {
+        http_send_no_route(req, path);
+        goto done;
+    }
+    if (!route->public) {
+        int err = auth_authenticate(req->app->pool, mg_get_header(conn, "Authorization"),
+                                    &req->user);
+        if (err < 0) {
+            http_send_error(req, err, NULL);
+            goto done;
+        }
+    }
+    int err = route->handler(req);
+    if (err < 0)
+        http_send_error(req, err, NULL);
+done:
+    log_debug("%s %s", req->method, path);
+    free(req);
+    return 1; /* handled: CivetWeb must not look for a file */
+}
+
+static int http_log_message(const struct mg_connection *conn, const char *message) {
+    (void)conn;
+    log_warn("http: %.*s", (int)strcspn(message, "\n"), message);
+    return 1;
+}
+
+int http_start(app *a, struct mg_context **out_ctx, int *out_port) {
+    char threads[16];
+    snprintf(threads, sizeof threads, "%d", a->cfg.http_threads);
+    const char *options[] = {
+        "listening_ports", a->cfg.listen,
+        "num_threads", threads,
+        "decode_url", "no",
+        "enable_keep_alive", "yes",
+        "request_timeout_ms", "60000",
+        NULL,
+    };
+    struct mg_callbacks callbacks = {.log_message = http_log_message};
+    mg_init_library(0);
+    struct mg_context *ctx = mg_start(&callbacks, a, options);
+    if (ctx == NULL) {
+        log_error("cannot serve HTTP on %s", a->cfg.listen);
+        mg_exit_library();
+        return BI_EINTERNAL;
+    }
+    mg_set_request_handler(ctx, "/", http_dispatch, a);
+    struct mg_server_port port = {0};
+    mg_get_server_ports(ctx, 1, &port);
+    *out_ctx = ctx;
+    *out_port = port.port;
+    return 0;
+}
+
+void http_stop(struct mg_context *ctx) {
+    if (ctx == NULL)
+        return;
+    mg_stop(ctx);
+    mg_exit_library();
+}

@@ -1,0 +1,80 @@
+/* http.h — the HTTP front: CivetWeb start/stop, routing, authentication, JSON in and out.
+ *
+ * One CivetWeb handler receives every request and routes it through the table of routes.c on
+ * the raw, still-encoded path (decode_url=no), so ids holding %2F reach handlers intact; each
+ * path parameter is percent-decoded on its own. A trailing slash is optional. Unknown paths get
+ * 404, known paths with another method 405 with an Allow header. Routes not marked public are
+ * authenticated before the handler runs. Every error body is {"code", "message"}.
+ *
+ * Handlers run on CivetWeb threads: they do short work only (long work is queued).
+ */
+#ifndef BI_SERVER_HTTP_H
+#define BI_SERVER_HTTP_H
+
+#include "app.h"
+#include "users.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mg_connection;
+struct mg_context;
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_PARAM_MAX 1024 /* decoded bytes of one path parameter, NUL included */
+#define HTTP_DB_WAIT_MS 5000 /* longest wait for a pooled connection before answering 503 */
+
+typedef struct http_req {
+    struct mg_connection *conn;
+    app *app;
+    const char *method;
+    db_user user; /* the caller, on authenticated routes */
+    int n_params;
+    char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX]; /* decoded ":name" segments, in order */
+} http_req;
+
+/* A handler sends its response and returns 0, or returns a negative BI_E* code and sends
+ * nothing: the router then answers with that code's status and default message. */
+typedef int (*http_handler)(http_req *req);
+
+typedef struct http_route {
+    const char *method;
+    const char *pattern; /* "/users/:username/token/": ":name" matches one non-empty segment */
+    http_handler handler;
+    bool public; /* no token needed */
+} http_route;
+
+/* The route table (routes.c): every endpoint the server serves. Static; *out_n gets its
+ * length. */
+const http_route *http_routes(size_t *out_n);
+
+/* Matches path (raw, percent-encoded, query excluded) against pattern, ignoring one trailing
+ * slash on either. Returns true and fills params/n_params (decoded) on a match; false when the
+ * path differs, a segment has bad percent-encoding, decodes to a NUL byte or is too long. */
+bool http_route_match(const char *pattern, const char *path,
+                      char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX], int *out_n_params);
+
+/* Starts CivetWeb on a->cfg.listen with a->cfg.http_threads threads. Returns 0, the context in
+ * *out_ctx and the bound port in *out_port (useful with port 0), or BI_EINTERNAL after logging
+ * why (typically: address in use). */
+int http_start(app *a, struct mg_context **out_ctx, int *out_port);
+
+/* Stops accepting, waits for in-flight requests to finish, frees the context. NULL does
+ * nothing. */
+void http_stop(struct mg_context *ctx);
+
+/* Sends status with body as compact JSON (body is borrowed). Returns 0. */
+int http_send_json(http_req *req, int status, const cJSON *body);
+
+/* Sends the error err as {"code", "message"} with its HTTP status; message is printf-style, or
+ * NULL for the code's default message. Returns 0. */
+int http_send_error(http_req *req, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reads the request body as a JSON object of at most max_bytes. Returns 0 and a new object in
+ * *out (cJSON_Delete it), or sends 400/413 itself and returns the error (BI_EINVAL,
+ * BI_ETOOBIG) — the caller then just returns 0. */
+int http_read_json_object(http_req *req, size_t max_bytes, cJSON **out);
+
+#endif

@@ -1,0 +1,331 @@
+#include "harness.h"
+
+#include "pgembed.h"
+
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Set in the runner by PRE_ALL and inherited by every test process through the environment
+ * (Criterion runs each test in a fresh process image). */
+#define ENV_DIR "BI_TEST_DIR"
+#define ENV_PG "BI_TEST_PG_CONNINFO"
+#define ENV_PG_ERROR "BI_TEST_PG_ERROR"
+
+static pgembed *cluster; /* runner process only */
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set) {
+    (void)set;
+    char dir[] = "/tmp/bi-test-XXXXXX";
+    if (mkdtemp(dir) == NULL || chmod(dir, 0711) != 0) {
+        setenv(ENV_PG_ERROR, "cannot create a temp dir under /tmp", 1);
+        return;
+    }
+    setenv(ENV_DIR, dir, 1);
+    char db_dir[64];
+    snprintf(db_dir, sizeof db_dir, "%s/db", dir);
+    mkdir(db_dir, 0700);
+    if (pgembed_start(db_dir, 200, &cluster) < 0) {
+        setenv(ENV_PG_ERROR,
+               "the private PostgreSQL cluster did not start: is the postgresql package "
+               "installed? (scripts/install-deps --test); see the log above",
+               1);
+        return;
+    }
+    setenv(ENV_PG, pgembed_conninfo(cluster), 1);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats) {
+    (void)stats;
+    pgembed_stop(cluster);
+    const char *dir = getenv(ENV_DIR);
+    if (dir != NULL && strncmp(dir, "/tmp/bi-test-", 13) == 0) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "harness: could not remove %s\n", dir);
+    }
+}
+
+static long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+const char *harness_temp_dir(void) {
+    static int counter;
+    static char path[256];
+    const char *base = getenv(ENV_DIR);
+    cr_assert_not_null(base, "harness: no temp dir: %s", getenv(ENV_PG_ERROR));
+    snprintf(path, sizeof path, "%s/t%d-%d", base, (int)getpid(), ++counter);
+    return path;
+}
+
+void harness_database_create(char *out, size_t out_len) {
+    const char *conninfo = getenv(ENV_PG);
+    cr_assert_not_null(conninfo, "harness: %s", getenv(ENV_PG_ERROR));
+    static int counter;
+    char name[64];
+    snprintf(name, sizeof name, "t_%d_%d", (int)getpid(), ++counter);
+    PGconn *pg = PQconnectdb(conninfo);
+    cr_assert_eq(PQstatus(pg), CONNECTION_OK, "harness: %s", PQerrorMessage(pg));
+    char sql[128];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name); /* our own name: no user data */
+    PGresult *res = PQexec(pg, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "harness: %s", PQerrorMessage(pg));
+    PQclear(res);
+    PQfinish(pg);
+    snprintf(out, out_len, "%s dbname=%s", conninfo, name);
+}
+
+/* Forks bulkimportd with argv, output to log_path, killed if this process dies. */
+static pid_t spawn_server(char *const argv[], const char *log_path) {
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(126);
+        execv(BI_SERVER_PATH, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void dump_log(const char *path) {
+    char text[16384];
+    if (harness_read_file(path, text, sizeof text) >= 0)
+        fprintf(stderr, "---- %s ----\n%s---- end ----\n", path, text);
+}
+
+/* Builds argv: the binary, args, and the defaults args lacks. */
+static void build_argv(char *argv[32], const char *const args[], const char *data_dir) {
+    int n = 0;
+    bool has_listen = false, has_dir = false;
+    argv[n++] = BI_SERVER_PATH;
+    for (int i = 0; args != NULL && args[i] != NULL && n < 27; i++) {
+        has_listen |= strncmp(args[i], "--listen", 8) == 0;
+        has_dir |= strncmp(args[i], "--data-dir", 10) == 0;
+        argv[n++] = (char *)args[i];
+    }
+    if (!has_listen) {
+        argv[n++] = "--listen";
+        argv[n++] = "127.0.0.1:0";
+    }
+    if (!has_dir) {
+        argv[n++] = "--data-dir";
+        argv[n++] = (char *)data_dir;
+    }
+    argv[n] = NULL;
+}
+
+void harness_server_start(harness_server *s, const char *const args[]) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->data_dir, sizeof s->data_dir, "%s", harness_temp_dir());
+    for (int i = 0; args != NULL && args[i] != NULL; i++)
+        if (strcmp(args[i], "--data-dir") == 0 && args[i + 1] != NULL)
+            snprintf(s->data_dir, sizeof s->data_dir, "%s", args[i + 1]);
+    snprintf(s->log_path, sizeof s->log_path, "%s.%ld.log", s->data_dir, now_ms());
+    char *argv[32];
+    build_argv(argv, args, s->data_dir);
+    s->pid = spawn_server(argv, s->log_path);
+
+    long deadline = now_ms() + 60000;
+    char text[16384];
+    while (s->port == 0) {
+        int status;
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            dump_log(s->log_path);
+            cr_assert_fail("bulkimportd exited during start-up (status %d)", status);
+        }
+        cr_assert_lt(now_ms(), deadline, "bulkimportd did not start listening in 60 s");
+        const char *at;
+        if (harness_read_file(s->log_path, text, sizeof text) > 0 &&
+            (at = strstr(text, "listening on http://127.0.0.1:")) != NULL)
+            s->port = atoi(at + strlen("listening on http://127.0.0.1:"));
+        else
+            sleep_ms(20);
+    }
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d", s->port);
+    for (;;) {
+        harness_response *r = harness_request(s, "GET", "/readyz", NULL, NULL);
+        long status = r->status;
+        harness_response_free(r);
+        if (status == 200)
+            return;
+        cr_assert_lt(now_ms(), deadline, "bulkimportd not ready in 60 s (last %ld)", status);
+        sleep_ms(50);
+    }
+}
+
+void harness_server_start_default(harness_server *s) {
+    char conninfo[512];
+    harness_database_create(conninfo, sizeof conninfo);
+    const char *args[] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
+                          "--workers", "2", NULL};
+    harness_server_start(s, args);
+}
+
+static int wait_exit(pid_t pid, int timeout_s) {
+    long deadline = now_ms() + timeout_s * 1000L;
+    int status;
+    while (waitpid(pid, &status, WNOHANG) != pid) {
+        if (now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        sleep_ms(10);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int harness_server_stop(harness_server *s) {
+    if (s->pid <= 0)
+        return 0;
+    kill(s->pid, SIGTERM);
+    int code = wait_exit(s->pid, 60);
+    s->pid = 0;
+    if (code != 0)
+        dump_log(s->log_path);
+    return code;
+}
+
+int harness_run_to_exit(const char *const args[], int timeout_s, char *out, size_t out_len) {
+    char log_path[300];
+    snprintf(log_path, sizeof log_path, "%s.log", harness_temp_dir());
+    char *argv[32];
+    int n = 0;
+    argv[n++] = BI_SERVER_PATH;
+    for (int i = 0; args[i] != NULL && n < 31; i++)
+        argv[n++] = (char *)args[i];
+    argv[n] = NULL;
+    pid_t pid = spawn_server(argv, log_path);
+    int code = wait_exit(pid, timeout_s);
+    if (harness_read_file(log_path, out, out_len) < 0)
+        out[0] = '\0';
+    return code;
+}
+
+struct buffer {
+    char *data;
+    size_t len;
+};
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata) {
+    struct buffer *b = userdata;
+    size_t n = size * nmemb;
+    b->data = realloc(b->data, b->len + n + 1);
+    cr_assert_not_null(b->data);
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+harness_response *harness_request(const harness_server *s, const char *method, const char *path,
+                                  const char *auth, const char *body) {
+    static bool curl_ready;
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_ready = true;
+    }
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", s->url, path);
+    struct buffer resp_body = {calloc(1, 1), 0}, resp_headers = {calloc(1, 1), 0};
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    char auth_line[512];
+    if (auth != NULL) {
+        snprintf(auth_line, sizeof auth_line, "Authorization: %s", auth);
+        headers = curl_slist_append(headers, auth_line);
+    }
+    if (body != NULL) {
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp_body);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &resp_headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    CURLcode rc = curl_easy_perform(curl);
+    cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, url, curl_easy_strerror(rc));
+    harness_response *r = calloc(1, sizeof *r);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    r->body = resp_body.data;
+    r->body_len = resp_body.len;
+    r->headers = resp_headers.data;
+    r->json = cJSON_ParseWithLength(r->body, r->body_len);
+    return r;
+}
+
+void harness_response_free(harness_response *r) {
+    if (r == NULL)
+        return;
+    cJSON_Delete(r->json);
+    free(r->body);
+    free(r->headers);
+    free(r);
+}
+
+const char *harness_response_header(const harness_response *r, const char *name, char *out,
+                                    size_t out_len) {
+    size_t name_len = strlen(name);
+    for (const char *line = r->headers; line != NULL && *line != '\0';) {
+        const char *end = strstr(line, "\r\n");
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (len > name_len && strncasecmp(line, name, name_len) == 0 && line[name_len] == ':') {
+            const char *v = line + name_len + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, out_len, "%.*s", (int)(line + len - v), v);
+            return out;
+        }
+        line = end ? end + 2 : NULL;
+    }
+    return NULL;
+}
+
+const char *harness_json_string(const harness_response *r, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->json, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+long harness_read_file(const char *path, char *out, size_t out_len) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(out, 1, out_len - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    return (long)n;
+}

@@ -1,0 +1,187 @@
+#include "config.h"
+#include "error.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <string.h>
+#include <unistd.h>
+
+static char err[512];
+
+/* Parses a NULL-terminated argument list (after the program name) with envp. */
+static int parse(const char *const *args, char *const *envp, config *out) {
+    char *argv[32] = {"bulkimportd"};
+    int argc = 1;
+    for (; args != NULL && args[argc - 1] != NULL; argc++)
+        argv[argc] = (char *)args[argc - 1];
+    return config_parse(argc, argv, envp, out, err, sizeof err);
+}
+
+Test(config, defaults) {
+    config c;
+    cr_assert_eq(parse(NULL, NULL, &c), CONFIG_RUN);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cr_expect_str_eq(c.listen, "127.0.0.1:8000");
+    cr_expect_null(c.database_url);
+    cr_expect_str_eq(c.data_dir, "./var");
+    cr_expect_eq(c.workers, cpus);
+    cr_expect_null(c.root_token);
+    cr_expect_eq(c.max_upload_bytes, 1073741824LL);
+    cr_expect_eq(c.log_level, BI_LOG_INFO);
+    cr_expect_eq(c.http_threads, 64);
+    cr_expect_eq(c.db_connections, cpus + 8);
+}
+
+Test(config, every_flag) {
+    const char *args[] = {"--listen", "0.0.0.0:9000", "--database-url", "host=/tmp dbname=x",
+                          "--data-dir", "/srv/bi", "--workers", "3",
+                          "--root-token", "0123456789abcdef", "--max-upload-bytes", "4096",
+                          "--log-level", "debug", "--http-threads", "16",
+                          "--db-connections", "20", NULL};
+    config c;
+    cr_assert_eq(parse(args, NULL, &c), CONFIG_RUN, "%s", err);
+    cr_expect_str_eq(c.listen, "0.0.0.0:9000");
+    cr_expect_str_eq(c.database_url, "host=/tmp dbname=x");
+    cr_expect_str_eq(c.data_dir, "/srv/bi");
+    cr_expect_eq(c.workers, 3);
+    cr_expect_str_eq(c.root_token, "0123456789abcdef");
+    cr_expect_eq(c.max_upload_bytes, 4096);
+    cr_expect_eq(c.log_level, BI_LOG_DEBUG);
+    cr_expect_eq(c.http_threads, 16);
+    cr_expect_eq(c.db_connections, 20);
+}
+
+Test(config, equals_form_and_ipv6) {
+    const char *args[] = {"--listen=[::1]:0", "--workers=2", NULL};
+    config c;
+    cr_assert_eq(parse(args, NULL, &c), CONFIG_RUN, "%s", err);
+    cr_expect_str_eq(c.listen, "[::1]:0");
+    cr_expect_eq(c.workers, 2);
+    cr_expect_eq(c.db_connections, 10, "default follows workers");
+}
+
+Test(config, every_environment_variable) {
+    char *envp[] = {"BULKIMPORT_LISTEN=127.0.0.1:1234", "DATABASE_URL=postgresql://db/bi",
+                    "BULKIMPORT_DATA_DIR=/d", "BULKIMPORT_WORKERS=5",
+                    "BULKIMPORT_ROOT_TOKEN=tttttttttttttttt", "BULKIMPORT_MAX_UPLOAD_BYTES=77",
+                    "BULKIMPORT_LOG_LEVEL=warn", "BULKIMPORT_HTTP_THREADS=9",
+                    "BULKIMPORT_DB_CONNECTIONS=30", "UNRELATED=1", NULL};
+    config c;
+    cr_assert_eq(parse(NULL, envp, &c), CONFIG_RUN, "%s", err);
+    cr_expect_str_eq(c.listen, "127.0.0.1:1234");
+    cr_expect_str_eq(c.database_url, "postgresql://db/bi");
+    cr_expect_str_eq(c.data_dir, "/d");
+    cr_expect_eq(c.workers, 5);
+    cr_expect_str_eq(c.root_token, "tttttttttttttttt");
+    cr_expect_eq(c.max_upload_bytes, 77);
+    cr_expect_eq(c.log_level, BI_LOG_WARN);
+    cr_expect_eq(c.http_threads, 9);
+    cr_expect_eq(c.db_connections, 30);
+}
+
+Test(config, flag_wins_over_environment) {
+    char *envp[] = {"BULKIMPORT_WORKERS=5", "BULKIMPORT_LOG_LEVEL=warn",
+                    "BULKIMPORT_LISTEN=127.0.0.1:1", NULL};
+    const char *args[] = {"--workers", "7", "--listen", "127.0.0.1:2", NULL};
+    config c;
+    cr_assert_eq(parse(args, envp, &c), CONFIG_RUN, "%s", err);
+    cr_expect_eq(c.workers, 7);
+    cr_expect_str_eq(c.listen, "127.0.0.1:2");
+    cr_expect_eq(c.log_level, BI_LOG_WARN, "variables without a flag still apply");
+}
+
+Test(config, empty_environment_variable_is_unset) {
+    char *envp[] = {"DATABASE_URL=", "BULKIMPORT_WORKERS=", NULL};
+    config c;
+    cr_assert_eq(parse(NULL, envp, &c), CONFIG_RUN, "%s", err);
+    cr_expect_null(c.database_url);
+}
+
+Test(config, help) {
+    const char *args[] = {"--workers", "2", "--help", NULL};
+    config c;
+    cr_expect_eq(parse(args, NULL, &c), CONFIG_HELP);
+    const char *short_args[] = {"-h", NULL};
+    cr_expect_eq(parse(short_args, NULL, &c), CONFIG_HELP);
+}
+
+Test(config, usage_lists_every_flag_and_variable) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    config_print_usage(f);
+    fclose(f);
+    const char *names[] = {"--listen", "BULKIMPORT_LISTEN", "--database-url", "DATABASE_URL",
+                           "--data-dir", "BULKIMPORT_DATA_DIR", "--workers", "BULKIMPORT_WORKERS",
+                           "--root-token", "BULKIMPORT_ROOT_TOKEN", "--max-upload-bytes",
+                           "BULKIMPORT_MAX_UPLOAD_BYTES", "--log-level", "BULKIMPORT_LOG_LEVEL",
+                           "--http-threads", "BULKIMPORT_HTTP_THREADS", "--db-connections",
+                           "BULKIMPORT_DB_CONNECTIONS", "--help"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        cr_expect(strstr(text, names[i]) != NULL, "usage lacks %s", names[i]);
+    free(text);
+}
+
+/* A bad value and the name the error message must carry. Text is inline: Criterion
+ * re-executes the binary for each test, so pointers to static data would not survive. */
+struct bad_case {
+    char args[4][48]; /* "" ends the list */
+    char env[64];     /* "" for none */
+    char named[48];
+};
+
+ParameterizedTestParameters(config, bad_values) {
+    static struct bad_case cases[] = {
+        {{"--listen", "localhost:8000"}, "", "--listen"},
+        {{"--listen", "127.0.0.1"}, "", "--listen"},
+        {{"--listen", "127.0.0.1:"}, "", "--listen"},
+        {{"--listen", "127.0.0.1:65536"}, "", "--listen"},
+        {{"--listen", "127.0.0.1:-1"}, "", "--listen"},
+        {{"--listen", "::1:80"}, "", "--listen"},
+        {{"--listen", "[::1:80"}, "", "--listen"},
+        {{"--listen", "300.0.0.1:80"}, "", "--listen"},
+        {{"--database-url", ""}, "", "--database-url"},
+        {{"--data-dir", ""}, "", "--data-dir"},
+        {{"--workers", "0"}, "", "--workers"},
+        {{"--workers", "-3"}, "", "--workers"},
+        {{"--workers", "abc"}, "", "--workers"},
+        {{"--workers", "2x"}, "", "--workers"},
+        {{"--workers", " 2"}, "", "--workers"},
+        {{"--workers", "1025"}, "", "--workers"},
+        {{"--workers", "99999999999999999999"}, "", "--workers"},
+        {{"--root-token", "short"}, "", "--root-token"},
+        {{"--root-token", "has space in it 0123"}, "", "--root-token"},
+        {{"--root-token", "tab\tinside0123456789"}, "", "--root-token"},
+        {{"--max-upload-bytes", "0"}, "", "--max-upload-bytes"},
+        {{"--max-upload-bytes", "1GB"}, "", "--max-upload-bytes"},
+        {{"--log-level", "verbose"}, "", "--log-level"},
+        {{"--log-level", "INFO"}, "", "--log-level"},
+        {{"--http-threads", "0"}, "", "--http-threads"},
+        {{"--http-threads", "many"}, "", "--http-threads"},
+        {{"--db-connections", "1"}, "", "--db-connections"},
+        {{"--db-connections", "x"}, "", "--db-connections"},
+        {{"--workers", "8", "--db-connections", "8"}, "", "--db-connections"},
+        {{"--workers"}, "", "--workers"},
+        {{"--no-such-flag"}, "", "--no-such-flag"},
+        {{"--listen-x", "1"}, "", "--listen-x"},
+        {{""}, "BULKIMPORT_WORKERS=zero", "BULKIMPORT_WORKERS"},
+        {{""}, "BULKIMPORT_LISTEN=nowhere", "BULKIMPORT_LISTEN"},
+        {{""}, "BULKIMPORT_ROOT_TOKEN=tiny", "BULKIMPORT_ROOT_TOKEN"},
+        {{""}, "BULKIMPORT_MAX_UPLOAD_BYTES=-5", "BULKIMPORT_MAX_UPLOAD_BYTES"},
+        {{""}, "BULKIMPORT_LOG_LEVEL=loud", "BULKIMPORT_LOG_LEVEL"},
+        {{""}, "BULKIMPORT_HTTP_THREADS=0", "BULKIMPORT_HTTP_THREADS"},
+        {{""}, "BULKIMPORT_DB_CONNECTIONS=0", "BULKIMPORT_DB_CONNECTIONS"},
+    };
+    return cr_make_param_array(struct bad_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(struct bad_case *bad, config, bad_values) {
+    const char *args[5] = {NULL};
+    for (int i = 0; i < 4 && bad->args[i][0] != '\0'; i++)
+        args[i] = bad->args[i];
+    char *envp[] = {bad->env[0] ? bad->env : NULL, NULL};
+    config c;
+    cr_assert_eq(parse(args, envp, &c), BI_EINVAL, "accepted %s", bad->named);
+    cr_expect(strstr(err, bad->named) != NULL, "message '%s' does not name %s", err, bad->named);
+    cr_expect(strchr(err, '\n') == NULL, "one line");
+}
