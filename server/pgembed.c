@@ -52,21 +52,24 @@ static long pgembed_now_ms(void) {
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* Writes dir/name to out; false when it does not fit. */
+static bool pgembed_path(char *out, size_t out_len, const char *dir, const char *name) {
+    int n = snprintf(out, out_len, "%s/%s", dir, name);
+    return n > 0 && (size_t)n < out_len;
+}
+
 static bool pgembed_has_server(const char *bindir) {
     char path[PGEMBED_BUF_MAX];
-    snprintf(path, sizeof path, "%s/postgres", bindir);
-    if (access(path, X_OK) != 0)
-        return false;
-    snprintf(path, sizeof path, "%s/initdb", bindir);
-    return access(path, X_OK) == 0;
+    return pgembed_path(path, sizeof path, bindir, "postgres") && access(path, X_OK) == 0 &&
+           pgembed_path(path, sizeof path, bindir, "initdb") && access(path, X_OK) == 0;
 }
 
 /* Finds the server binaries: the version the cluster was made with (its PG_VERSION) when it
  * exists, else the newest /usr/lib/postgresql/N/bin, else `pg_config --bindir`. */
 static int pgembed_find_bindir(pgembed *pg) {
     char path[PGEMBED_BUF_MAX];
-    snprintf(path, sizeof path, "%s/PG_VERSION", pg->cluster_dir);
-    FILE *f = fopen(path, "r");
+    FILE *f = pgembed_path(path, sizeof path, pg->cluster_dir, "PG_VERSION") ? fopen(path, "r")
+                                                                             : NULL;
     if (f != NULL) {
         char version[16] = "";
         bool ok = fgets(version, sizeof version, f) != NULL;
@@ -145,7 +148,7 @@ static pid_t pgembed_spawn(const pgembed *pg, char *const argv[]) {
 
 static int pgembed_initdb(pgembed *pg) {
     char initdb[PGEMBED_BUF_MAX];
-    snprintf(initdb, sizeof initdb, "%s/initdb", pg->bindir);
+    pgembed_path(initdb, sizeof initdb, pg->bindir, "initdb"); /* checked by has_server */
     char *argv[] = {initdb,      "-D",          pg->cluster_dir, "-U", PGEMBED_SUPERUSER,
                     "--auth=trust", "-E",       "UTF8",          "--no-locale", NULL};
     log_info("creating the embedded PostgreSQL cluster in %s", pg->cluster_dir);
@@ -163,7 +166,7 @@ static int pgembed_initdb(pgembed *pg) {
  * bulkimportd killed with -9 may still be shutting down, holding postmaster.pid: retry then. */
 static int pgembed_run(pgembed *pg, int max_connections) {
     char postgres[PGEMBED_BUF_MAX], socket_dir[PGEMBED_BUF_MAX], max_conn[48];
-    snprintf(postgres, sizeof postgres, "%s/postgres", pg->bindir);
+    pgembed_path(postgres, sizeof postgres, pg->bindir, "postgres"); /* checked by has_server */
     snprintf(socket_dir, sizeof socket_dir, "unix_socket_directories=%s", pg->cluster_dir);
     snprintf(max_conn, sizeof max_conn, "max_connections=%d", max_connections);
     char *argv[] = {postgres, "-D", pg->cluster_dir, "-p", PGEMBED_PORT,
@@ -190,8 +193,8 @@ static int pgembed_run(pgembed *pg, int max_connections) {
         }
         pg->pid = -1;
         char pid_file[PGEMBED_BUF_MAX];
-        snprintf(pid_file, sizeof pid_file, "%s/postmaster.pid", pg->cluster_dir);
-        if (access(pid_file, F_OK) != 0)
+        if (!pgembed_path(pid_file, sizeof pid_file, pg->cluster_dir, "postmaster.pid") ||
+            access(pid_file, F_OK) != 0)
             break;
         log_info("an earlier postmaster still holds %s; retrying", pid_file);
         pgembed_sleep_ms(500);
@@ -250,7 +253,7 @@ int pgembed_start(const char *data_dir, int max_connections, pgembed **out) {
         goto fail;
 
     char version_file[PGEMBED_BUF_MAX];
-    snprintf(version_file, sizeof version_file, "%s/PG_VERSION", pg->cluster_dir);
+    pgembed_path(version_file, sizeof version_file, pg->cluster_dir, "PG_VERSION");
     if (access(version_file, F_OK) != 0 && pgembed_initdb(pg) < 0)
         goto fail;
     if (pgembed_run(pg, max_connections) < 0)

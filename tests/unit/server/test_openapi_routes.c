@@ -10,13 +10,13 @@
 
 #define MAX_OPS 256
 
-static char ops[MAX_OPS][300]; /* "GET /users/{username}/token/" */
+static char ops[MAX_OPS][600]; /* "GET /users/{username}/token/" */
 static int n_ops;
 
 static void load_openapi(void) {
     FILE *f = fopen(BI_SOURCE_DIR "/openapi/openapi.yaml", "r");
     cr_assert_not_null(f, "cannot open openapi/openapi.yaml");
-    char line[512], path[256] = "";
+    char line[512], path[512] = "";
     bool in_paths = false;
     while (fgets(line, sizeof line, f) != NULL) {
         line[strcspn(line, "\r\n")] = '\0';
@@ -69,7 +69,7 @@ Test(openapi, routes_and_operations_agree) {
     const http_route *routes = http_routes(&n_routes);
     bool documented[MAX_OPS] = {false};
     for (size_t i = 0; i < n_routes; i++) {
-        char op[300];
+        char op[600];
         route_to_openapi(&routes[i], op, sizeof op);
         bool found = false;
         for (int k = 0; k < n_ops; k++) {
