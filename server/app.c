@@ -22,6 +22,18 @@
 
 /* How long start-up waits for a database that is not answering yet (it may be starting too). */
 #define APP_DB_START_WAIT_S 30
+/* How long shutdown may wait for in-flight requests before the process exits anyway. */
+#define APP_SHUTDOWN_WAIT_S 30
+
+/* SIGALRM during shutdown: requests did not finish in time. The embedded postmaster still stops:
+ * it gets its parent-death signal. */
+static void app_shutdown_overdue(int sig) {
+    (void)sig;
+    static const char message[] = "bulkimportd: shutdown took too long; exiting now\n";
+    ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+    (void)ignored;
+    _exit(1);
+}
 
 /* Creates path (and missing parents) when missing, the last one with mode 0700, and writes its
  * absolute form to out. */
@@ -194,6 +206,8 @@ int app_run(const config *cfg) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_info("received %s: finishing in-flight requests and stopping", strsignal(sig));
+    signal(SIGALRM, app_shutdown_overdue);
+    alarm(APP_SHUTDOWN_WAIT_S);
     rc = 0;
 done:
     fflush(stdout);

@@ -78,31 +78,12 @@ bool http_route_match(const char *pattern, const char *path,
     return true;
 }
 
-int http_send_json(http_req *req, int status, const cJSON *body) {
+/* Sends status with body as compact JSON, plus extra header lines (each ending in CRLF). */
+static int http_send_json_with(http_req *req, int status, const char *extra_headers,
+                               const cJSON *body) {
     char *text = cJSON_PrintUnformatted(body);
     if (text == NULL)
         abort();
-    size_t len = strlen(text);
-    mg_printf(req->conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\n\r\n",
-              status, mg_get_response_code_text(req->conn, status), len);
-    mg_write(req->conn, text, len);
-    free(text);
-    return 0;
-}
-
-/* Sends an error with optional extra header lines (each ending in CRLF). */
-static int http_send_error_with(http_req *req, int err, const char *extra_headers,
-                                const char *message) {
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "code", error_code(err));
-    cJSON_AddStringToObject(body, "message", message ? message : error_message(err));
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    if (text == NULL)
-        abort();
-    int status = error_http_status(err);
     size_t len = strlen(text);
     mg_printf(req->conn,
               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
@@ -111,6 +92,22 @@ static int http_send_error_with(http_req *req, int err, const char *extra_header
               extra_headers ? extra_headers : "");
     mg_write(req->conn, text, len);
     free(text);
+    return 0;
+}
+
+int http_send_json(http_req *req, int status, const cJSON *body) {
+    return http_send_json_with(req, status, NULL, body);
+}
+
+static int http_send_error_with(http_req *req, int err, const char *extra_headers,
+                                const char *message) {
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "code", error_code(err));
+    cJSON_AddStringToObject(body, "message", message ? message : error_message(err));
+    if (err == BI_EAUTH && extra_headers == NULL)
+        extra_headers = "WWW-Authenticate: Token realm=\"bulkimport\"\r\n";
+    http_send_json_with(req, error_http_status(err), extra_headers, body);
+    cJSON_Delete(body);
     return 0;
 }
 

@@ -62,15 +62,18 @@ int users_api_create(http_req *req) {
     const char *username = NULL;
     bool is_root = false;
     for (const cJSON *field = body->child; field != NULL; field = field->next) {
-        if (strcmp(field->string, "username") == 0 && cJSON_IsString(field)) {
+        if (strcmp(field->string, "username") == 0) {
+            if (!cJSON_IsString(field)) {
+                err = http_send_error(req, BI_EINVAL, "'username' must be a string");
+                goto done;
+            }
             username = field->valuestring;
-        } else if (strcmp(field->string, "is_root") == 0 && cJSON_IsBool(field)) {
+        } else if (strcmp(field->string, "is_root") == 0) {
+            if (!cJSON_IsBool(field)) {
+                err = http_send_error(req, BI_EINVAL, "'is_root' must be true or false");
+                goto done;
+            }
             is_root = cJSON_IsTrue(field);
-        } else if (strcmp(field->string, "username") == 0 ||
-                   strcmp(field->string, "is_root") == 0) {
-            err = http_send_error(req, BI_EINVAL, "'%s' must be a %s", field->string,
-                                  field->string[0] == 'u' ? "string" : "boolean");
-            goto done;
         } else {
             err = http_send_error(req, BI_EINVAL, "unknown field '%.64s'", field->string);
             goto done;

@@ -27,6 +27,13 @@
 
 static pgembed *cluster; /* runner process only */
 
+/* The bulkimportd under test: this build's, or BI_TEST_SERVER (e.g. a ThreadSanitizer build,
+ * since Criterion itself cannot run under TSan). */
+static const char *server_path(void) {
+    const char *path = getenv("BI_TEST_SERVER");
+    return path != NULL && path[0] != '\0' ? path : BI_SERVER_PATH;
+}
+
 ReportHook(PRE_ALL)(struct criterion_test_set *set) {
     (void)set;
     char dir[] = "/tmp/bi-test-XXXXXX";
@@ -108,7 +115,7 @@ static pid_t spawn_server(char *const argv[], const char *log_path) {
             _exit(126);
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
             _exit(126);
-        execv(BI_SERVER_PATH, argv);
+        execv(server_path(), argv);
         _exit(127);
     }
     return pid;
@@ -124,7 +131,7 @@ static void dump_log(const char *path) {
 static void build_argv(char *argv[32], const char *const args[], const char *data_dir) {
     int n = 0;
     bool has_listen = false, has_dir = false;
-    argv[n++] = BI_SERVER_PATH;
+    argv[n++] = (char *)server_path();
     for (int i = 0; args != NULL && args[i] != NULL && n < 27; i++) {
         has_listen |= strncmp(args[i], "--listen", 8) == 0;
         has_dir |= strncmp(args[i], "--data-dir", 10) == 0;
@@ -219,7 +226,7 @@ int harness_run_to_exit(const char *const args[], int timeout_s, char *out, size
     snprintf(log_path, sizeof log_path, "%s.log", harness_temp_dir());
     char *argv[32];
     int n = 0;
-    argv[n++] = BI_SERVER_PATH;
+    argv[n++] = (char *)server_path();
     for (int i = 0; args[i] != NULL && n < 31; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;

@@ -4,7 +4,8 @@
  *
  * Everything is torn down when the tests end, also when one fails: the cluster and each server
  * get a parent-death signal, and POST_ALL removes the temp dir. Nothing here skips: a missing
- * PostgreSQL fails the tests with the reason.
+ * PostgreSQL fails the tests with the reason. BI_TEST_SERVER=<path> tests another bulkimportd
+ * binary, such as the tsan preset's.
  */
 #ifndef BI_TEST_HARNESS_H
 #define BI_TEST_HARNESS_H

@@ -145,6 +145,9 @@ Test(foundation, missing_and_wrong_tokens_get_the_same_401) {
         if (i == 0)
             snprintf(first, sizeof first, "%s", r->body);
         cr_expect_str_eq(r->body, first, "the same body for every failure");
+        char challenge[64];
+        cr_expect_not_null(harness_response_header(r, "WWW-Authenticate", challenge,
+                                                   sizeof challenge));
         harness_response_free(r);
     }
     harness_response *r = harness_request(&srv, "POST", "/users/", NULL, "{\"username\":\"x\"}");
