@@ -5,6 +5,7 @@
 #include "pgconn.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -95,6 +96,21 @@ static int db_conn_open(db_pool *pool, db_conn *conn) {
     return 0;
 }
 
+/* A pooled connection does not LISTEN, so while idle it receives nothing unless the server is
+ * ending the session (an administrator terminated it, the server restarted or is shutting down):
+ * then the socket is readable. Anything unexpected on an idle socket makes the connection
+ * suspect, and a fresh one costs a few milliseconds, so replace it. No round trip is spent on
+ * healthy connections, and the next caller is spared a failed statement. */
+static void db_conn_check_idle(db_conn *conn) {
+    if (conn->pg == NULL || conn->broken)
+        return;
+    struct pollfd fd = {.fd = PQsocket(conn->pg), .events = POLLIN};
+    if (poll(&fd, 1, 0) != 0) {
+        log_info("a pooled database connection was closed by the server; reconnecting");
+        conn->broken = true;
+    }
+}
+
 int db_pool_acquire(db_pool *pool, int timeout_ms, db_conn **out_conn) {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -116,6 +132,7 @@ int db_pool_acquire(db_pool *pool, int timeout_ms, db_conn **out_conn) {
     db_conn *conn = pool->free_list[--pool->n_free];
     pthread_mutex_unlock(&pool->lock);
 
+    db_conn_check_idle(conn);
     if (conn->pg == NULL || conn->broken || PQstatus(conn->pg) != CONNECTION_OK) {
         int err = db_conn_open(pool, conn);
         if (err < 0) {

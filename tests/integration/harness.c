@@ -104,6 +104,19 @@ void harness_database_create(char *out, size_t out_len) {
     snprintf(out, out_len, "%s dbname=%s", conninfo, name);
 }
 
+long harness_sql(const char *conninfo, const char *sql) {
+    PGconn *pg = PQconnectdb(conninfo);
+    cr_assert_eq(PQstatus(pg), CONNECTION_OK, "harness: %s", PQerrorMessage(pg));
+    PGresult *res = PQexec(pg, sql);
+    ExecStatusType status = PQresultStatus(res);
+    cr_assert(status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK, "harness: %s: %s", sql,
+              PQerrorMessage(pg));
+    long value = PQntuples(res) > 0 ? atol(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    PQfinish(pg);
+    return value;
+}
+
 /* Forks bulkimportd with argv, output to log_path, killed if this process dies. */
 static pid_t spawn_server(char *const argv[], const char *log_path) {
     pid_t parent = getpid();
@@ -194,6 +207,7 @@ void harness_server_start_default(harness_server *s) {
     const char *args[] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
                           "--workers", "2", NULL};
     harness_server_start(s, args);
+    snprintf(s->conninfo, sizeof s->conninfo, "%s", conninfo);
 }
 
 static int wait_exit(pid_t pid, int timeout_s) {

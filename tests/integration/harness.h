@@ -22,6 +22,7 @@ typedef struct harness_server {
     char url[64]; /* "http://127.0.0.1:PORT" */
     char data_dir[256];
     char log_path[300];
+    char conninfo[512]; /* its database, when started by harness_server_start_default */
 } harness_server;
 
 typedef struct harness_response {
@@ -39,6 +40,10 @@ const char *harness_temp_dir(void);
 /* Creates a fresh database in the private cluster and writes its conninfo to out. Fails the test
  * when the cluster is not running. */
 void harness_database_create(char *out, size_t out_len);
+
+/* Runs sql (no parameters, our own text only) on the database of conninfo and returns the first
+ * column of the first row as a number (0 when there is none). Fails the test on an error. */
+long harness_sql(const char *conninfo, const char *sql);
 
 /* Starts bulkimportd with args (NULL-terminated; --listen 127.0.0.1:0 and a fresh --data-dir
  * are added unless given) and waits until /readyz answers 200. Fails the test, showing the

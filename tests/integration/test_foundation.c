@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define ROOT "Token " HARNESS_ROOT_TOKEN
 
@@ -218,6 +219,29 @@ Test(foundation, unknown_route_is_404_and_wrong_method_405) {
     expect_error(r, 405, "method_not_allowed");
     cr_expect_str_eq(harness_response_header(r, "Allow", allow, sizeof allow), "GET");
     harness_response_free(r);
+}
+
+Test(foundation, pool_reconnects_after_the_server_closed_its_connections) {
+    for (int round = 0; round < 3; round++) {
+        long killed = harness_sql(srv.conninfo,
+                                  "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                  " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+        cr_expect_gt(killed, 0, "round %d: bulkimportd held no connection", round);
+        /* pg_terminate_backend only signals: wait until the backends are gone. */
+        for (int wait = 0; wait < 500 && harness_sql(srv.conninfo,
+                                                     "SELECT count(*) FROM pg_stat_activity"
+                                                     " WHERE datname = current_database()"
+                                                     " AND pid <> pg_backend_pid()") > 0;
+             wait++)
+            usleep(10000);
+        /* Every request right after succeeds: broken connections are replaced and the
+         * statements prepared again. */
+        for (int i = 0; i < 4; i++) {
+            harness_response *r = harness_request(&srv, "GET", "/user/", ROOT, NULL);
+            cr_expect_eq(r->status, 200, "round %d request %d: %s", round, i, r->body);
+            harness_response_free(r);
+        }
+    }
 }
 
 Test(foundation, later_start_with_root_token_replaces_it) {
