@@ -20,7 +20,18 @@
     X(EUNAVAIL, -8, 503, "unavailable", "the database is unavailable; retry later")                 \
     X(EINTERNAL, -9, 500, "internal_error", "internal server error")                                \
     X(EIO, -10, 500, "io_error", "a local file operation failed")                                   \
-    X(EBUSY, -11, 409, "busy", "the resource is in use by another process")
+    X(EBUSY, -11, 409, "busy", "the resource is in use by another process")                         \
+    /* Rules of one import line or resource (importer/rules.h); the message names the field. */ \
+    X(EJSON, -20, 400, "invalid_json", "the line is not valid JSON")                                \
+    X(ENOTOBJECT, -21, 400, "not_an_object", "the line is not a JSON object")                       \
+    X(ETYPE, -22, 400, "unknown_type", "the line has no known type")                                \
+    X(EACTION, -23, 400, "unknown_action", "the line has an unknown __action")                      \
+    X(EMISSING, -24, 400, "missing_field", "a required field is missing")                           \
+    X(EFIELDTYPE, -25, 400, "wrong_field_type", "a field has the wrong JSON type")                  \
+    X(EBADID, -26, 400, "invalid_id", "an id has invalid syntax")                                   \
+    X(EBADVALUE, -27, 400, "invalid_value", "a field has a value outside its allowed set")          \
+    X(EBADURL, -28, 400, "invalid_url", "a URL does not name a resource of the expected kind")      \
+    X(ETOODEEP, -29, 400, "too_deep", "the JSON is nested too deeply")
 
 enum bi_errno {
 #define BI_ERRNO_ENUM(name, value, status, code, message) BI_##name = (value),
