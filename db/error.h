@@ -31,7 +31,8 @@
     X(EBADID, -26, 400, "invalid_id", "an id has invalid syntax")                                   \
     X(EBADVALUE, -27, 400, "invalid_value", "a field has a value outside its allowed set")          \
     X(EBADURL, -28, 400, "invalid_url", "a URL does not name a resource of the expected kind")      \
-    X(ETOODEEP, -29, 400, "too_deep", "the JSON is nested too deeply")
+    X(ETOODEEP, -29, 400, "too_deep", "the JSON is nested too deeply")                            \
+    X(EUNRESOLVED, -30, 400, "unresolved_reference", "no expression of the reference resolved")
 
 enum bi_errno {
 #define BI_ERRNO_ENUM(name, value, status, code, message) BI_##name = (value),

@@ -36,4 +36,29 @@ int db_exec(db_conn *conn, const db_stmt *stmt, const char *const *values, const
  * db_exec. Never pass text that holds user data. */
 int db_exec_sql(db_conn *conn, const char *sql, ExecStatusType expect, PGresult **out_res);
 
+/* Runs stmt with text parameters; otherwise as db_exec. */
+int db_exec_text(db_conn *conn, const db_stmt *stmt, const char *const *values,
+                 ExecStatusType expect, PGresult **out_res);
+
+/* Runs stmt, which must return at most one row (version integer, changed boolean): the shape
+ * of every "update when different" statement. Returns 0 with both outputs set, BI_ENOTFOUND
+ * when no row came back, or db_exec's errors. */
+int db_exec_versioned(db_conn *conn, const db_stmt *stmt, const char *const *values,
+                      int *out_version, bool *out_changed);
+
+/* Runs stmt, which must return one row or none. Returns 0 and the result in *out_res when it
+ * returned a row, BI_ENOTFOUND when it returned none, or db_exec's errors. */
+int db_exec_row(db_conn *conn, const db_stmt *stmt, const char *const *values,
+                PGresult **out_res);
+
+/* Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING ...: returns 0 when it inserted,
+ * BI_ECONFLICT when no row came back, or db_exec's errors. */
+int db_exec_insert(db_conn *conn, const db_stmt *stmt, const char *const *values);
+
+/* The "UPDATE ... only when different" idiom as one statement returning (version, changed):
+ * upd is an UPDATE ... RETURNING version; table and key select the row when nothing changed. */
+#define DB_VERSIONED_UPDATE(upd, table, key)                                                       \
+    "WITH upd AS (" upd ") SELECT version, true FROM upd UNION ALL SELECT version, false FROM "   \
+    table " WHERE " key " AND NOT EXISTS (SELECT 1 FROM upd)"
+
 #endif

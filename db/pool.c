@@ -225,6 +225,47 @@ int db_exec(db_conn *conn, const db_stmt *stmt, const char *const *values, const
     return db_result_take(conn, res, expect, stmt->name, out_res);
 }
 
+int db_exec_text(db_conn *conn, const db_stmt *stmt, const char *const *values,
+                 ExecStatusType expect, PGresult **out_res) {
+    return db_exec(conn, stmt, values, NULL, NULL, expect, out_res);
+}
+
+int db_exec_row(db_conn *conn, const db_stmt *stmt, const char *const *values,
+                PGresult **out_res) {
+    PGresult *res = NULL;
+    int err = db_exec_text(conn, stmt, values, PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return err;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return BI_ENOTFOUND;
+    }
+    *out_res = res;
+    return 0;
+}
+
+int db_exec_insert(db_conn *conn, const db_stmt *stmt, const char *const *values) {
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, stmt, values, &res);
+    if (err == BI_ENOTFOUND)
+        return BI_ECONFLICT;
+    if (err == 0)
+        PQclear(res);
+    return err;
+}
+
+int db_exec_versioned(db_conn *conn, const db_stmt *stmt, const char *const *values,
+                      int *out_version, bool *out_changed) {
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, stmt, values, &res);
+    if (err < 0)
+        return err;
+    *out_version = atoi(PQgetvalue(res, 0, 0));
+    *out_changed = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    return 0;
+}
+
 int db_exec_sql(db_conn *conn, const char *sql, ExecStatusType expect, PGresult **out_res) {
     PGresult *res = PQexec(conn->pg, sql);
     return db_result_take(conn, res, expect, "statement", out_res);

@@ -1,0 +1,208 @@
+#include "content.h"
+
+#include "array.h"
+#include "error.h"
+#include "pgconn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Must equal the generated column mappings.natural_key (migrations/0002_resources.sql). */
+#define NATURAL_KEY(p)                                                                             \
+    "md5(" p "map_type || chr(31) || " p "from_concept_url || chr(31) || coalesce(" p               \
+    "to_concept_url, '') || chr(31) || coalesce(" p "to_source_url, '') || chr(31) || coalesce(" p \
+    "to_concept_code, ''))"
+
+#define MAPPING_INPUT                                                                              \
+    "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::boolean[],"         \
+    " $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY AS"            \
+    " u(repo_id, mnemonic, url, repo_url, data, retired, map_type, from_concept_url,"             \
+    " to_concept_url, to_source_url, to_concept_code, ord)"
+
+static const db_stmt stmt_lookup[] = {
+    [DB_CONCEPTS] = {"content_concepts_lookup",
+                     "SELECT u.ord, c.id, c.version, c.retired, c.url"
+                     " FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(repo_id, mnemonic, ord)"
+                     " JOIN concepts c ON c.repo_id = u.repo_id AND c.mnemonic = u.mnemonic",
+                     2},
+    /* Two index paths: by id when the line has one, else by natural key among the mappings
+     * without a given id. */
+    [DB_MAPPINGS] = {"content_mappings_lookup",
+                     "WITH u AS (SELECT * FROM " MAPPING_INPUT ")"
+                     " SELECT u.ord, m.id, m.version, m.retired, m.url FROM u JOIN mappings m"
+                     " ON m.repo_id = u.repo_id AND m.mnemonic = u.mnemonic"
+                     " WHERE u.mnemonic IS NOT NULL"
+                     " UNION ALL SELECT u.ord, m.id, m.version, m.retired, m.url FROM u JOIN mappings m"
+                     " ON m.repo_id = u.repo_id AND NOT m.has_given_id"
+                     " AND m.natural_key = " NATURAL_KEY("u.") " WHERE u.mnemonic IS NULL",
+                     11},
+};
+
+static const db_stmt stmt_insert[] = {
+    [DB_CONCEPTS] = {"content_concepts_insert",
+                     "WITH u AS (SELECT * FROM " MAPPING_INPUT "),"
+                     " ins AS (INSERT INTO concepts (repo_id, mnemonic, url, data, retired, seq,"
+                     " created_by, updated_by) SELECT repo_id, mnemonic, url, data, retired,"
+                     " nextval('change_seq'), $12, $12 FROM u ORDER BY ord"
+                     " ON CONFLICT DO NOTHING RETURNING id, url)"
+                     " SELECT u.ord, ins.id, ins.url FROM u JOIN ins ON ins.url = u.url",
+                     12},
+    /* Every row draws an id; one without a given id takes it as its mnemonic, as OCL does. */
+    [DB_MAPPINGS] = {"content_mappings_insert",
+                     "WITH u AS (SELECT *, nextval(pg_get_serial_sequence('mappings', 'id')) AS"
+                     " new_id FROM " MAPPING_INPUT "),"
+                     " ins AS (INSERT INTO mappings (id, repo_id, mnemonic, has_given_id, url,"
+                     " map_type, from_concept_url, to_concept_url, to_source_url, to_concept_code,"
+                     " data, retired, seq, created_by, updated_by) OVERRIDING SYSTEM VALUE"
+                     " SELECT new_id, repo_id, coalesce(mnemonic, new_id::text), mnemonic IS NOT NULL,"
+                     " coalesce(url, repo_url || 'mappings/' || new_id || '/'), map_type,"
+                     " from_concept_url, to_concept_url, to_source_url, to_concept_code, data,"
+                     " retired, nextval('change_seq'), $12, $12 FROM u ORDER BY ord"
+                     " ON CONFLICT DO NOTHING RETURNING id, url)"
+                     " SELECT u.ord, ins.id, ins.url FROM u JOIN ins ON ins.id = u.new_id",
+                     12},
+};
+
+/* The superseded version goes to history with seq_to = the seq that replaced it. The FOR
+ * UPDATE makes "old" the latest committed row even when another transaction changed it
+ * after this statement's snapshot. */
+#define CONTENT_UPDATE(table, history, fk, extra_set)                                              \
+    "WITH u AS (SELECT * FROM " MAPPING_INPUT "),"                                                 \
+    " old AS (SELECT t.id, t.repo_id, t.version, t.seq, t.data, t.retired, t.updated_by,"         \
+    " t.updated_at FROM " table " t JOIN u ON t.id = u.repo_id"                                    \
+    " WHERE coalesce(u.data, t.data) IS DISTINCT FROM t.data OR u.retired <> t.retired"            \
+    " FOR UPDATE OF t),"                                                                           \
+    " upd AS (UPDATE " table " t SET data = coalesce(u.data, t.data), retired = u.retired,"        \
+    " version = t.version + 1, seq = nextval('change_seq'), updated_by = $12,"                    \
+    " updated_at = now()" extra_set " FROM u JOIN old ON old.id = u.repo_id WHERE t.id = old.id" \
+    " RETURNING t.id, t.seq, t.version, old.repo_id, old.version AS old_version,"                 \
+    " old.seq AS old_seq, old.data AS old_data, old.retired AS old_retired,"                      \
+    " old.updated_by AS old_by, old.updated_at AS old_at),"                                       \
+    " hist AS (INSERT INTO " history " (" fk ", repo_id, version, seq, seq_to, data, retired,"    \
+    " created_by, created_at) SELECT id, repo_id, old_version, old_seq, seq, old_data,"           \
+    " old_retired, old_by, old_at FROM upd)"                                                       \
+    " SELECT u.ord, upd.version FROM u JOIN upd ON upd.id = u.repo_id"
+
+#define MAPPING_SET_TARGET(col) ", " col " = CASE WHEN u.data IS NULL THEN t." col " ELSE u." col " END"
+
+/* Rows are addressed by id, passed in the repo_id column of the common input shape. */
+static const db_stmt stmt_update[] = {
+    [DB_CONCEPTS] = {"content_concepts_update",
+                     CONTENT_UPDATE("concepts", "concept_versions", "concept_id", ""), 12},
+    [DB_MAPPINGS] = {"content_mappings_update",
+                     CONTENT_UPDATE("mappings", "mapping_versions", "mapping_id",
+                                    MAPPING_SET_TARGET("map_type")
+                                    MAPPING_SET_TARGET("from_concept_url")
+                                    MAPPING_SET_TARGET("to_concept_url")
+                                    MAPPING_SET_TARGET("to_source_url")
+                                    MAPPING_SET_TARGET("to_concept_code")),
+                     12},
+};
+
+enum { COL_KEY, COL_MNEMONIC, COL_URL, COL_REPO_URL, COL_DATA, COL_RETIRED, COL_MAP_TYPE,
+       COL_FROM, COL_TO, COL_TO_SOURCE, COL_TO_CODE, N_COLS };
+
+/* Runs stmt over rows as the 11 array parameters of MAPPING_INPUT (+ caller as $12 when the
+ * statement has it); by_id puts each row's id, not its repo_id, in the first column. */
+static int db_content_run(db_conn *conn, const db_stmt *stmt, const char *caller,
+                          const db_content_row *rows, size_t n, bool by_id, PGresult **out_res) {
+    db_array cols[N_COLS];
+    for (int c = 0; c < N_COLS; c++)
+        db_array_init(&cols[c]);
+    for (size_t i = 0; i < n; i++) {
+        const db_content_row *r = &rows[i];
+        db_array_add_int64(&cols[COL_KEY], by_id ? r->id : r->repo_id);
+        db_array_add(&cols[COL_MNEMONIC], r->mnemonic);
+        db_array_add(&cols[COL_URL], r->url);
+        db_array_add(&cols[COL_REPO_URL], r->repo_url);
+        db_array_add_text(&cols[COL_DATA], r->data, r->data_len);
+        db_array_add_bool(&cols[COL_RETIRED], r->retired);
+        db_array_add(&cols[COL_MAP_TYPE], r->map_type);
+        db_array_add(&cols[COL_FROM], r->from_concept_url);
+        db_array_add(&cols[COL_TO], r->to_concept_url);
+        db_array_add(&cols[COL_TO_SOURCE], r->to_source_url);
+        db_array_add(&cols[COL_TO_CODE], r->to_concept_code);
+    }
+    const char *values[N_COLS + 1];
+    for (int c = 0; c < N_COLS; c++)
+        values[c] = db_array_literal(&cols[c]);
+    values[N_COLS] = caller;
+    int err = db_exec_text(conn, stmt, values, PGRES_TUPLES_OK, out_res);
+    for (int c = 0; c < N_COLS; c++)
+        db_array_fini(&cols[c]);
+    return err;
+}
+
+/* The 1-based ordinal in column 0 of row i of res, as an index into rows. */
+static db_content_row *db_content_row_at(PGresult *res, int i, db_content_row *rows, size_t n) {
+    long ord = atol(PQgetvalue(res, i, 0));
+    return ord >= 1 && (size_t)ord <= n ? &rows[ord - 1] : NULL;
+}
+
+int db_content_lookup(db_conn *conn, enum db_content_kind kind, db_content_row *rows, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        rows[i].found = false;
+    if (n == 0)
+        return 0;
+    PGresult *res = NULL;
+    int err = db_content_run(conn, &stmt_lookup[kind], NULL, rows, n, false, &res);
+    if (err < 0)
+        return err;
+    for (int i = 0; i < PQntuples(res); i++) {
+        db_content_row *r = db_content_row_at(res, i, rows, n);
+        if (r == NULL)
+            continue;
+        r->found = true;
+        r->id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        r->version = atoi(PQgetvalue(res, i, 2));
+        r->was_retired = PQgetvalue(res, i, 3)[0] == 't';
+        snprintf(r->out_url, sizeof r->out_url, "%s", PQgetvalue(res, i, 4));
+    }
+    PQclear(res);
+    return 0;
+}
+
+int db_content_insert(db_conn *conn, enum db_content_kind kind, const char *caller,
+                      db_content_row *rows, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        rows[i].found = false;
+    if (n == 0)
+        return 0;
+    PGresult *res = NULL;
+    int err = db_content_run(conn, &stmt_insert[kind], caller, rows, n, false, &res);
+    if (err < 0)
+        return err;
+    for (int i = 0; i < PQntuples(res); i++) {
+        db_content_row *r = db_content_row_at(res, i, rows, n);
+        if (r == NULL)
+            continue;
+        r->found = true;
+        r->id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        r->version = 1;
+        snprintf(r->out_url, sizeof r->out_url, "%s", PQgetvalue(res, i, 2));
+    }
+    PQclear(res);
+    return 0;
+}
+
+int db_content_update(db_conn *conn, enum db_content_kind kind, const char *caller,
+                      db_content_row *rows, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        rows[i].changed = false;
+    if (n == 0)
+        return 0;
+    PGresult *res = NULL;
+    int err = db_content_run(conn, &stmt_update[kind], caller, rows, n, true, &res);
+    if (err < 0)
+        return err;
+    for (int i = 0; i < PQntuples(res); i++) {
+        db_content_row *r = db_content_row_at(res, i, rows, n);
+        if (r == NULL)
+            continue;
+        r->changed = true;
+        r->version = atoi(PQgetvalue(res, i, 1));
+    }
+    PQclear(res);
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* apply.h — applies import lines to the resource store as one caller, in file order, and gives
+ * each line its OCL result (OCL.md "Directives", "Rights", "Results").
+ *
+ * Lines are parsed and checked (rules.h), then applied in runs: consecutive concept or mapping
+ * lines with distinct identities go to the database together (a lookup, an insert and an update
+ * statement per run, db/content.h), so a batch costs a handful of round trips; the rarer types
+ * (organizations, users, repositories, versions, references) go one line at a time. A line
+ * sees every earlier line's effect. Parents and rights are resolved once per run.
+ */
+#ifndef BI_IMPORTER_APPLY_H
+#define BI_IMPORTER_APPLY_H
+
+#include "rules.h"
+#include "users.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct db_conn db_conn;
+
+#define APPLY_STATUS_SKIP 0 /* OCL's status "skip" */
+
+typedef struct apply_options {
+    bool update_if_exists; /* false: CREATE_OR_UPDATE of an existing object is SKIP */
+} apply_options;
+
+typedef struct apply_result {
+    int line; /* 1-based line number in the file */
+    enum rules_type type;
+    const char *action; /* "NEW", "UPDATE", "DELETE" or "SKIP" (static) */
+    int status;         /* HTTP status, or APPLY_STATUS_SKIP */
+    int error;          /* BI_E* of a failed line (status >= 400), else 0 */
+    char obj_url[URLS_MAX];
+    char repo_url[URLS_MAX];
+    char owner_url[URLS_MAX];
+    char root[URLS_MAX];
+    char *message; /* the object's summary JSON on success, else the reason; malloc'd */
+} apply_result;
+
+/* Applies lines[0..n) (raw JSON texts of lens[i] bytes; line numbers first_line, first_line+1,
+ * ...) as caller inside conn's open transaction, filling results[0..n). Returns 0 — every line
+ * then has its result, failed lines included — or BI_EUNAVAIL / BI_EINTERNAL when the database
+ * failed: the transaction must then be rolled back and the results are meaningless. Free the
+ * results with apply_results_free either way. */
+int apply_lines(db_conn *conn, const db_user *caller, const apply_options *opt,
+                const char *const *lines, const size_t *lens, int first_line, size_t n,
+                apply_result *results);
+
+/* Frees the messages of results[0..n). */
+void apply_results_free(apply_result *results, size_t n);
+
+#endif
