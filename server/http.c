@@ -48,6 +48,20 @@ static size_t http_trimmed_len(const char *path) {
     return len > 1 && path[len - 1] == '/' ? len - 1 : len;
 }
 
+/* Returns true when segment is one of the alternatives "(a|b|c)" (alts_len bytes). */
+static bool http_segment_is_one_of(const char *segment, const char *alts, size_t alts_len) {
+    size_t seg_len = strlen(segment);
+    for (size_t a = 1; a < alts_len;) {
+        size_t end = a;
+        while (end < alts_len && alts[end] != '|' && alts[end] != ')')
+            end++;
+        if (end - a == seg_len && memcmp(alts + a, segment, seg_len) == 0)
+            return true;
+        a = end + 1;
+    }
+    return false;
+}
+
 bool http_route_match(const char *pattern, const char *path,
                       char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX], int *out_n_params) {
     size_t pat_len = http_trimmed_len(pattern), path_len = http_trimmed_len(path);
@@ -61,9 +75,15 @@ bool http_route_match(const char *pattern, const char *path,
             if (seg_end == q || n == HTTP_MAX_PARAMS ||
                 !http_decode_segment(path + q, seg_end - q, params[n]))
                 return false;
-            n++;
+            size_t name_end = p;
+            while (name_end < pat_len && pattern[name_end] != '/' && pattern[name_end] != '(')
+                name_end++;
+            p = name_end;
             while (p < pat_len && pattern[p] != '/')
                 p++;
+            if (name_end < p && !http_segment_is_one_of(params[n], pattern + name_end, p - name_end))
+                return false;
+            n++;
             q = seg_end;
         } else if (pattern[p] == path[q]) {
             p++;
@@ -78,21 +98,36 @@ bool http_route_match(const char *pattern, const char *path,
     return true;
 }
 
-/* Sends status with body as compact JSON, plus extra header lines (each ending in CRLF). */
-static int http_send_json_with(http_req *req, int status, const char *extra_headers,
-                               const cJSON *body) {
-    char *text = cJSON_PrintUnformatted(body);
-    if (text == NULL)
-        abort();
-    size_t len = strlen(text);
+int http_send_json_text(http_req *req, int status, const char *extra_headers, const char *text,
+                        size_t len) {
     mg_printf(req->conn,
               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
               "Cache-Control: no-store\r\n%s\r\n",
               status, mg_get_response_code_text(req->conn, status), len,
               extra_headers ? extra_headers : "");
     mg_write(req->conn, text, len);
+    return 0;
+}
+
+/* Sends status with body as compact JSON, plus extra header lines (each ending in CRLF). */
+static int http_send_json_with(http_req *req, int status, const char *extra_headers,
+                               const cJSON *body) {
+    char *text = cJSON_PrintUnformatted(body);
+    if (text == NULL)
+        abort();
+    http_send_json_text(req, status, extra_headers, text, strlen(text));
     free(text);
     return 0;
+}
+
+int http_send_no_content(http_req *req) {
+    mg_printf(req->conn, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+    return 0;
+}
+
+bool http_query_param(http_req *req, const char *name, char *out, size_t out_len) {
+    const char *query = mg_get_request_info(req->conn)->query_string;
+    return query != NULL && mg_get_var(query, strlen(query), name, out, out_len) >= 0;
 }
 
 int http_send_json(http_req *req, int status, const cJSON *body) {

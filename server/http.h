@@ -21,7 +21,7 @@
 struct mg_connection;
 struct mg_context;
 
-#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_PARAMS 6
 #define HTTP_PARAM_MAX 1024 /* decoded bytes of one path parameter, NUL included */
 #define HTTP_DB_WAIT_MS 5000 /* longest wait for a pooled connection before answering 503 */
 
@@ -40,7 +40,8 @@ typedef int (*http_handler)(http_req *req);
 
 typedef struct http_route {
     const char *method;
-    const char *pattern; /* "/users/:username/token/": ":name" matches one non-empty segment */
+    const char *pattern; /* "/users/:username/token/": ":name" matches one non-empty segment,
+                            ":name(a|b)" only the segment a or b */
     http_handler handler;
     bool public; /* no token needed */
 } http_route;
@@ -66,6 +67,18 @@ void http_stop(struct mg_context *ctx);
 
 /* Sends status with body as compact JSON (body is borrowed). Returns 0. */
 int http_send_json(http_req *req, int status, const cJSON *body);
+
+/* Sends status with text (len bytes of JSON) and extra header lines (each ending in CRLF, or
+ * NULL). Returns 0. */
+int http_send_json_text(http_req *req, int status, const char *extra_headers, const char *text,
+                        size_t len);
+
+/* Sends 204 with no body. Returns 0. */
+int http_send_no_content(http_req *req);
+
+/* Copies the decoded query parameter name into out. Returns false when it is absent (or longer
+ * than out_len - 1). */
+bool http_query_param(http_req *req, const char *name, char *out, size_t out_len);
 
 /* Sends the error err as {"code", "message"} with its HTTP status; message is printf-style, or
  * NULL for the code's default message. Returns 0. */

@@ -1,6 +1,7 @@
 /* The resource store end to end: OCL's sample files applied through the importer entry point
  * (apply_lines) on a real database, then read back through the real server's API. */
 #include "apply.h"
+#include "error.h"
 #include "harness.h"
 #include "pool.h"
 
@@ -83,4 +84,369 @@ Test(store, sample_ocldev_loads) {
     cr_expect_eq(a->n, 64);
     expect_all_succeeded(a);
     applied_free(a);
+}
+
+/* ---- reading back -------------------------------------------------------------------------- */
+
+/* Creates a user as root and returns "Token <token>" in out. */
+static void create_user(const char *name, char *out, size_t out_len) {
+    char body[128];
+    snprintf(body, sizeof body, "{\"username\":\"%s\"}", name);
+    harness_response *r = harness_request(&srv, "POST", "/users/", ROOT, body);
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    snprintf(out, out_len, "Token %s", harness_json_string(r, "token"));
+    harness_response_free(r);
+}
+
+/* GETs path as auth and asserts the status; returns the response. */
+static harness_response *get(const char *path, const char *auth, long status) {
+    harness_response *r = harness_request(&srv, "GET", path, auth, NULL);
+    cr_assert_eq(r->status, status, "GET %s: %ld %s", path, r->status, r->body);
+    return r;
+}
+
+/* Asserts that every field of the submitted line (but its "__" directives) reads back equal. */
+static void expect_fields_equal(const cJSON *submitted, const cJSON *stored, const char *what) {
+    cr_assert_not_null(stored, "%s: no JSON", what);
+    for (const cJSON *f = submitted->child; f != NULL; f = f->next) {
+        if (strncmp(f->string, "__", 2) == 0)
+            continue;
+        const cJSON *back = cJSON_GetObjectItemCaseSensitive(stored, f->string);
+        char *want = cJSON_PrintUnformatted(f);
+        char *got = back ? cJSON_PrintUnformatted(back) : NULL;
+        cr_expect(back != NULL && cJSON_Compare(f, back, true), "%s: field %s is %s, want %s",
+                  what, f->string, got ? got : "(missing)", want);
+        free(want);
+        free(got);
+    }
+    for (const char *key = "url"; key != NULL; key = strcmp(key, "url") == 0 ? "updated_at" : NULL)
+        cr_expect_not_null(cJSON_GetObjectItemCaseSensitive(stored, key), "%s: no %s", what, key);
+}
+
+/* The number in header X-Total-Count of r. */
+static long total_count(const harness_response *r) {
+    char value[32];
+    cr_assert_not_null(harness_response_header(r, "X-Total-Count", value, sizeof value),
+                       "no X-Total-Count: %s", r->headers);
+    return atol(value);
+}
+
+/* Every line of fixture name, applied as root, reads back field by field from the API: each
+ * object at the URL its result names (for repeated ids, as the last line set it). */
+static void load_and_compare(const char *name, int expect_lines) {
+    char *text = read_fixture(name);
+    applied *a = apply_text(text, "root", true, true);
+    cr_expect_eq(a->n, (size_t)expect_lines);
+    expect_all_succeeded(a);
+    for (size_t i = 0; i < a->n; i++) {
+        const apply_result *r = &a->results[i];
+        if (r->type == RULES_REFERENCE)
+            continue;
+        bool later = false; /* a later line changes the same object: compare that one */
+        for (size_t k = i + 1; k < a->n; k++)
+            later |= strcmp(a->results[k].obj_url, r->obj_url) == 0;
+        if (later)
+            continue;
+        harness_response *resp = get(r->obj_url, ROOT, 200);
+        char what[URLS_MAX + 32];
+        snprintf(what, sizeof what, "line %d %s", r->line, r->obj_url);
+        /* Find line r->line of the file. */
+        const char *p = text;
+        for (int n = 1; n < r->line; n++) {
+            p += strcspn(p, "\n") + 1;
+            while (*p == '\n')
+                p++;
+        }
+        cJSON *submitted = cJSON_ParseWithLength(p, strcspn(p, "\n"));
+        cr_assert_not_null(submitted);
+        expect_fields_equal(submitted, resp->json, what);
+        cJSON_Delete(submitted);
+        harness_response_free(resp);
+    }
+    applied_free(a);
+}
+
+Test(store, ocl_samples_read_back_field_by_field) {
+    load_and_compare(FIXTURES "sample_ocldev.json", 64);
+    load_and_compare(FIXTURES "pepfar_datim_moh_fy19.json", 413);
+    load_and_compare(FIXTURES "sample_collection_references_with_delete.json", 11);
+}
+
+/* A concept line of source src owned by org, named name. */
+#define CONCEPT(org, src, id, name, extra)                                                         \
+    "{\"type\":\"Concept\",\"id\":\"" id "\",\"concept_class\":\"Misc\",\"datatype\":\"N/A\","     \
+    "\"names\":[{\"name\":\"" name "\",\"locale\":\"en\"}],\"owner\":\"" org "\","                \
+    "\"owner_type\":\"Organization\",\"source\":\"" src "\"" extra "}\n"
+#define ORG(id) "{\"type\":\"Organization\",\"id\":\"" id "\",\"name\":\"" id "\"}\n"
+#define SOURCE(org, id, extra)                                                                     \
+    "{\"type\":\"Source\",\"id\":\"" id "\",\"name\":\"" id "\",\"owner\":\"" org "\","            \
+    "\"owner_type\":\"Organization\"" extra "}\n"
+
+/* Asserts line n's (1-based) action, status and, for failures, error code. */
+static void expect_result(const applied *a, int n, const char *action, int status,
+                          const char *code) {
+    const apply_result *r = &a->results[n - 1];
+    cr_expect_str_eq(r->action, action, "line %d: %s %d %s", n, r->action, r->status, r->message);
+    cr_expect_eq(r->status, status, "line %d: %s %d %s", n, r->action, r->status, r->message);
+    if (code != NULL)
+        cr_expect_str_eq(error_code(r->error), code, "line %d: %s", n, r->message);
+}
+
+/* The name of the first name of each item of a JSON array, joined by ",". */
+static void first_names(const harness_response *r, char *out, size_t out_len) {
+    size_t len = 0;
+    out[0] = '\0';
+    const cJSON *item;
+    cJSON_ArrayForEach(item, r->json) {
+        const cJSON *name = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(item, "names"), 0), "name");
+        len += (size_t)snprintf(out + len, out_len - len, "%s%s", len ? "," : "",
+                                cJSON_IsString(name) ? name->valuestring : "?");
+    }
+}
+
+Test(store, private_repositories_are_hidden_and_rights_apply) {
+    char alice[128], bob[128];
+    create_user("alice", alice, sizeof alice);
+    create_user("bob", bob, sizeof bob);
+    applied *a = apply_text(ORG("AliceOrg") SOURCE("AliceOrg", "Secret", ",\"public_access\":\"None\"")
+                            SOURCE("AliceOrg", "Public", "") SOURCE("AliceOrg", "Open", ",\"public_access\":\"Edit\"")
+                            CONCEPT("AliceOrg", "Secret", "c1", "One", ""),
+                            "alice", false, true);
+    expect_all_succeeded(a);
+    applied_free(a);
+    harness_response_free(get("/orgs/AliceOrg/sources/Secret/", alice, 200));
+    harness_response_free(get("/orgs/AliceOrg/sources/Secret/concepts/c1/", alice, 200));
+    harness_response_free(get("/orgs/AliceOrg/sources/Secret/concepts/c1/", ROOT, 200));
+    harness_response_free(get("/orgs/AliceOrg/sources/Secret/", bob, 404));
+    harness_response_free(get("/orgs/AliceOrg/sources/Secret/concepts/", bob, 404));
+    harness_response_free(get("/orgs/AliceOrg/sources/Secret/concepts/c1/", bob, 404));
+    harness_response *r = get("/orgs/AliceOrg/sources/", bob, 200);
+    cr_expect_eq(total_count(r), 2, "bob sees Public and Open only: %s", r->body);
+    harness_response_free(r);
+    r = get("/orgs/AliceOrg/sources/", alice, 200);
+    cr_expect_eq(total_count(r), 3);
+    harness_response_free(r);
+
+    /* bob: a hidden parent is 404, a visible read-only one 403, an Edit one lets him in. */
+    a = apply_text(CONCEPT("AliceOrg", "Secret", "b1", "B", "") CONCEPT("AliceOrg", "Public", "b2", "B", "")
+                   CONCEPT("AliceOrg", "Open", "b3", "B", "") SOURCE("AliceOrg", "Mine", "")
+                   ORG("BobOrg"),
+                   "bob", false, true);
+    expect_result(a, 1, "SKIP", 404, "not_found");
+    cr_expect(strstr(a->results[0].message, "Repository does not exist at: /orgs/AliceOrg/sources/Secret/") != NULL,
+              "%s", a->results[0].message);
+    expect_result(a, 2, "NEW", 403, "forbidden");
+    expect_result(a, 3, "NEW", 201, NULL);
+    expect_result(a, 4, "NEW", 403, "forbidden");
+    expect_result(a, 5, "NEW", 201, NULL);
+    applied_free(a);
+    harness_response_free(get("/orgs/AliceOrg/sources/Public/concepts/b2/", ROOT, 404));
+}
+
+Test(store, versions_freeze_content_and_history_is_kept) {
+    applied *a = apply_text(ORG("V") SOURCE("V", "S", "") CONCEPT("V", "S", "c", "Before", "")
+                            "{\"type\":\"Source Version\",\"id\":\"v1\",\"source\":\"S\",\"owner\":\"V\","
+                            "\"owner_type\":\"Organization\",\"description\":\"first\"}\n"
+                            CONCEPT("V", "S", "c", "After", "") CONCEPT("V", "S", "d", "New", "")
+                            CONCEPT("V", "S", "c", "After", ",\"__action\":\"DELETE\"")
+                            CONCEPT("V", "S", "d", "New", "")
+                            "{\"type\":\"Source Version\",\"id\":\"v1\",\"source\":\"S\",\"owner\":\"V\","
+                            "\"owner_type\":\"Organization\",\"description\":\"renamed\"}\n",
+                            "root", true, true);
+    expect_all_succeeded(a);
+    expect_result(a, 7, "DELETE", 204, NULL);
+    expect_result(a, 8, "UPDATE", 200, NULL);
+    cr_expect(strstr(a->results[7].message, "unchanged") != NULL, "%s", a->results[7].message);
+    applied_free(a);
+
+    char names[256];
+    harness_response *r = get("/orgs/V/sources/S/v1/concepts/", ROOT, 200);
+    first_names(r, names, sizeof names);
+    cr_expect_str_eq(names, "Before", "the version keeps what it froze");
+    harness_response_free(r);
+    r = get("/orgs/V/sources/S/v1/", ROOT, 200);
+    cr_expect_str_eq(harness_json_string(r, "description"), "renamed", "metadata may change");
+    harness_response_free(r);
+    r = get("/orgs/V/sources/S/concepts/", ROOT, 200);
+    first_names(r, names, sizeof names);
+    cr_expect_str_eq(names, "New", "retired concepts are hidden by default");
+    harness_response_free(r);
+    r = get("/orgs/V/sources/S/HEAD/concepts/?include_retired=true", ROOT, 200);
+    first_names(r, names, sizeof names);
+    cr_expect_str_eq(names, "After,New");
+    harness_response_free(r);
+    r = get("/orgs/V/sources/S/concepts/c/versions/", ROOT, 200);
+    cr_expect_eq(total_count(r), 3, "%s", r->body);
+    first_names(r, names, sizeof names);
+    cr_expect_str_eq(names, "After,After,Before", "newest first");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(r->json, 0), "retired")));
+    harness_response_free(r);
+    r = get("/orgs/V/sources/S/concepts/d/", ROOT, 200);
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "version")->valueint, 1, "unchanged: no new version");
+    harness_response_free(r);
+    harness_response_free(get("/orgs/V/sources/S/v2/concepts/", ROOT, 404));
+}
+
+Test(store, mappings_without_id_are_never_duplicated) {
+    applied *first = apply_text(read_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
+    long created = 0;
+    for (size_t i = 0; i < first->n; i++)
+        created += first->results[i].type == RULES_MAPPING && first->results[i].status == 201;
+    applied_free(first);
+    cr_expect_gt(created, 200);
+    applied *again = apply_text(read_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
+    for (size_t i = 0; i < again->n; i++)
+        if (again->results[i].type == RULES_MAPPING)
+            cr_expect(strcmp(again->results[i].action, "UPDATE") == 0 &&
+                          strstr(again->results[i].message, "unchanged") != NULL,
+                      "line %d: %s %s", again->results[i].line, again->results[i].action,
+                      again->results[i].message);
+    applied_free(again);
+    harness_response *r = get("/orgs/PEPFAR/sources/DATIM-MOH-FY19/mappings/?limit=1", ROOT, 200);
+    cr_expect_eq(total_count(r), created);
+    harness_response_free(r);
+}
+
+#define REF(expressions, extra)                                                                    \
+    "{\"type\":\"Reference\",\"collection_url\":\"/orgs/R/collections/C/\","                      \
+    "\"data\":{\"expressions\":[" expressions "]}" extra "}\n"
+
+Test(store, references_resolve_cascade_and_delete) {
+    applied *a = apply_text(
+        ORG("R") SOURCE("R", "S", "") CONCEPT("R", "S", "a", "A", "") CONCEPT("R", "S", "b", "B", "")
+        "{\"type\":\"Mapping\",\"map_type\":\"Same As\",\"from_concept_url\":\"/orgs/R/sources/S/concepts/a/\","
+        "\"to_concept_url\":\"/orgs/R/sources/S/concepts/b/\",\"owner\":\"R\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        "{\"type\":\"Collection\",\"id\":\"C\",\"name\":\"C\",\"owner\":\"R\",\"owner_type\":\"Organization\"}\n"
+        REF("\"/orgs/R/sources/S/concepts/a/\",\"/orgs/R/sources/S/concepts/missing/\"", ",\"__cascade\":\"sourcemappings\"")
+        REF("\"/orgs/R/sources/S/concepts/a/1/\"", "")
+        REF("\"/nowhere/\",\"/orgs/R/sources/S/concepts/a/9/\"", "")
+        "{\"type\":\"Collection Version\",\"id\":\"v1\",\"collection\":\"C\",\"owner\":\"R\",\"owner_type\":\"Organization\"}\n"
+        REF("\"*\"", ",\"__action\":\"DELETE\"")
+        "{\"type\":\"Reference\",\"collection_url\":\"/orgs/R/collections/Nope/\",\"data\":{\"expressions\":[\"/orgs/R/sources/S/concepts/a/\"]}}\n",
+        "root", true, true);
+    expect_result(a, 7, "NEW", 207, NULL);
+    cr_expect(strstr(a->results[6].message, "/orgs/R/sources/S/mappings/") != NULL, "cascade: %s",
+              a->results[6].message);
+    expect_result(a, 8, "NEW", 200, NULL);
+    expect_result(a, 9, "NEW", 400, "unresolved_reference");
+    expect_result(a, 10, "NEW", 201, NULL);
+    expect_result(a, 11, "DELETE", 204, NULL);
+    expect_result(a, 12, "NEW", 404, "not_found");
+    applied_free(a);
+
+    harness_response *r = get("/orgs/R/collections/C/references/", ROOT, 200);
+    cr_expect_eq(total_count(r), 0, "all removed: %s", r->body);
+    harness_response_free(r);
+    r = get("/orgs/R/collections/C/v1/concepts/", ROOT, 200);
+    cr_expect_eq(total_count(r), 1, "the version keeps concept a: %s", r->body);
+    harness_response_free(r);
+    r = get("/orgs/R/collections/C/v1/mappings/", ROOT, 200);
+    cr_expect_eq(total_count(r), 1, "and the cascaded mapping: %s", r->body);
+    harness_response_free(r);
+}
+
+Test(store, organization_members) {
+    char alice[128], bob[128], carol[128];
+    create_user("alice", alice, sizeof alice);
+    create_user("bob", bob, sizeof bob);
+    create_user("carol", carol, sizeof carol);
+    applied *a = apply_text(ORG("M"), "alice", false, true);
+    expect_all_succeeded(a);
+    applied_free(a);
+    harness_response *r = harness_request(&srv, "PUT", "/orgs/M/members/bob/", alice, NULL);
+    cr_expect_eq(r->status, 204, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "PUT", "/orgs/M/members/nobody/", alice, NULL);
+    cr_expect_eq(r->status, 404, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "PUT", "/orgs/M/members/carol/", carol, NULL);
+    cr_expect_eq(r->status, 403, "%s", r->body);
+    harness_response_free(r);
+    r = get("/orgs/M/members/", carol, 200);
+    cr_expect_eq(total_count(r), 2);
+    harness_response_free(r);
+    r = harness_request(&srv, "DELETE", "/orgs/M/members/alice/", bob, NULL);
+    cr_expect_eq(r->status, 204, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "DELETE", "/orgs/M/members/bob/", bob, NULL);
+    cr_expect_eq(r->status, 403, "the last member stays: %s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "DELETE", "/orgs/M/members/bob/", ROOT, NULL);
+    cr_expect_eq(r->status, 204, "root may: %s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "DELETE", "/orgs/Nope/members/bob/", ROOT, NULL);
+    cr_expect_eq(r->status, 404, "%s", r->body);
+    harness_response_free(r);
+}
+
+Test(store, bad_lines_fail_alone_and_odd_ids_round_trip) {
+    char deep[2048] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "{\"x\":");
+    strcat(deep, "1");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "}");
+    char text[16384];
+    snprintf(text, sizeof text, "%s",
+             ORG("B") SOURCE("B", "S", "")
+             "{\"type\":\"Concept\",\"id\":\"x\",\"datatype\":\"N/A\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],"
+             "\"owner\":\"B\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+             CONCEPT("B", "S", "a b/ç%", "Odd", "")
+             "{\"type\":\"Concept\",\"id\":\"y\",\"concept_class\":\"Misc\",\"datatype\":\"N/A\",\"names\":\"x\","
+             "\"owner\":\"B\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+             "{not json\n"
+             CONCEPT("B", "S", "nul", "bad\\u0000", "")
+             CONCEPT("B", "S", "after", "Fine", "")
+             CONCEPT("B", "Nope", "z", "Z", ""));
+    size_t len = strlen(text);
+    snprintf(text + len, sizeof text - len,
+             "{\"type\":\"Concept\",\"id\":\"deep\",\"concept_class\":\"Misc\",\"datatype\":\"N/A\","
+             "\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"B\",\"owner_type\":\"Organization\","
+             "\"source\":\"S\",\"extras\":%s}\n",
+             deep);
+    applied *a = apply_text(text, "root", true, true);
+    expect_result(a, 3, "SKIP", 400, "missing_field");
+    cr_expect_str_eq(a->results[2].message, "Concept requires concept_class");
+    expect_result(a, 4, "NEW", 201, NULL);
+    expect_result(a, 5, "SKIP", 400, "wrong_field_type");
+    expect_result(a, 6, "SKIP", 400, "invalid_json");
+    expect_result(a, 7, "SKIP", 400, "invalid_json");
+    expect_result(a, 8, "NEW", 201, NULL);
+    expect_result(a, 9, "SKIP", 404, "not_found");
+    expect_result(a, 10, "SKIP", 400, "too_deep");
+    cr_expect_str_eq(a->results[3].obj_url, "/orgs/B/sources/S/concepts/a%20b%2F%C3%A7%25/");
+    harness_response *r = get(a->results[3].obj_url, ROOT, 200);
+    cr_expect_str_eq(harness_json_string(r, "id"), "a b/ç%");
+    harness_response_free(r);
+    applied_free(a);
+}
+
+Test(store, lists_are_paged) {
+    applied *a = apply_text(read_fixture(FIXTURES "sample_ocldev.json"), "root", true, true);
+    applied_free(a);
+    harness_response *all = get("/orgs/DemoOrg/sources/DemoSource/concepts/?limit=1000", ROOT, 200);
+    long total = total_count(all);
+    cr_expect_eq(cJSON_GetArraySize(all->json), total);
+    harness_response *page = get("/orgs/DemoOrg/sources/DemoSource/concepts?limit=5&page=2&brief=true", ROOT, 200);
+    cr_expect_eq(total_count(page), total);
+    cr_assert_eq(cJSON_GetArraySize(page->json), 5);
+    const cJSON *first = cJSON_GetArrayItem(page->json, 0);
+    cr_expect(cJSON_Compare(cJSON_GetObjectItem(first, "id"),
+                            cJSON_GetObjectItem(cJSON_GetArrayItem(all->json, 5), "id"), true));
+    cr_expect_eq(cJSON_GetArraySize(first), 3, "brief: id, url, name");
+    harness_response_free(page);
+    harness_response_free(all);
+    harness_response *r = get("/orgs/DemoOrg/sources/DemoSource/concepts/?q=papaya", ROOT, 200);
+    cr_expect_eq(total_count(r), 1, "%s", r->body);
+    harness_response_free(r);
+    harness_response_free(get("/orgs/DemoOrg/sources/DemoSource/concepts/?limit=1001", ROOT, 400));
+    harness_response_free(get("/orgs/DemoOrg/sources/DemoSource/concepts/?page=0", ROOT, 400));
+    harness_response_free(get("/orgs/DemoOrg/sources/DemoSource/concepts/?include_retired=yes", ROOT, 400));
+    harness_response_free(get("/things/DemoOrg/sources/DemoSource/", ROOT, 404));
+    r = get("/orgs/", ROOT, 200);
+    cr_expect_eq(total_count(r), 1, "DemoOrg, created then updated: %s", r->body);
+    harness_response_free(r);
+    r = get("/users/root/", ROOT, 200);
+    cr_expect_null(cJSON_GetObjectItem(r->json, "token_sha256"));
+    harness_response_free(r);
 }

@@ -48,3 +48,18 @@ Test(http_route, bad_parameters_do_not_match) {
     long_path[7 + HTTP_PARAM_MAX] = '\0';
     cr_expect(!match("/users/:u/", long_path), "too long");
 }
+
+Test(http_route, alternatives_restrict_a_parameter) {
+    const char *pattern = "/:owner_type(orgs|users)/:owner/:repo_type(sources|collections)/";
+    cr_assert(match(pattern, "/orgs/A/sources/"));
+    cr_expect_eq(n, 3);
+    cr_expect_str_eq(params[0], "orgs");
+    cr_expect_str_eq(params[2], "sources");
+    cr_expect(match(pattern, "/users/b/collections"));
+    cr_expect(!match(pattern, "/org/A/sources/"));
+    cr_expect(!match(pattern, "/orgsx/A/sources/"));
+    cr_expect(!match(pattern, "/orgs/A/source/"));
+    cr_expect(!match(pattern, "/no/such/thing/"));
+    cr_expect(match("/:t(a|bb)/", "/bb/"));
+    cr_expect(!match("/:t(a|bb)/", "/b/"));
+}

@@ -46,15 +46,17 @@ static void load_openapi(void) {
     fclose(f);
 }
 
-/* "/users/:username/token/" -> "/users/{username}/token/" */
+/* "/users/:username/token/" -> "/users/{username}/token/"; ":a(x|y)" -> "{a}" */
 static void route_to_openapi(const http_route *r, char *out, size_t out_len) {
     size_t n = (size_t)snprintf(out, out_len, "%s ", r->method);
     for (const char *p = r->pattern; *p != '\0' && n + 3 < out_len; p++) {
         if (*p == ':') {
             out[n++] = '{';
-            while (p[1] != '\0' && p[1] != '/' && n + 2 < out_len)
+            while (p[1] != '\0' && p[1] != '/' && p[1] != '(' && n + 2 < out_len)
                 out[n++] = *++p;
             out[n++] = '}';
+            while (p[1] != '\0' && p[1] != '/') /* "(a|b)": an enum in the OpenAPI file */
+                p++;
         } else {
             out[n++] = *p;
         }
