@@ -450,3 +450,57 @@ Test(store, lists_are_paged) {
     cr_expect_null(cJSON_GetObjectItem(r->json, "token_sha256"));
     harness_response_free(r);
 }
+
+Test(store, deleting_an_owner_or_repository_removes_what_is_inside) {
+    applied *a = apply_text(read_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
+    expect_all_succeeded(a);
+    applied_free(a);
+    harness_response *r = get("/orgs/PEPFAR/collections/MER-R-MOH-Facility-FY19/concepts/", ROOT, 200);
+    cr_expect_gt(total_count(r), 0, "the references resolve: %s", r->body);
+    harness_response_free(r);
+    a = apply_text("{\"type\":\"Collection\",\"id\":\"MER-R-MOH-Facility-FY19\",\"owner\":\"PEPFAR\","
+                   "\"owner_type\":\"Organization\",\"__action\":\"DELETE\"}\n",
+                   "root", true, true);
+    expect_result(a, 1, "DELETE", 204, NULL);
+    applied_free(a);
+    harness_response_free(get("/orgs/PEPFAR/collections/MER-R-MOH-Facility-FY19/", ROOT, 404));
+    harness_response_free(get("/orgs/PEPFAR/sources/DATIM-MOH-FY19/concepts/HTS_TST_N_MOH/", ROOT, 200));
+    a = apply_text("{\"type\":\"Organization\",\"id\":\"PEPFAR\",\"__action\":\"DELETE\"}\n"
+                   "{\"type\":\"Organization\",\"id\":\"PEPFAR\",\"__action\":\"DELETE\"}\n"
+                   "{\"type\":\"Organization\",\"id\":\"PEPFAR\",\"__action\":\"DELETE_IF_EXISTS\"}\n",
+                   "root", true, true);
+    expect_result(a, 1, "DELETE", 204, NULL);
+    expect_result(a, 2, "DELETE", 404, "not_found");
+    expect_result(a, 3, "SKIP", APPLY_STATUS_SKIP, NULL);
+    applied_free(a);
+    harness_response_free(get("/orgs/PEPFAR/sources/DATIM-MOH-FY19/concepts/HTS_TST_N_MOH/", ROOT, 404));
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts"), 0);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM mapping_versions"), 0);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM collection_references"), 0);
+}
+
+Test(store, users_are_resources_only_root_may_import) {
+    char alice[128];
+    create_user("alice", alice, sizeof alice);
+    applied *a = apply_text("{\"type\":\"User\",\"username\":\"dora\",\"name\":\"Dora\"}\n", "alice",
+                            false, true);
+    expect_result(a, 1, "NEW", 403, "forbidden");
+    applied_free(a);
+    a = apply_text("{\"type\":\"User\",\"username\":\"dora\",\"name\":\"Dora\"}\n"
+                   "{\"type\":\"User\",\"username\":\"dora\",\"name\":\"Dora E.\"}\n"
+                   "{\"type\":\"Source\",\"id\":\"Mine\",\"name\":\"Mine\",\"owner\":\"dora\",\"owner_type\":\"User\"}\n"
+                   "{\"type\":\"User\",\"username\":\"root\",\"__action\":\"DELETE\"}\n",
+                   "root", true, true);
+    expect_result(a, 1, "NEW", 201, NULL);
+    expect_result(a, 2, "UPDATE", 200, NULL);
+    expect_result(a, 3, "NEW", 201, NULL);
+    expect_result(a, 4, "DELETE", 403, "forbidden");
+    applied_free(a);
+    harness_response *r = get("/users/dora/", alice, 200);
+    cr_expect_str_eq(harness_json_string(r, "name"), "Dora E.");
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "version")->valueint, 2);
+    harness_response_free(r);
+    harness_response_free(get("/users/dora/sources/Mine/", alice, 200));
+    harness_response_free(get("/users/nobody/", alice, 404));
+    harness_response_free(get("/users/nobody/sources/", alice, 404));
+}
