@@ -32,7 +32,11 @@
     X(EBADVALUE, -27, 400, "invalid_value", "a field has a value outside its allowed set")          \
     X(EBADURL, -28, 400, "invalid_url", "a URL does not name a resource of the expected kind")      \
     X(ETOODEEP, -29, 400, "too_deep", "the JSON is nested too deeply")                            \
-    X(EUNRESOLVED, -30, 400, "unresolved_reference", "no expression of the reference resolved")
+    X(EUNRESOLVED, -30, 400, "unresolved_reference", "no expression of the reference resolved")   \
+    /* Problems of one line found while the upload streamed (importer/split.h). */                \
+    X(EUTF8, -31, 400, "invalid_utf8", "the line is not valid UTF-8")                               \
+    X(ENUL, -32, 400, "nul_byte", "the line holds a NUL byte")                                      \
+    X(ELINELONG, -33, 400, "line_too_long", "the line is longer than the server accepts")
 
 enum bi_errno {
 #define BI_ERRNO_ENUM(name, value, status, code, message) BI_##name = (value),

@@ -1,6 +1,7 @@
 #include "rules.h"
 
 #include "error.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -468,30 +469,13 @@ static long rules_hex4(const char *s) {
     return v;
 }
 
-/* Returns the length of the valid UTF-8 sequence starting at s[0] (>= 0x80), or 0. */
-static size_t rules_utf8_len(const unsigned char *s, size_t avail) {
-    size_t len = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
-                 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
-                 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
-                                                : 0;
-    if (len == 0 || len > avail)
-        return 0;
-    for (size_t k = 1; k < len; k++)
-        if ((s[k] & 0xC0) != 0x80)
-            return 0;
-    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
-        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
-        return 0; /* overlong, surrogate or beyond U+10FFFF */
-    return len;
-}
-
 int rules_check_text(const char *text, size_t len, rules_error *err) {
     memset(err, 0, sizeof *err);
     const unsigned char *s = (const unsigned char *)text;
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
         if (s[i] >= 0x80) {
-            size_t n = rules_utf8_len(s + i, len - i);
+            size_t n = utf8_sequence_len(s + i, len - i);
             if (n == 0)
                 return rules_fail(err, BI_EJSON, "", "invalid UTF-8 at byte %zu", i + 1);
             i += n - 1;
