@@ -51,6 +51,18 @@ int db_exec_versioned(db_conn *conn, const db_stmt *stmt, const char *const *val
 int db_exec_row(db_conn *conn, const db_stmt *stmt, const char *const *values,
                 PGresult **out_res);
 
+/* Runs stmt in single-row mode, calling row(res, ctx) for each row as it arrives, so a large
+ * result never sits in memory. A negative return of row stops reading (the rest is drained)
+ * and is returned. Otherwise as db_exec. */
+int db_exec_stream(db_conn *conn, const db_stmt *stmt, const char *const *values,
+                   int (*row)(const PGresult *res, void *ctx), void *ctx);
+
+/* COPY ... FROM STDIN: starts the copy sql (our own text), sends data, ends it (error: abort
+ * the copy with that message). Same returns as db_exec. */
+int db_copy_begin(db_conn *conn, const char *sql);
+int db_copy_put(db_conn *conn, const char *data, size_t len);
+int db_copy_end(db_conn *conn, const char *error);
+
 /* Runs an INSERT ... ON CONFLICT DO NOTHING RETURNING ...: returns 0 when it inserted,
  * BI_ECONFLICT when no row came back, or db_exec's errors. */
 int db_exec_insert(db_conn *conn, const db_stmt *stmt, const char *const *values);

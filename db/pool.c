@@ -266,6 +266,57 @@ int db_exec_versioned(db_conn *conn, const db_stmt *stmt, const char *const *val
     return 0;
 }
 
+int db_exec_stream(db_conn *conn, const db_stmt *stmt, const char *const *values,
+                   int (*row)(const PGresult *res, void *ctx), void *ctx) {
+    int err = db_prepare(conn, stmt);
+    if (err < 0)
+        return err;
+    if (!PQsendQueryPrepared(conn->pg, stmt->name, stmt->nparams, values, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(conn->pg))
+        return db_result_take(conn, NULL, PGRES_TUPLES_OK, stmt->name, NULL);
+    PGresult *res;
+    int stopped = 0;
+    while ((res = PQgetResult(conn->pg)) != NULL) {
+        ExecStatusType status = PQresultStatus(res);
+        if (status == PGRES_SINGLE_TUPLE) {
+            if (stopped == 0)
+                stopped = row(res, ctx);
+            PQclear(res);
+        } else if (status == PGRES_TUPLES_OK) {
+            PQclear(res);
+        } else if (err == 0) {
+            err = db_result_take(conn, res, PGRES_TUPLES_OK, stmt->name, NULL);
+        } else {
+            PQclear(res);
+        }
+    }
+    return err < 0 ? err : stopped;
+}
+
+int db_copy_begin(db_conn *conn, const char *sql) {
+    return db_result_take(conn, PQexec(conn->pg, sql), PGRES_COPY_IN, "copy", NULL);
+}
+
+int db_copy_put(db_conn *conn, const char *data, size_t len) {
+    if (PQputCopyData(conn->pg, data, (int)len) != 1)
+        return db_result_take(conn, NULL, PGRES_COMMAND_OK, "copy data", NULL);
+    return 0;
+}
+
+int db_copy_end(db_conn *conn, const char *error) {
+    if (PQputCopyEnd(conn->pg, error) != 1)
+        return db_result_take(conn, NULL, PGRES_COMMAND_OK, "copy end", NULL);
+    int err = 0;
+    PGresult *res;
+    while ((res = PQgetResult(conn->pg)) != NULL) {
+        if (err == 0 && error == NULL)
+            err = db_result_take(conn, res, PGRES_COMMAND_OK, "copy", NULL);
+        else
+            PQclear(res);
+    }
+    return err;
+}
+
 int db_exec_sql(db_conn *conn, const char *sql, ExecStatusType expect, PGresult **out_res) {
     PGresult *res = PQexec(conn->pg, sql);
     return db_result_take(conn, res, expect, "statement", out_res);

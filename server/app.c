@@ -194,6 +194,12 @@ int app_run(const config *cfg) {
     }
     if (db_pool_create(conninfo, cfg->db_connections, &a.pool) < 0 || app_prepare_database(&a) < 0)
         goto done;
+    char node[128], host[64] = "localhost";
+    gethostname(host, sizeof host - 1);
+    snprintf(node, sizeof node, "%s:%d", host, (int)getpid());
+    workers_config wc = {a.pool, cfg->workers, cfg->batch_size, node};
+    if (workers_start(&wc, &a.workers) < 0)
+        goto done;
     int port = 0;
     if (http_start(&a, &http, &port) < 0)
         goto done;
@@ -212,6 +218,7 @@ int app_run(const config *cfg) {
 done:
     fflush(stdout);
     http_stop(http);
+    workers_stop(a.workers);
     db_pool_destroy(a.pool);
     pgembed_stop(pg);
     if (lock_fd >= 0)

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "pool.h"
+#include "worker.h"
 
 #include <limits.h>
 
@@ -16,6 +17,7 @@ typedef struct app {
     config cfg;
     char data_dir[PATH_MAX]; /* absolute */
     db_pool *pool;
+    workers *workers;
 } app;
 
 /* Runs the server until SIGINT or SIGTERM. Borrows cfg for the whole run. Returns the process

@@ -19,6 +19,8 @@ typedef struct config {
     int workers;
     const char *root_token; /* NULL: keep the stored one, or generate it on first start */
     long long max_upload_bytes;
+    long long max_line_bytes; /* longer import lines are SKIP 400 */
+    int batch_size;           /* lines per batch transaction */
     enum log_level log_level;
     int http_threads;
     int db_connections; /* default workers + 8 */

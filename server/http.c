@@ -120,6 +120,66 @@ static int http_send_json_with(http_req *req, int status, const char *extra_head
     return 0;
 }
 
+#define HTTP_STREAM_BUFFER (64 * 1024)
+
+struct http_stream {
+    http_req *req;
+    size_t len;
+    int err;
+    char buf[HTTP_STREAM_BUFFER];
+};
+
+http_stream *http_stream_begin(http_req *req, int status, const char *content_type) {
+    http_stream *s = malloc(sizeof *s);
+    if (s == NULL)
+        abort();
+    s->req = req;
+    s->len = 0;
+    s->err = 0;
+    mg_printf(req->conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
+              "Cache-Control: no-store\r\n\r\n",
+              status, mg_get_response_code_text(req->conn, status), content_type);
+    return s;
+}
+
+static int http_stream_flush(http_stream *s) {
+    if (s->len > 0 && s->err == 0 && mg_send_chunk(s->req->conn, s->buf, (unsigned)s->len) < 0)
+        s->err = BI_EIO;
+    s->len = 0;
+    return s->err;
+}
+
+int http_stream_write(http_stream *s, const char *data, size_t len) {
+    while (len > 0 && s->err == 0) {
+        if (s->len == sizeof s->buf)
+            http_stream_flush(s);
+        size_t take = sizeof s->buf - s->len < len ? sizeof s->buf - s->len : len;
+        memcpy(s->buf + s->len, data, take);
+        s->len += take;
+        data += take;
+        len -= take;
+    }
+    return s->err;
+}
+
+int http_stream_printf(http_stream *s, const char *fmt, ...) {
+    char text[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    return http_stream_write(s, text, len < (int)sizeof text ? (size_t)len : sizeof text - 1);
+}
+
+int http_stream_end(http_stream *s) {
+    http_stream_flush(s);
+    if (s->err == 0)
+        mg_send_chunk(s->req->conn, "", 0);
+    free(s);
+    return 0;
+}
+
 int http_send_no_content(http_req *req) {
     mg_printf(req->conn, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
     return 0;
@@ -137,6 +197,8 @@ int http_send_json(http_req *req, int status, const cJSON *body) {
 static int http_send_error_with(http_req *req, int err, const char *extra_headers,
                                 const char *message) {
     cJSON *body = cJSON_CreateObject();
+    if (req->ocl_errors)
+        cJSON_AddStringToObject(body, "exception", message ? message : error_message(err));
     cJSON_AddStringToObject(body, "code", error_code(err));
     cJSON_AddStringToObject(body, "message", message ? message : error_message(err));
     if (err == BI_EAUTH && extra_headers == NULL)
@@ -232,7 +294,8 @@ static int http_dispatch(struct mg_connection *conn, void *cbdata) {
         http_send_no_route(req, path);
         goto done;
     }
-    if (!route->public) {
+    req->ocl_errors = route->flags & HTTP_OCL;
+    if (!(route->flags & HTTP_PUBLIC)) {
         int err = auth_authenticate(req->app->pool, mg_get_header(conn, "Authorization"),
                                     &req->user);
         if (err < 0) {

@@ -30,6 +30,7 @@ typedef struct http_req {
     app *app;
     const char *method;
     db_user user; /* the caller, on authenticated routes */
+    bool ocl_errors; /* error bodies also carry OCL's "exception" (bulk-import routes) */
     int n_params;
     char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX]; /* decoded ":name" segments, in order */
 } http_req;
@@ -43,8 +44,11 @@ typedef struct http_route {
     const char *pattern; /* "/users/:username/token/": ":name" matches one non-empty segment,
                             ":name(a|b)" only the segment a or b */
     http_handler handler;
-    bool public; /* no token needed */
+    int flags; /* HTTP_PUBLIC, HTTP_OCL */
 } http_route;
+
+#define HTTP_PUBLIC 1 /* no token needed */
+#define HTTP_OCL 2    /* errors as {"exception", "code", "message"} (OCL's bulk-import API) */
 
 /* The route table (routes.c): every endpoint the server serves. Static; *out_n gets its
  * length. */
@@ -72,6 +76,22 @@ int http_send_json(http_req *req, int status, const cJSON *body);
  * NULL). Returns 0. */
 int http_send_json_text(http_req *req, int status, const char *extra_headers, const char *text,
                         size_t len);
+
+/* A response streamed with chunked transfer encoding through a buffer, so a body of any size
+ * is sent in bounded memory. */
+typedef struct http_stream http_stream;
+
+/* Sends status and content_type and starts the chunked body. */
+http_stream *http_stream_begin(http_req *req, int status, const char *content_type);
+
+/* Appends len bytes to the body. Returns 0, or BI_EIO when the client went away. */
+int http_stream_write(http_stream *s, const char *data, size_t len);
+
+/* Appends printf-style text. */
+int http_stream_printf(http_stream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Ends the body and frees s. Returns 0. */
+int http_stream_end(http_stream *s);
 
 /* Sends 204 with no body. Returns 0. */
 int http_send_no_content(http_req *req);

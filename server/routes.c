@@ -3,6 +3,7 @@
  * literal segments come before parameters (".../versions/" before ".../:version/"). */
 #include "health.h"
 #include "http.h"
+#include "imports_api.h"
 #include "resources_api.h"
 #include "users_api.h"
 
@@ -10,30 +11,36 @@
 #define REPO OWNER "/:repo_type(sources|collections)/:repo"
 
 static const http_route routes[] = {
-    {"GET", "/healthz", health_get_healthz, true},
-    {"GET", "/readyz", health_get_readyz, true},
-    {"GET", "/user/", users_api_get_me, false},
-    {"POST", "/user/token/", users_api_rotate_own_token, false},
-    {"POST", "/users/", users_api_create, false},
-    {"POST", "/users/:username/token/", users_api_issue_token, false},
-    {"GET", "/users/:username/", resources_api_get_user, false},
-    {"GET", "/orgs/", resources_api_list_orgs, false},
-    {"GET", "/orgs/:org/", resources_api_get_org, false},
-    {"GET", "/orgs/:org/members/", resources_api_list_members, false},
-    {"PUT", "/orgs/:org/members/:username/", resources_api_add_member, false},
-    {"DELETE", "/orgs/:org/members/:username/", resources_api_remove_member, false},
-    {"GET", OWNER "/:repo_type(sources|collections)/", resources_api_list_repos, false},
-    {"GET", REPO "/", resources_api_get_repo, false},
-    {"GET", REPO "/versions/", resources_api_list_repo_versions, false},
-    {"GET", REPO "/concepts/", resources_api_list_concepts, false},
-    {"GET", REPO "/mappings/", resources_api_list_mappings, false},
-    {"GET", REPO "/references/", resources_api_list_references, false},
-    {"GET", REPO "/concepts/:concept/", resources_api_get_concept, false},
-    {"GET", REPO "/concepts/:concept/versions/", resources_api_list_concept_versions, false},
-    {"GET", REPO "/mappings/:mapping/", resources_api_get_mapping, false},
-    {"GET", REPO "/:version/", resources_api_get_repo_version, false},
-    {"GET", REPO "/:version/concepts/", resources_api_list_version_concepts, false},
-    {"GET", REPO "/:version/mappings/", resources_api_list_version_mappings, false},
+    {"GET", "/healthz", health_get_healthz, HTTP_PUBLIC},
+    {"GET", "/readyz", health_get_readyz, HTTP_PUBLIC},
+    {"GET", "/user/", users_api_get_me, 0},
+    {"POST", "/user/token/", users_api_rotate_own_token, 0},
+    {"POST", "/users/", users_api_create, 0},
+    {"POST", "/users/:username/token/", users_api_issue_token, 0},
+    {"POST", "/manage/bulkimport/", imports_api_post, HTTP_OCL},
+    {"POST", "/manage/bulkimport/:queue/", imports_api_post, HTTP_OCL},
+    {"GET", "/manage/bulkimport/", imports_api_get, HTTP_OCL},
+    {"POST", "/importers/bulk-import/", imports_api_post, HTTP_OCL},
+    {"POST", "/importers/bulk-import/:queue/", imports_api_post, HTTP_OCL},
+    {"GET", "/importers/bulk-import/", imports_api_get, HTTP_OCL},
+    {"GET", "/users/:username/", resources_api_get_user, 0},
+    {"GET", "/orgs/", resources_api_list_orgs, 0},
+    {"GET", "/orgs/:org/", resources_api_get_org, 0},
+    {"GET", "/orgs/:org/members/", resources_api_list_members, 0},
+    {"PUT", "/orgs/:org/members/:username/", resources_api_add_member, 0},
+    {"DELETE", "/orgs/:org/members/:username/", resources_api_remove_member, 0},
+    {"GET", OWNER "/:repo_type(sources|collections)/", resources_api_list_repos, 0},
+    {"GET", REPO "/", resources_api_get_repo, 0},
+    {"GET", REPO "/versions/", resources_api_list_repo_versions, 0},
+    {"GET", REPO "/concepts/", resources_api_list_concepts, 0},
+    {"GET", REPO "/mappings/", resources_api_list_mappings, 0},
+    {"GET", REPO "/references/", resources_api_list_references, 0},
+    {"GET", REPO "/concepts/:concept/", resources_api_get_concept, 0},
+    {"GET", REPO "/concepts/:concept/versions/", resources_api_list_concept_versions, 0},
+    {"GET", REPO "/mappings/:mapping/", resources_api_get_mapping, 0},
+    {"GET", REPO "/:version/", resources_api_get_repo_version, 0},
+    {"GET", REPO "/:version/concepts/", resources_api_list_version_concepts, 0},
+    {"GET", REPO "/:version/mappings/", resources_api_list_version_mappings, 0},
 };
 
 const http_route *http_routes(size_t *out_n) {

@@ -1,0 +1,369 @@
+#include "tasks.h"
+
+#include "array.h"
+#include "error.h"
+#include "pgconn.h"
+#include "pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UPLOAD_BUFFER (256 * 1024) /* COPY data is sent in pieces of about this size */
+
+#define TASK_COLUMNS                                                                               \
+    "t.id, t.username, t.queue, t.named, t.state, t.update_if_exists, t.test_mode, t.total,"     \
+    " t.processed, t.created, t.updated, t.deleted, t.skipped, t.failed, t.checkpoint, t.lease,"  \
+    " coalesce(ocl_time(t.created_at), ''), coalesce(ocl_time(t.started_at), ''),"                \
+    " coalesce(ocl_time(t.finished_at), ''), coalesce(extract(epoch FROM coalesce(t.finished_at,"  \
+    " clock_timestamp()) - t.started_at), 0), coalesce(t.error, '')"
+
+static const db_stmt stmt_create = {
+    "tasks_create",
+    "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode)"
+    " VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6::boolean)",
+    6};
+static const db_stmt stmt_complete = {
+    "tasks_complete",
+    "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer WHERE id = $1", 3};
+/* The oldest runnable task: root's priority queue first; a named queue's next task only when
+ * none of that (user, queue) is started or older. SKIP LOCKED: claimers never wait on each
+ * other. */
+static const db_stmt stmt_claim = {
+    "tasks_claim",
+    "UPDATE import_tasks t SET state = 'STARTED', lease = t.lease + 1, worker = $1,"
+    " heartbeat_at = clock_timestamp(), started_at = coalesce(t.started_at, clock_timestamp())"
+    " WHERE t.id = (SELECT c.id FROM import_tasks c WHERE c.state = 'PENDING'"
+    " AND c.content_sha256 IS NOT NULL AND (NOT c.named OR NOT EXISTS (SELECT 1 FROM"
+    " import_tasks o WHERE o.username = c.username AND o.queue = c.queue AND o.id <> c.id"
+    " AND (o.state = 'STARTED' OR (o.state = 'PENDING' AND o.created_at < c.created_at))))"
+    " ORDER BY c.queue = 'priority' DESC, c.created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " RETURNING " TASK_COLUMNS,
+    1};
+static const db_stmt stmt_lines = {
+    "tasks_lines",
+    "SELECT line_no, text, coalesce(error, '') FROM import_lines WHERE task_id = $1"
+    " AND line_no > $2::integer ORDER BY line_no LIMIT $3::integer",
+    3};
+static const db_stmt stmt_record = {
+    "tasks_record",
+    "WITH r AS (SELECT * FROM unnest($3::integer[], $4::text[], $5::text[], $6::integer[],"
+    " $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])"
+    " AS r(line_no, root, action, status, obj_type, obj_url, repo_url, owner_url, message,"
+    " error_code)),"
+    " ins AS (INSERT INTO import_results SELECT $1, * FROM r),"
+    " c AS (SELECT count(*) FILTER (WHERE action = 'NEW' AND status > 0 AND"
+    " status < 400) AS created, count(*) FILTER (WHERE action = 'UPDATE' AND status > 0 AND"
+    " status < 400) AS updated, count(*) FILTER (WHERE action = 'DELETE' AND status > 0 AND"
+    " status < 400) AS deleted, count(*) FILTER (WHERE status = 0) AS skipped,"
+    " count(*) FILTER (WHERE status >= 400) AS failed, count(*) AS processed FROM r)"
+    " UPDATE import_tasks t SET processed = t.processed + c.processed,"
+    " created = t.created + c.created, updated = t.updated + c.updated,"
+    " deleted = t.deleted + c.deleted, skipped = t.skipped + c.skipped,"
+    " failed = t.failed + c.failed, checkpoint = $13::integer, heartbeat_at = clock_timestamp()"
+    " FROM c WHERE t.id = $1 AND t.lease = $2::bigint RETURNING t.id",
+    13};
+static const db_stmt stmt_finish = {
+    "tasks_finish",
+    "UPDATE import_tasks SET state = $3, error = $4, finished_at = clock_timestamp()"
+    " WHERE id = $1 AND lease = $2::bigint",
+    4};
+static const db_stmt stmt_get = {
+    "tasks_get",
+    "SELECT " TASK_COLUMNS " FROM import_tasks t WHERE t.id = $1 AND (t.username = $2"
+    " OR $3::boolean)",
+    3};
+static const db_stmt stmt_groups = {
+    "tasks_groups",
+    "SELECT action, status, count(*) FROM import_results WHERE task_id = $1"
+    " GROUP BY action, status"
+    " ORDER BY min(min(line_no)) OVER (PARTITION BY action), min(line_no)",
+    1};
+static const db_stmt stmt_stream = {
+    "tasks_stream",
+    "SELECT r.root, r.action, r.status, jsonb_build_object('obj_type', r.obj_type, 'obj_url',"
+    " r.obj_url, 'action_type', r.action, 'method', CASE r.action WHEN 'NEW' THEN 'POST'"
+    " WHEN 'UPDATE' THEN 'PUT' WHEN 'DELETE' THEN 'DELETE' END, 'obj_repo_url', r.repo_url,"
+    " 'obj_owner_url', r.owner_url, 'status_code', CASE WHEN r.status = 0 THEN to_jsonb('skip'::text)"
+    " ELSE to_jsonb(r.status) END, 'text', l.text, 'message', r.message, 'line', r.line_no,"
+    " 'error_code', r.error_code)::text, coalesce(l.text, '')"
+    " FROM (SELECT *, min(line_no) OVER (PARTITION BY root) AS root_first,"
+    " min(line_no) OVER (PARTITION BY root, action) AS action_first,"
+    " min(line_no) OVER (PARTITION BY root, action, status) AS status_first"
+    " FROM import_results WHERE task_id = $1) r"
+    " LEFT JOIN import_lines l ON l.task_id = r.task_id AND l.line_no = r.line_no"
+    " ORDER BY r.root_first, r.action_first, r.status_first, r.line_no",
+    1};
+
+/* ---- upload ---- */
+
+struct db_upload {
+    db_conn *conn;
+    char task_id[DB_TASK_ID_MAX];
+    char *buf;
+    size_t len;
+};
+
+int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out) {
+    const char *values[] = {task->id,
+                            task->username,
+                            task->queue,
+                            task->named ? "true" : "false",
+                            task->update_if_exists ? "true" : "false",
+                            task->test_mode ? "true" : "false"};
+    int err = db_begin(conn);
+    if (err == 0)
+        err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);
+    if (err == 0)
+        err = db_copy_begin(conn, "COPY import_lines (task_id, line_no, text, error) FROM STDIN");
+    if (err < 0) {
+        db_rollback(conn);
+        return err;
+    }
+    db_upload *u = calloc(1, sizeof *u);
+    if (u == NULL || (u->buf = malloc(UPLOAD_BUFFER + 64)) == NULL)
+        abort();
+    u->conn = conn;
+    snprintf(u->task_id, sizeof u->task_id, "%s", task->id);
+    *out = u;
+    return 0;
+}
+
+/* Sends the buffered rows. */
+static int db_upload_flush(db_upload *u) {
+    int err = u->len > 0 ? db_copy_put(u->conn, u->buf, u->len) : 0;
+    u->len = 0;
+    return err;
+}
+
+/* Appends text to the buffer in COPY's text format, flushing as it fills. */
+static int db_upload_put(db_upload *u, const char *text, size_t len, bool escape) {
+    for (size_t i = 0; i < len; i++) {
+        if (u->len >= UPLOAD_BUFFER) {
+            int err = db_upload_flush(u);
+            if (err < 0)
+                return err;
+        }
+        char c = text[i];
+        if (escape && (c == '\\' || c == '\t' || c == '\r' || c == '\n')) {
+            u->buf[u->len++] = '\\';
+            c = c == '\t' ? 't' : c == '\r' ? 'r' : c == '\n' ? 'n' : '\\';
+        }
+        u->buf[u->len++] = c;
+    }
+    return 0;
+}
+
+int db_upload_line(db_upload *u, int64_t line_no, const char *text, size_t len,
+                   const char *error_code) {
+    char number[32];
+    int n = snprintf(number, sizeof number, "\t%lld\t", (long long)line_no);
+    int err;
+    if ((err = db_upload_put(u, u->task_id, strlen(u->task_id), true)) < 0 ||
+        (err = db_upload_put(u, number, (size_t)n, false)) < 0)
+        return err;
+    if (text != NULL)
+        err = db_upload_put(u, text, len, true);
+    else
+        err = db_upload_put(u, "\\N", 2, false);
+    if (err == 0)
+        err = db_upload_put(u, "\t", 1, false);
+    if (err == 0)
+        err = error_code ? db_upload_put(u, error_code, strlen(error_code), true)
+                         : db_upload_put(u, "\\N", 2, false);
+    return err < 0 ? err : db_upload_put(u, "\n", 1, false);
+}
+
+static void db_upload_free(db_upload *u) {
+    free(u->buf);
+    free(u);
+}
+
+int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total) {
+    db_conn *conn = u->conn;
+    char total_text[24];
+    snprintf(total_text, sizeof total_text, "%lld", (long long)total);
+    const char *values[] = {u->task_id, (const char *)sha256, total_text};
+    const int lengths[] = {0, 32, 0};
+    const int formats[] = {0, 1, 0};
+    int err = db_upload_flush(u);
+    if (err == 0)
+        err = db_copy_end(conn, NULL);
+    if (err == 0)
+        err = db_exec(conn, &stmt_complete, values, lengths, formats, PGRES_COMMAND_OK, NULL);
+    if (err == 0)
+        err = db_exec_sql(conn, "NOTIFY bulkimport_tasks", PGRES_COMMAND_OK, NULL);
+    if (err == 0)
+        err = db_commit(conn);
+    if (err < 0)
+        db_rollback(conn);
+    db_upload_free(u);
+    return err;
+}
+
+void db_upload_abort(db_upload *u) {
+    db_copy_end(u->conn, "upload abandoned");
+    db_rollback(u->conn);
+    db_upload_free(u);
+}
+
+/* ---- tasks ---- */
+
+static void db_task_read(const PGresult *res, int row, db_task *t) {
+    memset(t, 0, sizeof *t);
+    snprintf(t->id, sizeof t->id, "%s", PQgetvalue(res, row, 0));
+    snprintf(t->username, sizeof t->username, "%s", PQgetvalue(res, row, 1));
+    snprintf(t->queue, sizeof t->queue, "%s", PQgetvalue(res, row, 2));
+    t->named = PQgetvalue(res, row, 3)[0] == 't';
+    snprintf(t->state, sizeof t->state, "%s", PQgetvalue(res, row, 4));
+    t->update_if_exists = PQgetvalue(res, row, 5)[0] == 't';
+    t->test_mode = PQgetvalue(res, row, 6)[0] == 't';
+    int64_t *counters[] = {&t->total,   &t->processed, &t->created,    &t->updated, &t->deleted,
+                           &t->skipped, &t->failed,    &t->checkpoint, &t->lease};
+    for (int i = 0; i < 9; i++)
+        *counters[i] = strtoll(PQgetvalue(res, row, 7 + i), NULL, 10);
+    snprintf(t->created_at, sizeof t->created_at, "%s", PQgetvalue(res, row, 16));
+    snprintf(t->started_at, sizeof t->started_at, "%s", PQgetvalue(res, row, 17));
+    snprintf(t->finished_at, sizeof t->finished_at, "%s", PQgetvalue(res, row, 18));
+    t->elapsed_seconds = strtod(PQgetvalue(res, row, 19), NULL);
+    snprintf(t->error, sizeof t->error, "%s", PQgetvalue(res, row, 20));
+}
+
+int db_tasks_claim(db_conn *conn, const char *worker, db_task *out) {
+    const char *values[] = {worker};
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_claim, values, &res);
+    if (err < 0)
+        return err;
+    db_task_read(res, 0, out);
+    PQclear(res);
+    return 0;
+}
+
+struct db_lines {
+    PGresult *res;
+};
+
+int db_tasks_lines(db_conn *conn, const char *task_id, int64_t after, long limit,
+                   db_lines **out) {
+    char after_text[24], limit_text[24];
+    snprintf(after_text, sizeof after_text, "%lld", (long long)after);
+    snprintf(limit_text, sizeof limit_text, "%ld", limit);
+    const char *values[] = {task_id, after_text, limit_text};
+    PGresult *res = NULL;
+    int err = db_exec_text(conn, &stmt_lines, values, PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return err;
+    db_lines *lines = malloc(sizeof *lines);
+    if (lines == NULL)
+        abort();
+    lines->res = res;
+    *out = lines;
+    return 0;
+}
+
+size_t db_lines_count(const db_lines *lines) { return (size_t)PQntuples(lines->res); }
+
+const char *db_lines_get(const db_lines *lines, size_t i, int64_t *number, size_t *len,
+                         const char **error_code) {
+    *number = strtoll(PQgetvalue(lines->res, (int)i, 0), NULL, 10);
+    *len = (size_t)PQgetlength(lines->res, (int)i, 1);
+    const char *error = PQgetvalue(lines->res, (int)i, 2);
+    *error_code = error[0] != '\0' ? error : NULL;
+    return PQgetisnull(lines->res, (int)i, 1) ? NULL : PQgetvalue(lines->res, (int)i, 1);
+}
+
+void db_lines_free(db_lines *lines) {
+    if (lines == NULL)
+        return;
+    PQclear(lines->res);
+    free(lines);
+}
+
+enum { R_LINE, R_ROOT, R_ACTION, R_STATUS, R_TYPE, R_URL, R_REPO, R_OWNER, R_MESSAGE, R_CODE,
+       R_N };
+
+int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
+                          const db_result *results, size_t n, int64_t checkpoint) {
+    db_array cols[R_N];
+    for (int c = 0; c < R_N; c++)
+        db_array_init(&cols[c]);
+    for (size_t i = 0; i < n; i++) {
+        const db_result *r = &results[i];
+        db_array_add_int64(&cols[R_LINE], r->line);
+        db_array_add(&cols[R_ROOT], r->root);
+        db_array_add(&cols[R_ACTION], r->action);
+        db_array_add_int64(&cols[R_STATUS], r->status);
+        db_array_add(&cols[R_TYPE], r->obj_type);
+        db_array_add(&cols[R_URL], r->obj_url);
+        db_array_add(&cols[R_REPO], r->repo_url);
+        db_array_add(&cols[R_OWNER], r->owner_url);
+        db_array_add(&cols[R_MESSAGE], r->message);
+        db_array_add(&cols[R_CODE], r->error_code);
+    }
+    char lease_text[24], checkpoint_text[24];
+    snprintf(lease_text, sizeof lease_text, "%lld", (long long)lease);
+    snprintf(checkpoint_text, sizeof checkpoint_text, "%lld", (long long)checkpoint);
+    const char *values[R_N + 3] = {task_id, lease_text};
+    for (int c = 0; c < R_N; c++)
+        values[2 + c] = db_array_literal(&cols[c]);
+    values[R_N + 2] = checkpoint_text;
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_record, values, &res);
+    for (int c = 0; c < R_N; c++)
+        db_array_fini(&cols[c]);
+    if (err == BI_ENOTFOUND)
+        return BI_EBUSY; /* another worker holds the task now */
+    if (err == 0)
+        PQclear(res);
+    return err;
+}
+
+int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const char *state,
+                    const char *error) {
+    char lease_text[24];
+    snprintf(lease_text, sizeof lease_text, "%lld", (long long)lease);
+    const char *values[] = {task_id, lease_text, state, error};
+    return db_exec_text(conn, &stmt_finish, values, PGRES_COMMAND_OK, NULL);
+}
+
+int db_tasks_get(db_conn *conn, const char *task_id, const db_user *caller, db_task *out) {
+    const char *values[] = {task_id, caller->username, caller->is_root ? "true" : "false"};
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_get, values, &res);
+    if (err < 0)
+        return err;
+    db_task_read(res, 0, out);
+    PQclear(res);
+    return 0;
+}
+
+int db_results_groups(db_conn *conn, const char *task_id, db_group_fn each, void *ctx) {
+    const char *values[] = {task_id};
+    PGresult *res = NULL;
+    int err = db_exec_text(conn, &stmt_groups, values, PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return err;
+    for (int i = 0; i < PQntuples(res); i++)
+        each(PQgetvalue(res, i, 0), atoi(PQgetvalue(res, i, 1)),
+             strtoll(PQgetvalue(res, i, 2), NULL, 10), ctx);
+    PQclear(res);
+    return 0;
+}
+
+typedef struct stream_ctx {
+    db_result_fn each;
+    void *ctx;
+} stream_ctx;
+
+static int db_results_row(const PGresult *res, void *ctx) {
+    stream_ctx *s = ctx;
+    return s->each(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), atoi(PQgetvalue(res, 0, 2)),
+                   PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), s->ctx);
+}
+
+int db_results_stream(db_conn *conn, const char *task_id, db_result_fn each, void *ctx) {
+    const char *values[] = {task_id};
+    stream_ctx s = {each, ctx};
+    return db_exec_stream(conn, &stmt_stream, values, db_results_row, &s);
+}

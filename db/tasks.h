@@ -1,0 +1,105 @@
+/* tasks.h — import tasks: the upload (COPY, in the task's own transaction), claiming by
+ * workers, the fenced batch commit, and reading tasks and their results back.
+ */
+#ifndef BI_DB_TASKS_H
+#define BI_DB_TASKS_H
+
+#include "users.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct db_conn db_conn;
+
+#define DB_TASK_ID_MAX 176 /* <uuid4>-<username>~<queue> */
+#define DB_TIME_MAX 32
+
+typedef struct db_task {
+    char id[DB_TASK_ID_MAX];
+    char username[DB_USERNAME_MAX + 1];
+    char queue[DB_USERNAME_MAX + 1];
+    bool named;
+    char state[12];
+    bool update_if_exists;
+    bool test_mode;
+    int64_t total, processed, created, updated, deleted, skipped, failed, checkpoint;
+    int64_t lease;
+    char created_at[DB_TIME_MAX], started_at[DB_TIME_MAX], finished_at[DB_TIME_MAX]; /* "" */
+    double elapsed_seconds; /* finished (or now) - started; 0 before the start */
+    char error[256];
+} db_task;
+
+/* ---- upload ---- */
+
+typedef struct db_upload db_upload;
+
+/* Opens the transaction that creates task (id, username, queue, named and the options are
+ * read) and starts a COPY of its lines. Returns 0 and *out, or BI_EUNAVAIL / BI_EINTERNAL. */
+int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out);
+
+/* Adds line line_no: its text (len bytes, valid UTF-8 without NUL), or NULL with error_code. */
+int db_upload_line(db_upload *u, int64_t line_no, const char *text, size_t len,
+                   const char *error_code);
+
+/* Ends the COPY, records total and the content hash, wakes the workers and commits. Returns 0,
+ * BI_ECONFLICT when the same user has the same content with the same options queued (nothing is
+ * stored), or BI_EUNAVAIL / BI_EINTERNAL. Frees u either way. */
+int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total);
+
+/* Rolls the upload back: no task, no lines. Frees u. */
+void db_upload_abort(db_upload *u);
+
+/* ---- workers ---- */
+
+/* Claims the next runnable task for worker: PENDING, root's priority queue first, then oldest;
+ * a named queue's task only when no other task of that (user, queue) is STARTED or older and
+ * PENDING. Marks it STARTED with a new lease. Returns 0 and *out, BI_ENOTFOUND when nothing is
+ * runnable, or BI_EUNAVAIL / BI_EINTERNAL. */
+int db_tasks_claim(db_conn *conn, const char *worker, db_task *out);
+
+/* Lines of a task after line after, at most limit, in order. */
+typedef struct db_lines db_lines;
+int db_tasks_lines(db_conn *conn, const char *task_id, int64_t after, long limit,
+                   db_lines **out);
+size_t db_lines_count(const db_lines *lines);
+/* Line i: its number, text (NULL when the upload flagged it) with *len, and error code. */
+const char *db_lines_get(const db_lines *lines, size_t i, int64_t *number, size_t *len,
+                         const char **error_code);
+void db_lines_free(db_lines *lines);
+
+/* One line's result as stored. */
+typedef struct db_result {
+    int64_t line;
+    const char *root, *action, *obj_type, *obj_url, *repo_url, *owner_url, *message;
+    int status; /* 0: OCL's "skip" */
+    const char *error_code; /* NULL on success */
+} db_result;
+
+/* Inserts results[0..n), adds their counts to the task and moves its checkpoint to
+ * checkpoint — if the task still holds lease. Returns 0, BI_EBUSY when the lease was lost (the
+ * caller must roll back), or BI_EUNAVAIL / BI_EINTERNAL. Run inside the batch's transaction. */
+int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
+                          const db_result *results, size_t n, int64_t checkpoint);
+
+/* Ends a task held with lease in state (SUCCESS or FAILURE, error NULL or why). */
+int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const char *state,
+                    const char *error);
+
+/* ---- reading ---- */
+
+/* Finds task id as seen by caller: another user's task is BI_ENOTFOUND unless caller is root. */
+int db_tasks_get(db_conn *conn, const char *task_id, const db_user *caller, db_task *out);
+
+/* The summary's parts: each (action, status, count) group in first-seen order. */
+typedef void (*db_group_fn)(const char *action, int status, int64_t count, void *ctx);
+int db_results_groups(db_conn *conn, const char *task_id, db_group_fn each, void *ctx);
+
+/* Streams a task's results grouped by root, then action, then status (each in first-seen order),
+ * then line: each(root, action, status, result_json, line_text, ctx) per row, in bounded
+ * memory. result_json is OCL's result object. A negative return of each stops the stream. */
+typedef int (*db_result_fn)(const char *root, const char *action, int status, const char *json,
+                            const char *text, void *ctx);
+int db_results_stream(db_conn *conn, const char *task_id, db_result_fn each, void *ctx);
+
+#endif

@@ -1,0 +1,223 @@
+#include "worker.h"
+
+#include "apply.h"
+#include "error.h"
+#include "log.h"
+#include "owners.h"
+#include "tasks.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define WORKER_IDLE_POLL_MS 1000 /* a worker with nothing to do looks again this often */
+
+struct workers {
+    workers_config cfg;
+    char node[128];
+    pthread_t *threads;
+    int n_started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    unsigned long wakeups; /* bumped by workers_wake, under lock */
+    atomic_bool stopping;
+};
+
+/* The upload's code of a line it flagged, as a BI_E* value. */
+static int worker_upload_error(const char *code) {
+    static const int errors[] = {BI_EUTF8, BI_ENUL, BI_ELINELONG};
+    for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
+        if (strcmp(code, error_code(errors[i])) == 0)
+            return errors[i];
+    return BI_EJSON;
+}
+
+/* Applies one batch of task's lines after its checkpoint on conn and records the results on
+ * rec (the same connection, except in test mode), each inside its open transaction. Sets
+ * *out_done when no line was left. */
+static int worker_batch(workers *w, db_conn *conn, db_conn *rec, db_task *task,
+                        const db_user *caller, bool *out_done) {
+    db_lines *lines = NULL;
+    int err = db_tasks_lines(rec, task->id, task->checkpoint, w->cfg.batch_size, &lines);
+    if (err < 0)
+        return err;
+    size_t n = db_lines_count(lines);
+    *out_done = n == 0;
+    const char **texts = calloc(n + 1, sizeof *texts);
+    size_t *lens = calloc(n + 1, sizeof *lens);
+    const char **flagged = calloc(n + 1, sizeof *flagged);
+    apply_result *results = calloc(n + 1, sizeof *results);
+    db_result *rows = calloc(n + 1, sizeof *rows);
+    if (!texts || !lens || !flagged || !results || !rows)
+        abort();
+    int64_t first = 0, number = 0;
+    for (size_t i = 0; i < n; i++) {
+        texts[i] = db_lines_get(lines, i, &number, &lens[i], &flagged[i]);
+        if (i == 0)
+            first = number;
+        if (texts[i] == NULL)
+            texts[i] = "";
+    }
+    apply_options opt = {.update_if_exists = task->update_if_exists};
+    if (n > 0)
+        err = apply_lines(conn, caller, &opt, texts, lens, (int)first, n, results);
+    for (size_t i = 0; i < n && err == 0; i++) {
+        apply_result *r = &results[i];
+        if (flagged[i] != NULL) { /* the upload already knew this line is unreadable */
+            int code = worker_upload_error(flagged[i]);
+            free(r->message);
+            r->message = strdup(error_message(code));
+            r->action = "SKIP";
+            r->status = 400;
+            r->error = code;
+        }
+        rows[i] = (db_result){.line = r->line,
+                              .root = r->root,
+                              .action = r->action,
+                              .status = r->status,
+                              .obj_type = r->type == RULES_NO_TYPE ? NULL : rules_type_name(r->type),
+                              .obj_url = r->obj_url[0] ? r->obj_url : NULL,
+                              .repo_url = r->repo_url[0] ? r->repo_url : NULL,
+                              .owner_url = r->owner_url[0] ? r->owner_url : NULL,
+                              .message = r->message ? r->message : "",
+                              .error_code = r->error ? error_code(r->error) : NULL};
+    }
+    if (err == 0 && n > 0)
+        err = db_tasks_record_batch(rec, task->id, task->lease, rows, n, number);
+    if (err == 0 && n > 0) {
+        task->checkpoint = number;
+        task->processed += (int64_t)n;
+    }
+    apply_results_free(results, n);
+    free(rows);
+    free(results);
+    free(flagged);
+    free(lens);
+    free(texts);
+    db_lines_free(lines);
+    return err;
+}
+
+/* Runs task (claimed by this worker) to its end on conn. A test-mode task applies every batch
+ * in one transaction on conn that is rolled back at the end, and records its results on a
+ * second connection, so they survive the rollback and later lines see earlier ones. */
+static void worker_run(workers *w, db_conn *conn, db_task *task) {
+    db_user caller = {0};
+    snprintf(caller.username, sizeof caller.username, "%s", task->username);
+    db_owner user;
+    int err = db_owners_lookup(conn, task->username, false, task->username, &user);
+    caller.is_root = err == 0 && user.is_root;
+    log_info("task %s: started (%lld lines from line %lld%s)", task->id, (long long)task->total,
+             (long long)task->checkpoint + 1, task->test_mode ? ", test mode" : "");
+    db_conn *rec = conn;
+    bool own_rec = false;
+    if (err == 0 && task->test_mode) {
+        err = db_pool_acquire(w->cfg.pool, 5000, &rec);
+        own_rec = err == 0;
+        if (!own_rec)
+            rec = conn;
+        else
+            err = db_begin(conn);
+    }
+    bool done = false;
+    while (err == 0 && !done) {
+        if ((err = db_begin(rec)) < 0)
+            break;
+        err = worker_batch(w, conn, rec, task, &caller, &done);
+        if (err == 0)
+            err = db_commit(rec);
+        else
+            db_rollback(rec);
+    }
+    if (own_rec)
+        db_rollback(conn); /* test mode: nothing it did stays */
+    if (err != BI_EBUSY) {
+        const char *state = err == 0 ? "SUCCESS" : "FAILURE";
+        int finish = db_tasks_finish(rec, task->id, task->lease, state,
+                                     err == 0 ? NULL : error_message(err));
+        log_info("task %s: %s after %lld lines%s", task->id, state, (long long)task->processed,
+                 finish < 0 ? " (state not recorded)" : "");
+    } else {
+        log_warn("task %s: taken over by another worker; this one stops", task->id);
+    }
+    if (own_rec)
+        db_pool_release(w->cfg.pool, rec);
+}
+
+/* Waits until workers_wake, stop, or the poll interval. */
+static void worker_idle(workers *w, unsigned long seen) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += WORKER_IDLE_POLL_MS / 1000;
+    pthread_mutex_lock(&w->lock);
+    while (w->wakeups == seen && !atomic_load(&w->stopping))
+        if (pthread_cond_timedwait(&w->wake, &w->lock, &until) != 0)
+            break;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void *worker_main(void *arg) {
+    workers *w = arg;
+    while (!atomic_load(&w->stopping)) {
+        pthread_mutex_lock(&w->lock);
+        unsigned long seen = w->wakeups;
+        pthread_mutex_unlock(&w->lock);
+        db_conn *conn;
+        if (db_pool_acquire(w->cfg.pool, WORKER_IDLE_POLL_MS, &conn) < 0) {
+            worker_idle(w, seen);
+            continue;
+        }
+        db_task task;
+        int err = db_tasks_claim(conn, w->node, &task);
+        if (err == 0)
+            worker_run(w, conn, &task);
+        db_pool_release(w->cfg.pool, conn);
+        if (err < 0)
+            worker_idle(w, seen);
+    }
+    return NULL;
+}
+
+int workers_start(const workers_config *cfg, workers **out) {
+    workers *w = calloc(1, sizeof *w);
+    if (w == NULL || (w->threads = calloc((size_t)cfg->threads, sizeof *w->threads)) == NULL)
+        abort();
+    w->cfg = *cfg;
+    snprintf(w->node, sizeof w->node, "%s", cfg->node);
+    w->cfg.node = w->node;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->wake, NULL);
+    for (int i = 0; i < cfg->threads; i++) {
+        if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0) {
+            log_error("cannot start import worker %d", i + 1);
+            workers_stop(w);
+            return BI_EINTERNAL;
+        }
+        w->n_started++;
+    }
+    *out = w;
+    return 0;
+}
+
+void workers_wake(workers *w) {
+    pthread_mutex_lock(&w->lock);
+    w->wakeups++;
+    pthread_cond_broadcast(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void workers_stop(workers *w) {
+    if (w == NULL)
+        return;
+    atomic_store(&w->stopping, true);
+    workers_wake(w);
+    for (int i = 0; i < w->n_started; i++)
+        pthread_join(w->threads[i], NULL);
+    pthread_cond_destroy(&w->wake);
+    pthread_mutex_destroy(&w->lock);
+    free(w->threads);
+    free(w);
+}

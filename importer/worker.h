@@ -1,0 +1,30 @@
+/* worker.h — the import workers: threads that claim queued tasks and apply their lines in
+ * batches, each batch's writes, results, counters and checkpoint in one transaction fenced by
+ * the task's lease (DESIGN.md invariant 1).
+ */
+#ifndef BI_IMPORTER_WORKER_H
+#define BI_IMPORTER_WORKER_H
+
+#include "pool.h"
+
+typedef struct workers workers;
+
+typedef struct workers_config {
+    db_pool *pool;
+    int threads;
+    int batch_size;
+    const char *node; /* names this process in tasks' "worker" column */
+} workers_config;
+
+/* Starts cfg->threads workers (cfg is copied; pool is borrowed). Returns 0 and *out, or
+ * BI_EINTERNAL when a thread cannot start. */
+int workers_start(const workers_config *cfg, workers **out);
+
+/* Wakes idle workers: a task was queued. Safe from any thread. */
+void workers_wake(workers *w);
+
+/* Asks the workers to stop after their current batch, waits for them, frees w. NULL does
+ * nothing. */
+void workers_stop(workers *w);
+
+#endif

@@ -1,0 +1,382 @@
+#include "imports_api.h"
+
+#include "error.h"
+#include "ids.h"
+#include "log.h"
+#include "split.h"
+#include "tasks.h"
+#include "worker.h"
+
+#include <civetweb.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define IMPORTS_READ_CHUNK (64 * 1024)
+
+/* ---- POST: the upload ---------------------------------------------------------------------- */
+
+typedef struct upload {
+    db_upload *db;
+    EVP_MD_CTX *sha;
+    int64_t lines;
+} upload;
+
+static int imports_store_line(const split_line *line, void *ctx) {
+    upload *u = ctx;
+    u->lines = line->number;
+    return db_upload_line(u->db, line->number, line->text, line->len,
+                          line->error ? error_code(line->error) : NULL);
+}
+
+/* Reads the optional boolean query parameter name into *out (default when absent); anything but
+ * "true" or "false" answers 400 with OCL's message. */
+static int imports_bool_param(http_req *req, const char *name, bool *out) {
+    char value[16];
+    if (!http_query_param(req, name, value, sizeof value))
+        return 0;
+    if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+        http_send_error(req, BI_EINVAL, "%s must be either 'true' or 'false'", name);
+        return BI_EINVAL;
+    }
+    *out = value[0] == 't';
+    return 0;
+}
+
+/* Fills task's queue from the path: the named queue params[0], or the standard queue
+ * ("priority" for root). Answers 400 for a bad name. */
+static int imports_queue(http_req *req, db_task *task) {
+    if (req->n_params == 0) {
+        snprintf(task->queue, sizeof task->queue, "%s", req->user.is_root ? "priority" : "default");
+        return 0;
+    }
+    const char *q = req->params[0];
+    if (!ids_name_is_valid(q, strlen(q)) || strcmp(q, "default") == 0 ||
+        strcmp(q, "priority") == 0 || strcmp(q, ".") == 0 || strcmp(q, "..") == 0) {
+        http_send_error(req, BI_EINVAL,
+                        "invalid queue name: use [A-Za-z0-9._@-]{1,64}, not default, priority, "
+                        "'.' or '..'");
+        return BI_EINVAL;
+    }
+    snprintf(task->queue, sizeof task->queue, "%.64s", q);
+    task->named = true;
+    return 0;
+}
+
+/* A new task id in OCL's form: <uuid4>-<username>~<queue>. */
+static int imports_task_id(db_task *task) {
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+        return BI_EINTERNAL;
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    snprintf(task->id, sizeof task->id,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x-%s~%s", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15], task->username, task->queue);
+    return 0;
+}
+
+/* Streams the request body through the splitter into the upload; answers 413 past the limit.
+ * Returns 0 when the whole body arrived and was stored. */
+static int imports_stream_body(http_req *req, upload *u) {
+    const config *cfg = &req->app->cfg;
+    splitter split;
+    split_init(&split, (size_t)cfg->max_line_bytes, imports_store_line, u);
+    char *chunk = malloc(IMPORTS_READ_CHUNK);
+    if (chunk == NULL)
+        abort();
+    long long received = 0, expected = mg_get_request_info(req->conn)->content_length;
+    int err = 0, n;
+    while (err == 0 && (n = mg_read(req->conn, chunk, IMPORTS_READ_CHUNK)) > 0) {
+        received += n;
+        if (received > cfg->max_upload_bytes) {
+            err = BI_ETOOBIG;
+            break;
+        }
+        EVP_DigestUpdate(u->sha, chunk, (size_t)n);
+        err = split_feed(&split, chunk, (size_t)n);
+    }
+    if (err == 0 && expected >= 0 && received < expected)
+        err = BI_EIO; /* the client went away mid-body */
+    if (err == 0)
+        err = split_finish(&split);
+    split_fini(&split);
+    free(chunk);
+    if (err == BI_ETOOBIG)
+        http_send_error(req, err, "the upload is larger than %lld bytes", cfg->max_upload_bytes);
+    return err;
+}
+
+int imports_api_post(http_req *req) {
+    db_task task = {.update_if_exists = true};
+    snprintf(task.username, sizeof task.username, "%s", req->user.username);
+    if (imports_bool_param(req, "update_if_exists", &task.update_if_exists) < 0 ||
+        imports_bool_param(req, "test_mode", &task.test_mode) < 0 || imports_queue(req, &task) < 0)
+        return 0;
+    long long length = mg_get_request_info(req->conn)->content_length;
+    if (length > req->app->cfg.max_upload_bytes)
+        return http_send_error(req, BI_ETOOBIG, "the upload is larger than %lld bytes",
+                               req->app->cfg.max_upload_bytes);
+    int err = imports_task_id(&task);
+    db_conn *conn;
+    if (err < 0 || (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
+        return err;
+    upload u = {.sha = EVP_MD_CTX_new()};
+    if (u.sha == NULL || EVP_DigestInit_ex(u.sha, EVP_sha256(), NULL) != 1)
+        abort();
+    err = db_upload_begin(conn, &task, &u.db);
+    if (err == 0) {
+        err = imports_stream_body(req, &u);
+        unsigned char hash[32];
+        EVP_DigestFinal_ex(u.sha, hash, NULL);
+        if (err == 0 && u.lines == 0)
+            err = BI_ENOTFOUND; /* nothing to import: answered below */
+        if (err == 0)
+            err = db_upload_commit(u.db, hash, u.lines);
+        else
+            db_upload_abort(u.db);
+    }
+    EVP_MD_CTX_free(u.sha);
+    db_pool_release(req->app->pool, conn);
+    if (err == BI_ETOOBIG)
+        return 0; /* answered while streaming */
+    if (err == BI_EIO) {
+        log_info("upload by %s abandoned mid-body: nothing stored", task.username);
+        return 0;
+    }
+    if (err == BI_ENOTFOUND)
+        return http_send_error(req, BI_EINVAL, "No content to import");
+    if (err == BI_ECONFLICT)
+        return http_send_error(req, BI_ECONFLICT, "The same import has been already queued");
+    if (err < 0)
+        return err;
+    workers_wake(req->app->workers);
+    log_info("task %s: queued, %lld lines", task.id, (long long)u.lines);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "task", task.id);
+    cJSON_AddStringToObject(body, "state", "PENDING");
+    cJSON_AddStringToObject(body, "status", "PENDING");
+    cJSON_AddStringToObject(body, "username", task.username);
+    cJSON_AddStringToObject(body, "queue", task.queue);
+    http_send_json(req, 202, body);
+    cJSON_Delete(body);
+    return 0;
+}
+
+/* ---- GET ?task=: status and results -------------------------------------------------------- */
+
+static void imports_add_base(cJSON *body, const db_task *t) {
+    cJSON_AddStringToObject(body, "task", t->id);
+    cJSON_AddStringToObject(body, "state", t->state);
+    cJSON_AddStringToObject(body, "status", t->state);
+    cJSON_AddStringToObject(body, "username", t->username);
+    cJSON_AddStringToObject(body, "queue", t->queue);
+}
+
+/* 202 with live progress for a task that is not finished. */
+static int imports_send_progress(http_req *req, const db_task *t) {
+    cJSON *body = cJSON_CreateObject();
+    imports_add_base(body, t);
+    cJSON *p = cJSON_AddObjectToObject(body, "progress");
+    const struct {
+        const char *name;
+        int64_t value;
+    } counters[] = {{"total", t->total},     {"processed", t->processed}, {"created", t->created},
+                    {"updated", t->updated}, {"deleted", t->deleted},     {"skipped", t->skipped},
+                    {"failed", t->failed}};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        cJSON_AddNumberToObject(p, counters[i].name, (double)counters[i].value);
+    double rate = t->elapsed_seconds > 0 ? (double)t->processed / t->elapsed_seconds : 0;
+    cJSON_AddNumberToObject(p, "lines_per_second", (double)(long long)(rate * 10) / 10);
+    if (rate > 0)
+        cJSON_AddNumberToObject(p, "eta_seconds",
+                                (double)(long long)((double)(t->total - t->processed) / rate));
+    else
+        cJSON_AddNullToObject(p, "eta_seconds");
+    http_send_json(req, 202, body);
+    cJSON_Delete(body);
+    return 0;
+}
+
+/* The summary's "<n> <ACTION> (<code>:<n>, ...)" parts, built group by group. */
+typedef struct summary {
+    char text[4096];
+    size_t len;
+    char action[16];
+    int64_t skipped; /* results with action SKIP */
+    bool open;       /* an action's parenthesis is open */
+    int64_t counts[8];
+    char codes[8][64];
+    int n_codes;
+} summary;
+
+static void summary_close(summary *s) {
+    if (s->action[0] == '\0')
+        return;
+    int64_t n = 0;
+    for (int i = 0; i < s->n_codes; i++)
+        n += s->counts[i];
+    s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len, "%s%lld %s (",
+                               s->len ? "; " : "", (long long)n, s->action);
+    for (int i = 0; i < s->n_codes; i++)
+        s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len, "%s%s:%lld",
+                                   i ? ", " : "", s->codes[i], (long long)s->counts[i]);
+    s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len, ")");
+    s->n_codes = 0;
+}
+
+static void summary_group(const char *action, int status, int64_t count, void *ctx) {
+    summary *s = ctx;
+    if (strcmp(action, s->action) != 0) {
+        summary_close(s);
+        snprintf(s->action, sizeof s->action, "%s", action);
+    }
+    if (strcmp(action, "SKIP") == 0)
+        s->skipped += count;
+    if (s->n_codes < 8) {
+        if (status == 0)
+            snprintf(s->codes[s->n_codes], sizeof s->codes[0], "skip");
+        else
+            snprintf(s->codes[s->n_codes], sizeof s->codes[0], "%d", status);
+        s->counts[s->n_codes++] = count;
+    }
+}
+
+static int imports_send_summary(http_req *req, db_conn *conn, const db_task *t) {
+    summary *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        abort();
+    int err = db_results_groups(conn, t->id, summary_group, s);
+    if (err == 0) {
+        summary_close(s);
+        char line[4300];
+        int len = snprintf(line, sizeof line, "Processed %lld of %lld -- %s in %.2f secs",
+                           (long long)t->processed, (long long)t->total, s->text,
+                           t->started_at[0] ? t->elapsed_seconds : 0.0);
+        mg_printf(req->conn,
+                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Length: %d\r\nCache-Control: no-store\r\n\r\n",
+                  len);
+        mg_write(req->conn, line, (size_t)len);
+    }
+    free(s);
+    return err;
+}
+
+/* Streams the results as OCL's JSON or report, grouped root → action → status. */
+typedef struct results_out {
+    http_stream *out;
+    bool json;
+    char root[1400], action[16];
+    int status;
+    bool first;
+} results_out;
+
+static int results_row(const char *root, const char *action, int status, const char *json,
+                       const char *text, void *ctx) {
+    results_out *r = ctx;
+    char code[16];
+    snprintf(code, sizeof code, status ? "%d" : "skip", status);
+    bool new_root = r->first || strcmp(root, r->root) != 0;
+    bool new_action = new_root || strcmp(action, r->action) != 0;
+    bool new_status = new_action || status != r->status;
+    if (r->json) {
+        cJSON *root_string = cJSON_CreateStringReference(root);
+        char *root_json = cJSON_PrintUnformatted(root_string);
+        cJSON_Delete(root_string);
+        if (new_root)
+            http_stream_printf(r->out, "%s%s:{\"%s\":{\"%s\":[", r->first ? "" : "]}},", root_json,
+                               action, code);
+        else if (new_action)
+            http_stream_printf(r->out, "]},\"%s\":{\"%s\":[", action, code);
+        else if (new_status)
+            http_stream_printf(r->out, "],\"%s\":[", code);
+        else
+            http_stream_write(r->out, ",", 1);
+        free(root_json);
+        http_stream_write(r->out, json, strlen(json));
+    } else {
+        cJSON *parsed = cJSON_Parse(json);
+        const cJSON *message = cJSON_GetObjectItem(parsed, "message");
+        if (new_root)
+            http_stream_printf(r->out, "%s:\n", root);
+        if (new_status)
+            http_stream_printf(r->out, "  %s %s:\n", action, code);
+        http_stream_write(r->out, "    ", 4);
+        if (cJSON_IsString(message))
+            http_stream_write(r->out, message->valuestring, strlen(message->valuestring));
+        http_stream_write(r->out, "  ", 2);
+        http_stream_write(r->out, text, strlen(text));
+        http_stream_write(r->out, "\n", 1);
+        cJSON_Delete(parsed);
+    }
+    snprintf(r->root, sizeof r->root, "%s", root);
+    snprintf(r->action, sizeof r->action, "%s", action);
+    r->status = status;
+    r->first = false;
+    return 0;
+}
+
+static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, bool json) {
+    summary *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        abort();
+    int err = db_results_groups(conn, t->id, summary_group, s);
+    int64_t skipped = s->skipped;
+    free(s);
+    if (err < 0)
+        return err;
+    results_out r = {.json = json, .first = true};
+    r.out = http_stream_begin(req, 200, json ? "application/json" : "text/plain; charset=utf-8");
+    if (json)
+        http_stream_printf(r.out,
+                           "{\"count\":%lld,\"num_skipped\":%lld,\"total_lines\":%lld,"
+                           "\"elapsed_seconds\":%.2f,\"results\":{",
+                           (long long)t->processed, (long long)skipped, (long long)t->total,
+                           t->started_at[0] ? t->elapsed_seconds : 0.0);
+    else
+        http_stream_printf(r.out, "REPORT OF IMPORT RESULTS:\n");
+    err = db_results_stream(conn, t->id, results_row, &r);
+    if (json)
+        http_stream_printf(r.out, "%s}}", r.first ? "" : "]}}");
+    if (err < 0)
+        log_error("task %s: results stream broke off", t->id);
+    http_stream_end(r.out);
+    return 0;
+}
+
+static int imports_get_task(http_req *req, const char *task_id) {
+    char format[16];
+    if (!http_query_param(req, "result", format, sizeof format))
+        strcpy(format, "summary");
+    bool known = strcmp(format, "summary") == 0 || strcmp(format, "json") == 0 ||
+                 strcmp(format, "report") == 0;
+    if (!known)
+        return http_send_error(req, BI_EINVAL, "result must be summary, report or json");
+    db_conn *conn;
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    if (err < 0)
+        return err;
+    db_task t;
+    err = db_tasks_get(conn, task_id, &req->user, &t);
+    if (err == BI_ENOTFOUND)
+        err = http_send_error(req, BI_ENOTFOUND, "task %.200s not found", task_id);
+    else if (err == 0 && (strcmp(t.state, "PENDING") == 0 || strcmp(t.state, "STARTED") == 0))
+        err = imports_send_progress(req, &t);
+    else if (err == 0 && strcmp(format, "summary") == 0)
+        err = imports_send_summary(req, conn, &t);
+    else if (err == 0)
+        err = imports_send_results(req, conn, &t, strcmp(format, "json") == 0);
+    db_pool_release(req->app->pool, conn);
+    return err;
+}
+
+int imports_api_get(http_req *req) {
+    char task_id[DB_TASK_ID_MAX];
+    if (http_query_param(req, "task", task_id, sizeof task_id))
+        return imports_get_task(req, task_id);
+    return http_send_error(req, BI_EINVAL, "give ?task=ID");
+}
