@@ -269,6 +269,12 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata) {
 
 harness_response *harness_request(const harness_server *s, const char *method, const char *path,
                                   const char *auth, const char *body) {
+    return harness_request_bytes(s, method, path, auth, body, body ? strlen(body) : 0);
+}
+
+harness_response *harness_request_bytes(const harness_server *s, const char *method,
+                                        const char *path, const char *auth, const char *body,
+                                        size_t body_len) {
     static bool curl_ready;
     if (!curl_ready) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -287,6 +293,7 @@ harness_response *harness_request(const harness_server *s, const char *method, c
     if (body != NULL) {
         headers = curl_slist_append(headers, "Content-Type: application/json");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
@@ -307,6 +314,15 @@ harness_response *harness_request(const harness_server *s, const char *method, c
     r->headers = resp_headers.data;
     r->json = cJSON_ParseWithLength(r->body, r->body_len);
     return r;
+}
+
+void harness_create_user(const harness_server *s, const char *name, char *out, size_t out_len) {
+    char body[128];
+    snprintf(body, sizeof body, "{\"username\":\"%s\"}", name);
+    harness_response *r = harness_request(s, "POST", "/users/", "Token " HARNESS_ROOT_TOKEN, body);
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    snprintf(out, out_len, "Token %s", harness_json_string(r, "token"));
+    harness_response_free(r);
 }
 
 void harness_response_free(harness_response *r) {

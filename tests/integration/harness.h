@@ -67,6 +67,14 @@ int harness_run_to_exit(const char *const args[], int timeout_s, char *out, size
 harness_response *harness_request(const harness_server *s, const char *method, const char *path,
                                   const char *auth, const char *body);
 
+/* harness_request with a body of body_len bytes (may hold NUL bytes). */
+harness_response *harness_request_bytes(const harness_server *s, const char *method,
+                                        const char *path, const char *auth, const char *body,
+                                        size_t body_len);
+
+/* Creates user name as root on s and writes "Token <its token>" to out. */
+void harness_create_user(const harness_server *s, const char *name, char *out, size_t out_len);
+
 /* Frees r; NULL does nothing. */
 void harness_response_free(harness_response *r);
 

@@ -29,16 +29,6 @@ static void expect_error(harness_response *r, long status, const char *code) {
     cr_expect_not_null(harness_json_string(r, "message"), "body %s", r->body);
 }
 
-/* Creates a user as root and returns its token in out. */
-static void create_user(const char *name, char *out, size_t out_len) {
-    char body[128];
-    snprintf(body, sizeof body, "{\"username\":\"%s\"}", name);
-    harness_response *r = harness_request(&srv, "POST", "/users/", ROOT, body);
-    cr_assert_eq(r->status, 201, "%s", r->body);
-    snprintf(out, out_len, "Token %s", harness_json_string(r, "token"));
-    harness_response_free(r);
-}
-
 Test(foundation, health_and_readiness_need_no_token) {
     harness_response *r = harness_request(&srv, "GET", "/healthz", NULL, NULL);
     cr_expect_eq(r->status, 200);
@@ -113,7 +103,7 @@ Test(foundation, root_user_can_be_created) {
 
 Test(foundation, root_issues_a_new_token_for_a_user) {
     char bob[96];
-    create_user("bob", bob, sizeof bob);
+    harness_create_user(&srv, "bob", bob, sizeof bob);
     harness_response *r = harness_request(&srv, "POST", "/users/bob/token/", ROOT, NULL);
     cr_assert_eq(r->status, 200, "%s", r->body);
     cr_expect_str_eq(harness_json_string(r, "username"), "bob");
@@ -158,7 +148,7 @@ Test(foundation, missing_and_wrong_tokens_get_the_same_401) {
 
 Test(foundation, user_creation_errors) {
     char carol[96];
-    create_user("carol", carol, sizeof carol);
+    harness_create_user(&srv, "carol", carol, sizeof carol);
     struct {
         const char *auth, *body;
         long status;

@@ -88,16 +88,6 @@ Test(store, sample_ocldev_loads) {
 
 /* ---- reading back -------------------------------------------------------------------------- */
 
-/* Creates a user as root and returns "Token <token>" in out. */
-static void create_user(const char *name, char *out, size_t out_len) {
-    char body[128];
-    snprintf(body, sizeof body, "{\"username\":\"%s\"}", name);
-    harness_response *r = harness_request(&srv, "POST", "/users/", ROOT, body);
-    cr_assert_eq(r->status, 201, "%s", r->body);
-    snprintf(out, out_len, "Token %s", harness_json_string(r, "token"));
-    harness_response_free(r);
-}
-
 /* GETs path as auth and asserts the status; returns the response. */
 static harness_response *get(const char *path, const char *auth, long status) {
     harness_response *r = harness_request(&srv, "GET", path, auth, NULL);
@@ -206,8 +196,8 @@ static void first_names(const harness_response *r, char *out, size_t out_len) {
 
 Test(store, private_repositories_are_hidden_and_rights_apply) {
     char alice[128], bob[128];
-    create_user("alice", alice, sizeof alice);
-    create_user("bob", bob, sizeof bob);
+    harness_create_user(&srv, "alice", alice, sizeof alice);
+    harness_create_user(&srv, "bob", bob, sizeof bob);
     applied *a = apply_text(ORG("AliceOrg") SOURCE("AliceOrg", "Secret", ",\"public_access\":\"None\"")
                             SOURCE("AliceOrg", "Public", "") SOURCE("AliceOrg", "Open", ",\"public_access\":\"Edit\"")
                             CONCEPT("AliceOrg", "Secret", "c1", "One", ""),
@@ -347,9 +337,9 @@ Test(store, references_resolve_cascade_and_delete) {
 
 Test(store, organization_members) {
     char alice[128], bob[128], carol[128];
-    create_user("alice", alice, sizeof alice);
-    create_user("bob", bob, sizeof bob);
-    create_user("carol", carol, sizeof carol);
+    harness_create_user(&srv, "alice", alice, sizeof alice);
+    harness_create_user(&srv, "bob", bob, sizeof bob);
+    harness_create_user(&srv, "carol", carol, sizeof carol);
     applied *a = apply_text(ORG("M"), "alice", false, true);
     expect_all_succeeded(a);
     applied_free(a);
@@ -481,7 +471,7 @@ Test(store, deleting_an_owner_or_repository_removes_what_is_inside) {
 
 Test(store, users_are_resources_only_root_may_import) {
     char alice[128];
-    create_user("alice", alice, sizeof alice);
+    harness_create_user(&srv, "alice", alice, sizeof alice);
     applied *a = apply_text("{\"type\":\"User\",\"username\":\"dora\",\"name\":\"Dora\"}\n", "alice",
                             false, true);
     expect_result(a, 1, "NEW", 403, "forbidden");

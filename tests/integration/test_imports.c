@@ -1,0 +1,242 @@
+/* OCL's bulk-import API end to end: real uploads to the real server, workers applying them to
+ * a real PostgreSQL, results read back in OCL's formats. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROOT "Token " HARNESS_ROOT_TOKEN
+#define FIXTURES BI_SOURCE_DIR "/tests/fixtures/ocl/"
+
+static harness_server srv;
+
+static void start(void) { harness_server_start_default(&srv); }
+
+static void stop(void) { cr_expect_eq(harness_server_stop(&srv), 0, "bulkimportd did not exit cleanly"); }
+
+TestSuite(imports, .init = start, .fini = stop, .timeout = 240);
+
+static char *read_fixture(const char *name) {
+    static char buf[512 * 1024];
+    long len = harness_read_file(name, buf, sizeof buf);
+    cr_assert_gt(len, 0, "cannot read %s", name);
+    return buf;
+}
+
+/* POSTs body (len bytes) to path as auth; asserts 202 and returns the task id in out. */
+static void submit(const char *path, const char *auth, const char *body, size_t len, char *out,
+                   size_t out_len) {
+    harness_response *r = harness_request_bytes(&srv, "POST", path, auth, body, len);
+    cr_assert_eq(r->status, 202, "POST %s: %ld %s", path, r->status, r->body);
+    cr_expect_str_eq(harness_json_string(r, "state"), "PENDING");
+    cr_expect_str_eq(harness_json_string(r, "status"), "PENDING");
+    snprintf(out, out_len, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+}
+
+/* Polls the task as OCL's client does until it is not PENDING/STARTED; returns the final
+ * response for result format (summary, json or report). */
+static harness_response *wait_result(const char *task, const char *auth, const char *format) {
+    char path[512];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=%s", task, format);
+    for (int i = 0; i < 1200; i++) {
+        harness_response *r = harness_request(&srv, "GET", path, auth, NULL);
+        if (r->status != 202)
+            return r;
+        cr_assert_not_null(cJSON_GetObjectItem(r->json, "progress"), "%s", r->body);
+        harness_response_free(r);
+        usleep(50 * 1000);
+    }
+    cr_assert_fail("task %s did not finish", task);
+    return NULL;
+}
+
+/* The number of results under action/status summed over every root of a json result. */
+static long json_count(const harness_response *r, const char *action, const char *status) {
+    long n = 0;
+    const cJSON *root;
+    cJSON_ArrayForEach(root, cJSON_GetObjectItem(r->json, "results")) {
+        const cJSON *list = cJSON_GetObjectItem(cJSON_GetObjectItem(root, action), status);
+        n += cJSON_GetArraySize(list);
+    }
+    return n;
+}
+
+/* The result object of line n in a json result, or NULL. */
+static const cJSON *json_line(const harness_response *r, int n) {
+    const cJSON *root, *action, *status, *item;
+    cJSON_ArrayForEach(root, cJSON_GetObjectItem(r->json, "results"))
+        cJSON_ArrayForEach(action, root) cJSON_ArrayForEach(status, action)
+            cJSON_ArrayForEach(item, status) if (cJSON_GetObjectItem(item, "line")->valueint == n)
+                return item;
+    return NULL;
+}
+
+static void expect_line(const harness_response *r, int n, const char *action, const char *status,
+                        const char *code) {
+    const cJSON *item = json_line(r, n);
+    cr_assert_not_null(item, "no result for line %d: %s", n, r->body);
+    char *text = cJSON_PrintUnformatted(item);
+    cr_expect_str_eq(cJSON_GetObjectItem(item, "action_type")->valuestring, action, "%s", text);
+    const cJSON *sc = cJSON_GetObjectItem(item, "status_code");
+    char got[16];
+    if (cJSON_IsNumber(sc))
+        snprintf(got, sizeof got, "%d", sc->valueint);
+    else
+        snprintf(got, sizeof got, "%s", sc->valuestring);
+    cr_expect_str_eq(got, status, "%s", text);
+    if (code != NULL) {
+        const cJSON *ec = cJSON_GetObjectItem(item, "error_code");
+        cr_expect(cJSON_IsString(ec) && strcmp(ec->valuestring, code) == 0, "want %s: %s", code,
+                  text);
+    }
+    free(text);
+}
+
+static void expect_summary(const harness_response *r, const char *pattern) {
+    regex_t re;
+    cr_assert_eq(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB), 0);
+    cr_expect_eq(regexec(&re, r->body, 0, NULL, 0), 0, "summary '%s' !~ /%s/", r->body, pattern);
+    regfree(&re);
+}
+
+Test(imports, sample_file_imports_and_reimports) {
+    const char *text = read_fixture(FIXTURES "sample_ocldev.json");
+    char task[256];
+    submit("/manage/bulkimport/", ROOT, text, strlen(text), task, sizeof task);
+    cr_expect(strstr(task, "-root~priority") != NULL, "%s", task);
+    harness_response *r = wait_result(task, ROOT, "summary");
+    cr_expect_eq(r->status, 200);
+    expect_summary(r, "^Processed 64 of 64 -- 49 NEW \\(201:49\\); 15 UPDATE \\(200:15\\) in "
+                      "[0-9]+\\.[0-9]{2} secs$");
+    harness_response_free(r);
+    r = wait_result(task, ROOT, "json");
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "count")->valueint, 64);
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "total_lines")->valueint, 64);
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "num_skipped")->valueint, 0);
+    cr_expect_eq(json_count(r, "NEW", "201"), 49);
+    expect_line(r, 15, "NEW", "201", NULL);
+    cr_expect_str_eq(cJSON_GetObjectItem(json_line(r, 15), "obj_url")->valuestring,
+                     "/orgs/DemoOrg/sources/DemoSource/concepts/Food%2FPapaya/");
+    harness_response_free(r);
+    r = wait_result(task, ROOT, "report");
+    cr_expect(strncmp(r->body, "REPORT OF IMPORT RESULTS:\n/orgs/:\n  NEW 201:\n", 45) == 0, "%.200s", r->body);
+    harness_response_free(r);
+    harness_response_free(harness_request(&srv, "GET", "/orgs/DemoOrg/sources/DemoSource/concepts/Food%2FPapaya/", ROOT, NULL));
+
+    /* Again: everything exists. Then again with update_if_exists=false: everything is SKIP. */
+    submit("/importers/bulk-import/", ROOT, text, strlen(text), task, sizeof task);
+    r = wait_result(task, ROOT, "summary");
+    expect_summary(r, "^Processed 64 of 64 -- 64 UPDATE \\(200:64\\) in ");
+    harness_response_free(r);
+    submit("/manage/bulkimport/?update_if_exists=false", ROOT, text, strlen(text), task, sizeof task);
+    r = wait_result(task, ROOT, "json");
+    cr_expect_eq(json_count(r, "SKIP", "skip"), 64, "%.300s", r->body);
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "num_skipped")->valueint, 64);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/DemoOrg/sources/DemoSource/mappings/?limit=1", ROOT, NULL);
+    char total[16];
+    cr_expect_str_eq(harness_response_header(r, "X-Total-Count", total, sizeof total), "22");
+    harness_response_free(r);
+}
+
+Test(imports, bad_lines_get_their_results_and_the_rest_imports) {
+    static const char body[] =
+        "\xEF\xBB\xBF{\"type\":\"Organization\",\"id\":\"Bad\",\"name\":\"Bad\"}\r\n"
+        "\r\n"
+        "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Bad\",\"owner_type\":\"Organization\"}\r\n"
+        "[1,2]\n"
+        "{\"id\":\"x\"}\n"
+        "{\"type\":\"Nonsense\"}\n"
+        "{\"type\":\"Concept\",\"__action\":\"EXPLODE\"}\n"
+        "{\"type\":\"Concept\",\"id\":\"bad\xff\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        "{\"type\":\"Concept\",\"id\":\"n\0l\"}\n"
+        "{\"type\":\"Source\",\"id\":\"a b\",\"name\":\"S\",\"owner\":\"Bad\",\"owner_type\":\"Organization\"}\n"
+        "{\"type\":\"Concept\",\"id\":\"ok 1/%\xc3\xa9\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        "{\"type\":\"Concept\",\"id\":\"c\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"Missing\"}\n"
+        "not json at all";
+    char task[256];
+    submit("/manage/bulkimport/", ROOT, body, sizeof body - 1, task, sizeof task);
+    harness_response *r = wait_result(task, ROOT, "json");
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "total_lines")->valueint, 12, "blank line not counted");
+    expect_line(r, 1, "NEW", "201", NULL);
+    expect_line(r, 2, "NEW", "201", NULL);
+    expect_line(r, 3, "SKIP", "400", "not_an_object");
+    expect_line(r, 4, "SKIP", "400", "unknown_type");
+    expect_line(r, 5, "SKIP", "400", "unknown_type");
+    expect_line(r, 6, "SKIP", "400", "unknown_action");
+    expect_line(r, 7, "SKIP", "400", "invalid_utf8");
+    expect_line(r, 8, "SKIP", "400", "nul_byte");
+    expect_line(r, 9, "SKIP", "400", "invalid_id");
+    expect_line(r, 10, "NEW", "201", NULL);
+    expect_line(r, 11, "SKIP", "404", "not_found");
+    expect_line(r, 12, "SKIP", "400", "invalid_json");
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/Bad/sources/S/concepts/ok%201%2F%25%C3%A9/", ROOT, NULL);
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    harness_response_free(r);
+}
+
+Test(imports, request_errors_are_precise) {
+    harness_response *r = harness_request(&srv, "POST", "/manage/bulkimport/?update_if_exists=maybe", ROOT, "{}");
+    cr_expect_eq(r->status, 400);
+    cr_expect_str_eq(harness_json_string(r, "exception"), "update_if_exists must be either 'true' or 'false'");
+    harness_response_free(r);
+    r = harness_request(&srv, "POST", "/manage/bulkimport/", ROOT, "\n\n  \n");
+    cr_expect_eq(r->status, 400);
+    cr_expect_str_eq(harness_json_string(r, "exception"), "No content to import");
+    harness_response_free(r);
+    r = harness_request(&srv, "POST", "/manage/bulkimport/..%2F/", ROOT, "{}");
+    cr_expect_eq(r->status, 400, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "POST", "/manage/bulkimport/priority/", ROOT, "{}");
+    cr_expect_eq(r->status, 400, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "POST", "/manage/bulkimport/", "Token wrong-token-0000000000", "{}");
+    cr_expect_eq(r->status, 401);
+    cr_expect_not_null(harness_json_string(r, "exception"));
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/manage/bulkimport/?task=not-a-uuid", ROOT, NULL);
+    cr_expect_eq(r->status, 404);
+    cr_expect_not_null(harness_json_string(r, "exception"));
+    harness_response_free(r);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), 0, "nothing stored");
+
+    /* Another user's task is 404, as if it did not exist; root sees it. */
+    char alice[128], bob[128], task[256];
+    harness_create_user(&srv, "alice", alice, sizeof alice);
+    harness_create_user(&srv, "bob", bob, sizeof bob);
+    static const char line[] = "{\"type\":\"Organization\",\"id\":\"A\",\"name\":\"A\"}\n";
+    submit("/manage/bulkimport/", alice, line, sizeof line - 1, task, sizeof task);
+    cr_expect(strstr(task, "-alice~default") != NULL, "%s", task);
+    harness_response_free(wait_result(task, alice, "summary"));
+    char path[400];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", task);
+    r = harness_request(&srv, "GET", path, bob, NULL);
+    cr_expect_eq(r->status, 404);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", path, ROOT, NULL);
+    cr_expect_eq(r->status, 200);
+    harness_response_free(r);
+}
+
+Test(imports, test_mode_reports_a_real_run_and_changes_nothing) {
+    const char *text = read_fixture(FIXTURES "pepfar_datim_moh_fy19.json");
+    char task[256];
+    submit("/manage/bulkimport/?test_mode=true", ROOT, text, strlen(text), task, sizeof task);
+    harness_response *dry = wait_result(task, ROOT, "summary");
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM organizations"), 0);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts"), 0);
+    submit("/manage/bulkimport/", ROOT, text, strlen(text), task, sizeof task);
+    harness_response *real = wait_result(task, ROOT, "summary");
+    /* The same counts; only the elapsed time may differ. */
+    cr_expect_eq(strncmp(dry->body, real->body, (size_t)(strstr(real->body, " in ") - real->body)), 0,
+                 "dry: %s\nreal: %s", dry->body, real->body);
+    cr_expect_gt(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts"), 0);
+    harness_response_free(dry);
+    harness_response_free(real);
+}
