@@ -22,6 +22,8 @@ typedef struct apply_line {
     const char *data; /* the line without its "__" directives, as JSON text */
     size_t data_len;
     char *data_owned;
+    bool wrote;  /* concepts and mappings: it created or updated its object */
+    int version; /* the object's version after this line */
 } apply_line;
 
 typedef struct apply_ctx {
@@ -500,12 +502,13 @@ static int apply_cached_repo(apply_ctx *ctx, apply_repo_cache *cache, size_t i,
 
 static const char *apply_or_null(const char *text) { return text[0] != '\0' ? text : NULL; }
 
-/* Applies the pending lines of [from, to): all of one type (concept or mapping), with distinct
- * identities, so they can go to the database as sets. */
-static int apply_content_run(apply_ctx *ctx, size_t from, size_t to) {
+/* Applies lines idx[0..n_idx): pending, all of one type (concept or mapping), with distinct
+ * identities, so they go to the database as sets. Lines it could not take this time (more
+ * repositories than the cache holds) stay pending. */
+static int apply_content_set(apply_ctx *ctx, const size_t *idx, size_t n_idx) {
     enum db_content_kind kind =
-        ctx->lines[from].rl.type == RULES_CONCEPT ? DB_CONCEPTS : DB_MAPPINGS;
-    size_t cap = to - from;
+        ctx->lines[idx[0]].rl.type == RULES_CONCEPT ? DB_CONCEPTS : DB_MAPPINGS;
+    size_t cap = n_idx;
     db_content_row *rows = calloc(cap, sizeof *rows);
     db_content_row *writes[2] = {calloc(cap, sizeof *rows), calloc(cap, sizeof *rows)};
     size_t *line_of = calloc(cap, sizeof *line_of), *write_row[2] = {
@@ -518,13 +521,15 @@ static int apply_content_run(apply_ctx *ctx, size_t from, size_t to) {
     size_t n = 0, n_writes[2] = {0, 0};
     int err = 0;
     /* Lines whose repository exists and is visible become rows to look up. */
-    for (size_t i = from; i < to && err == 0; i++) {
-        if (!ctx->lines[i].pending)
-            continue;
+    size_t taken = 0;
+    for (; taken < n_idx && err == 0; taken++) {
+        size_t i = idx[taken];
         const rules_line *rl = &ctx->lines[i].rl;
         err = apply_cached_repo(ctx, &cache, i, &repo);
-        if (err == BI_EBUSY) /* more repositories than the cache holds: stop the run here */
-            err = 0, to = i;
+        if (err == BI_EBUSY) { /* more repositories than the cache holds: the rest waits */
+            err = 0;
+            break;
+        }
         if (err < 0 || repo == NULL)
             continue;
         db_content_row *row = &rows[n];
@@ -596,8 +601,17 @@ static int apply_content_run(apply_ctx *ctx, size_t from, size_t to) {
             }
         }
     }
-    for (size_t i = from; i < to; i++)
-        ctx->lines[i].pending = false;
+    for (size_t k = 0; k < n && err == 0; k++) { /* what a later line of the key builds on */
+        apply_line *l = &ctx->lines[line_of[k]];
+        l->wrote = ctx->results[line_of[k]].status > 0 && ctx->results[line_of[k]].status < 400;
+        l->version = rows[k].version;
+        for (int w = 0; w < 2; w++)
+            for (size_t j = 0; j < n_writes[w]; j++)
+                if (write_row[w][j] == k)
+                    l->version = writes[w][j].version;
+    }
+    for (size_t k = 0; k < taken; k++)
+        ctx->lines[idx[k]].pending = false;
     free(ops);
     free(write_row[0]);
     free(write_row[1]);
@@ -610,8 +624,8 @@ static int apply_content_run(apply_ctx *ctx, size_t from, size_t to) {
 
 /* ---- the batch --------------------------------------------------------------------------- */
 
-/* A 64-bit FNV-1a hash of a line's identity: two lines with one hash may not share a run (a
- * collision only ends a run early). */
+/* A 64-bit FNV-1a hash of a line's identity: lines with one hash go to different rounds (a
+ * collision only costs a round). */
 static uint64_t apply_identity_hash(const rules_line *rl) {
     const char *parts[] = {rl->parent_url,    rl->url,           rl->map_type,
                            rl->from_concept_url, rl->to_concept_url, rl->to_source_url,
@@ -626,33 +640,93 @@ static uint64_t apply_identity_hash(const rules_line *rl) {
     return h;
 }
 
-/* Returns the end of the run of concept or mapping lines that starts at from: the lines of the
- * same type with distinct identities, stepping over lines already ended. */
-static size_t apply_run_end(apply_ctx *ctx, size_t from, size_t n) {
+/* True when lines a and b name the same concept or mapping. */
+static bool apply_same_identity(const rules_line *a, const rules_line *b) {
+    if (a->url[0] != '\0' || b->url[0] != '\0')
+        return strcmp(a->url, b->url) == 0;
+    return strcmp(a->parent_url, b->parent_url) == 0 && strcmp(a->map_type, b->map_type) == 0 &&
+           strcmp(a->from_concept_url, b->from_concept_url) == 0 &&
+           strcmp(a->to_concept_url, b->to_concept_url) == 0 &&
+           strcmp(a->to_source_url, b->to_source_url) == 0 &&
+           strcmp(a->to_concept_code, b->to_concept_code) == 0;
+}
+
+/* Line i repeats line prev (same identity, applied earlier in this batch): when prev wrote
+ * this very content, line i would change nothing, so it ends as an unchanged UPDATE without a
+ * round trip. Returns true when it did. */
+static bool apply_repeat_unchanged(apply_ctx *ctx, size_t i, size_t prev) {
+    const apply_line *l = &ctx->lines[i], *p = &ctx->lines[prev];
+    bool writes_content = l->rl.action == RULES_CREATE_OR_UPDATE || l->rl.action == RULES_UPDATE;
+    if (!p->wrote || !writes_content || !ctx->opt->update_if_exists ||
+        (p->rl.action != RULES_CREATE_OR_UPDATE && p->rl.action != RULES_NEW &&
+         p->rl.action != RULES_UPDATE) ||
+        !apply_same_identity(&l->rl, &p->rl) || l->data_len != p->data_len ||
+        memcmp(l->data, p->data, l->data_len) != 0)
+        return false;
+    apply_result *r = &ctx->results[i];
+    snprintf(r->obj_url, sizeof r->obj_url, "%s", ctx->results[prev].obj_url);
+    r->action = "UPDATE";
+    apply_succeed(r, 200, apply_summary(r, r->obj_url, p->version, true));
+    ctx->lines[i].wrote = true;
+    ctx->lines[i].version = p->version;
+    ctx->lines[i].pending = false;
+    return true;
+}
+
+/* Applies the run of consecutive concept or mapping lines that starts at from (lines of other
+ * types end it; ended lines are stepped over) and returns its end. A key repeated in the run
+ * keeps file order: round r applies each key's r-th line, as one set; a repeat of content just
+ * written costs nothing. */
+static int apply_content_run(apply_ctx *ctx, size_t from, size_t n, size_t *out_end) {
     enum rules_type type = ctx->lines[from].rl.type;
-    size_t cap = 1;
-    while (cap < 2 * (n - from))
-        cap *= 2;
-    uint64_t *seen = calloc(cap, sizeof *seen); /* open addressing; 0 marks a free slot */
-    if (seen == NULL)
-        abort();
     size_t end = from;
-    for (; end < n; end++) {
-        const apply_line *l = &ctx->lines[end];
-        if (!l->pending)
+    while (end < n && (!ctx->lines[end].pending || ctx->lines[end].rl.type == type))
+        end++;
+    *out_end = end;
+    size_t span = end - from, cap = 1;
+    while (cap < 2 * span)
+        cap *= 2;
+    /* Per key (by hash): its last line so far. Each line learns its previous one and round. */
+    uint64_t *hashes = calloc(cap, sizeof *hashes);
+    size_t *last = calloc(cap, sizeof *last), *prev = calloc(span, sizeof *prev);
+    int *round = calloc(span, sizeof *round), *last_round = calloc(cap, sizeof *last_round);
+    size_t *idx = calloc(span, sizeof *idx);
+    if (!hashes || !last || !prev || !round || !last_round || !idx)
+        abort();
+    int rounds = 0;
+    for (size_t i = from; i < end; i++) {
+        if (!ctx->lines[i].pending)
             continue;
-        if (l->rl.type != type)
-            break;
-        uint64_t h = apply_identity_hash(&l->rl) | 1;
+        uint64_t h = apply_identity_hash(&ctx->lines[i].rl) | 1;
         size_t slot = h & (cap - 1);
-        while (seen[slot] != 0 && seen[slot] != h)
+        while (hashes[slot] != 0 && hashes[slot] != h)
             slot = (slot + 1) & (cap - 1);
-        if (seen[slot] == h)
-            break;
-        seen[slot] = h;
+        prev[i - from] = hashes[slot] == h ? last[slot] : SIZE_MAX;
+        round[i - from] = hashes[slot] == h ? last_round[slot] + 1 : 1;
+        hashes[slot] = h;
+        last[slot] = i;
+        last_round[slot] = round[i - from];
+        rounds = round[i - from] > rounds ? round[i - from] : rounds;
     }
-    free(seen);
-    return end;
+    int err = 0;
+    for (int r = 1; r <= rounds && err == 0; r++) {
+        for (;;) { /* again while lines of this round wait for a repository cache slot */
+            size_t n_idx = 0;
+            for (size_t i = from; i < end; i++)
+                if (ctx->lines[i].pending && round[i - from] == r &&
+                    (prev[i - from] == SIZE_MAX || !apply_repeat_unchanged(ctx, i, prev[i - from])))
+                    idx[n_idx++] = i;
+            if (n_idx == 0 || (err = apply_content_set(ctx, idx, n_idx)) < 0)
+                break;
+        }
+    }
+    free(idx);
+    free(last_round);
+    free(round);
+    free(prev);
+    free(last);
+    free(hashes);
+    return err;
 }
 
 /* Parses and checks line i; ends it when it cannot be applied, else prepares its data. */
@@ -732,9 +806,12 @@ int apply_lines(db_conn *conn, const db_user *caller, const apply_options *opt,
             continue;
         switch (ctx.lines[i].rl.type) {
         case RULES_CONCEPT:
-        case RULES_MAPPING:
-            err = apply_content_run(&ctx, i, apply_run_end(&ctx, i, n));
-            break;
+        case RULES_MAPPING: {
+            size_t end;
+            err = apply_content_run(&ctx, i, n, &end);
+            i = end - 1;
+            continue;
+        }
         case RULES_ORGANIZATION:
             err = apply_organization(&ctx, i);
             break;

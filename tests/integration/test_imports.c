@@ -240,3 +240,26 @@ Test(imports, test_mode_reports_a_real_run_and_changes_nothing) {
     harness_response_free(dry);
     harness_response_free(real);
 }
+
+Test(imports, one_hundred_thousand_identical_lines) {
+    static const char head[] = "{\"type\":\"Organization\",\"id\":\"Same\",\"name\":\"Same\"}\n"
+                               "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Same\",\"owner_type\":\"Organization\"}\n";
+    static const char line[] = "{\"type\":\"Concept\",\"id\":\"c\",\"concept_class\":\"M\",\"datatype\":\"N\","
+                               "\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Same\","
+                               "\"owner_type\":\"Organization\",\"source\":\"S\"}\n";
+    size_t len = sizeof head - 1 + 100000 * (sizeof line - 1);
+    char *body = malloc(len + 1), *p = body;
+    memcpy(p, head, sizeof head - 1);
+    p += sizeof head - 1;
+    for (int i = 0; i < 100000; i++, p += sizeof line - 1)
+        memcpy(p, line, sizeof line - 1);
+    char task[256];
+    submit("/manage/bulkimport/", ROOT, body, len, task, sizeof task);
+    free(body);
+    harness_response *r = wait_result(task, ROOT, "summary");
+    expect_summary(r, "^Processed 100002 of 100002 -- 3 NEW \\(201:3\\); 99999 UPDATE \\(200:99999\\) in ");
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/Same/sources/S/concepts/c/", ROOT, NULL);
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "version")->valueint, 1, "nothing changed after the first");
+    harness_response_free(r);
+}

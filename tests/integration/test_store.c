@@ -494,3 +494,27 @@ Test(store, users_are_resources_only_root_may_import) {
     harness_response_free(get("/users/nobody/", alice, 404));
     harness_response_free(get("/users/nobody/sources/", alice, 404));
 }
+
+Test(store, a_key_repeated_in_one_batch_keeps_file_order) {
+    applied *a = apply_text(ORG("K") SOURCE("K", "S", "") CONCEPT("K", "S", "c", "A", "")
+                            CONCEPT("K", "S", "d", "D", "") CONCEPT("K", "S", "c", "B", "")
+                            CONCEPT("K", "S", "c", "B", "") CONCEPT("K", "S", "c", "A", "")
+                            CONCEPT("K", "S", "c", "A", ",\"__action\":\"DELETE\"")
+                            CONCEPT("K", "S", "c", "A", ",\"__action\":\"NEW\""),
+                            "root", true, true);
+    expect_result(a, 3, "NEW", 201, NULL);
+    expect_result(a, 4, "NEW", 201, NULL);
+    expect_result(a, 5, "UPDATE", 200, NULL);
+    expect_result(a, 6, "UPDATE", 200, NULL);
+    cr_expect(strstr(a->results[5].message, "unchanged") != NULL, "%s", a->results[5].message);
+    expect_result(a, 7, "UPDATE", 200, NULL);
+    cr_expect(strstr(a->results[6].message, "\"version\":3") != NULL, "%s", a->results[6].message);
+    expect_result(a, 8, "DELETE", 204, NULL);
+    expect_result(a, 9, "NEW", 409, "conflict");
+    applied_free(a);
+    char names[256];
+    harness_response *r = get("/orgs/K/sources/S/concepts/c/versions/", ROOT, 200);
+    first_names(r, names, sizeof names);
+    cr_expect_str_eq(names, "A,A,B,A", "retired A, A, B, A: newest first");
+    harness_response_free(r);
+}
