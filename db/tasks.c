@@ -95,6 +95,19 @@ static const db_stmt stmt_stream = {
     " ORDER BY r.root_first, r.action_first, r.status_first, r.line_no",
     1};
 
+static const db_stmt stmt_list = {
+    "tasks_list",
+    "WITH base AS (SELECT * FROM import_tasks t WHERE content_sha256 IS NOT NULL"
+    " AND ($1::text IS NULL OR t.username = $1) AND ($2::text IS NULL OR t.queue = $2)"
+    " AND ($3::text IS NULL OR t.state = $3))"
+    " SELECT (SELECT count(*) FROM base), coalesce((SELECT json_agg(json_build_object("
+    "'task', p.id, 'state', p.state, 'queue', p.queue, 'username', p.username,"
+    " 'created_at', ocl_time(p.created_at), 'started_at', ocl_time(p.started_at),"
+    " 'finished_at', ocl_time(p.finished_at), 'total', p.total, 'processed', p.processed)"
+    " ORDER BY p.created_at DESC, p.id) FROM (SELECT * FROM base ORDER BY created_at DESC, id"
+    " LIMIT $4::bigint OFFSET $5::bigint) p), '[]')",
+    5};
+
 /* ---- upload ---- */
 
 struct db_upload {
@@ -335,6 +348,24 @@ int db_tasks_get(db_conn *conn, const char *task_id, const db_user *caller, db_t
         return err;
     db_task_read(res, 0, out);
     PQclear(res);
+    return 0;
+}
+
+int db_tasks_list(db_conn *conn, const char *username, const char *queue, const char *state,
+                  long limit, long offset, char **out_json, long *out_total) {
+    char limit_text[24], offset_text[24];
+    snprintf(limit_text, sizeof limit_text, "%ld", limit);
+    snprintf(offset_text, sizeof offset_text, "%ld", offset);
+    const char *values[] = {username, queue, state, limit_text, offset_text};
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_list, values, &res);
+    if (err < 0)
+        return err;
+    *out_total = atol(PQgetvalue(res, 0, 0));
+    *out_json = strdup(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (*out_json == NULL)
+        abort();
     return 0;
 }
 

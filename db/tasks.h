@@ -91,6 +91,12 @@ int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const cha
 /* Finds task id as seen by caller: another user's task is BI_ENOTFOUND unless caller is root. */
 int db_tasks_get(db_conn *conn, const char *task_id, const db_user *caller, db_task *out);
 
+/* A page of tasks, newest first, as a JSON array of {task, state, queue, username, created_at,
+ * started_at, finished_at, total, processed} in *out_json (malloc'd), with the number of all
+ * matching tasks in *out_total. username, queue and state filter when not NULL. */
+int db_tasks_list(db_conn *conn, const char *username, const char *queue, const char *state,
+                  long limit, long offset, char **out_json, long *out_total);
+
 /* The summary's parts: each (action, status, count) group in first-seen order. */
 typedef void (*db_group_fn)(const char *action, int status, int64_t count, void *ctx);
 int db_results_groups(db_conn *conn, const char *task_id, db_group_fn each, void *ctx);

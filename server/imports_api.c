@@ -374,9 +374,57 @@ static int imports_get_task(http_req *req, const char *task_id) {
     return err;
 }
 
+/* Reads the non-negative integer query parameter name (default when absent, at most max). */
+static int imports_count_param(http_req *req, const char *name, long max, long *out) {
+    char value[24], *end;
+    if (!http_query_param(req, name, value, sizeof value))
+        return 0;
+    long n = strtol(value, &end, 10);
+    if (value[0] == '\0' || *end != '\0' || n < 0 || n > max) {
+        http_send_error(req, BI_EINVAL, "%s must be an integer from 0 to %ld", name, max);
+        return BI_EINVAL;
+    }
+    *out = n;
+    return 0;
+}
+
+/* The caller's tasks (root: everyone's, ?username= filters), newest first. */
+static int imports_list(http_req *req, const char *queue) {
+    char username[DB_USERNAME_MAX + 1], state[16];
+    bool by_user = http_query_param(req, "username", username, sizeof username);
+    bool by_state = http_query_param(req, "state", state, sizeof state);
+    long limit = 1000, offset = 0;
+    if (imports_count_param(req, "limit", 100000, &limit) < 0 ||
+        imports_count_param(req, "offset", 1L << 40, &offset) < 0)
+        return 0;
+    if (by_state && strcmp(state, "PENDING") != 0 && strcmp(state, "STARTED") != 0 &&
+        strcmp(state, "SUCCESS") != 0 && strcmp(state, "FAILURE") != 0 &&
+        strcmp(state, "REVOKED") != 0)
+        return http_send_error(req, BI_EINVAL,
+                               "state must be PENDING, STARTED, SUCCESS, FAILURE or REVOKED");
+    if (!req->user.is_root && by_user && strcmp(username, req->user.username) != 0)
+        return http_send_error(req, BI_EPERM, "only root may list another user's tasks");
+    const char *who = by_user ? username : req->user.is_root ? NULL : req->user.username;
+    db_conn *conn;
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    if (err < 0)
+        return err;
+    char *json = NULL;
+    long total = 0;
+    err = db_tasks_list(conn, who, queue, by_state ? state : NULL, limit, offset, &json, &total);
+    db_pool_release(req->app->pool, conn);
+    if (err < 0)
+        return err;
+    char header[64];
+    snprintf(header, sizeof header, "X-Total-Count: %ld\r\n", total);
+    http_send_json_text(req, 200, header, json, strlen(json));
+    free(json);
+    return 0;
+}
+
 int imports_api_get(http_req *req) {
-    char task_id[DB_TASK_ID_MAX];
-    if (http_query_param(req, "task", task_id, sizeof task_id))
+    char task_id[1024]; /* longer than any id: an over-long one is simply not found */
+    if (req->n_params == 0 && http_query_param(req, "task", task_id, sizeof task_id))
         return imports_get_task(req, task_id);
-    return http_send_error(req, BI_EINVAL, "give ?task=ID");
+    return imports_list(req, req->n_params ? req->params[0] : NULL);
 }

@@ -263,3 +263,123 @@ Test(imports, one_hundred_thousand_identical_lines) {
     cr_expect_eq(cJSON_GetObjectItem(r->json, "version")->valueint, 1, "nothing changed after the first");
     harness_response_free(r);
 }
+
+/* n concept lines c<first>..c<first+n-1> for org/source O/S after the org and source lines. */
+static char *concept_file(int first, int n, size_t *out_len) {
+    static const char head[] = "{\"type\":\"Organization\",\"id\":\"O\",\"name\":\"O\"}\n"
+                               "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"O\",\"owner_type\":\"Organization\"}\n";
+    size_t cap = sizeof head + (size_t)n * 220, len = sizeof head - 1;
+    char *text = malloc(cap);
+    memcpy(text, head, len);
+    for (int i = first; i < first + n; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "{\"type\":\"Concept\",\"id\":\"c%d\",\"concept_class\":\"M\",\"datatype\":\"N\","
+                                "\"names\":[{\"name\":\"n%d\",\"locale\":\"en\"}],\"owner\":\"O\","
+                                "\"owner_type\":\"Organization\",\"source\":\"S\"}\n",
+                                i, i);
+    *out_len = len;
+    return text;
+}
+
+/* The listing of path as auth: asserts 200 and returns it. */
+static harness_response *list(const char *path, const char *auth, long status) {
+    harness_response *r = harness_request(&srv, "GET", path, auth, NULL);
+    cr_assert_eq(r->status, status, "GET %s: %ld %s", path, r->status, r->body);
+    return r;
+}
+
+Test(imports, listing_shows_own_tasks_and_root_reviews_all) {
+    char alice[128], bob[128], task[256];
+    harness_create_user(&srv, "alice", alice, sizeof alice);
+    harness_create_user(&srv, "bob", bob, sizeof bob);
+    static const char a_line[] = "{\"type\":\"Organization\",\"id\":\"A\",\"name\":\"A\"}\n";
+    static const char b_line[] = "{\"type\":\"Organization\",\"id\":\"B\",\"name\":\"B\"}\n";
+    submit("/manage/bulkimport/", alice, a_line, sizeof a_line - 1, task, sizeof task);
+    harness_response_free(wait_result(task, alice, "summary"));
+    submit("/manage/bulkimport/mine/", alice, b_line, sizeof b_line - 1, task, sizeof task);
+    harness_response_free(wait_result(task, alice, "summary"));
+    submit("/manage/bulkimport/", bob, b_line, sizeof b_line - 1, task, sizeof task);
+    harness_response_free(wait_result(task, bob, "summary"));
+
+    harness_response *r = list("/manage/bulkimport/", alice, 200);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 2);
+    const cJSON *newest = cJSON_GetArrayItem(r->json, 0);
+    cr_expect_str_eq(cJSON_GetObjectItem(newest, "queue")->valuestring, "mine", "newest first");
+    cr_expect_str_eq(cJSON_GetObjectItem(newest, "state")->valuestring, "SUCCESS");
+    cr_expect_eq(cJSON_GetObjectItem(newest, "total")->valueint, 1);
+    cr_expect(cJSON_IsString(cJSON_GetObjectItem(newest, "finished_at")));
+    harness_response_free(r);
+    r = list("/manage/bulkimport/mine/", alice, 200);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 1);
+    harness_response_free(r);
+    harness_response_free(list("/manage/bulkimport/?username=alice", bob, 403));
+    r = list("/manage/bulkimport/", ROOT, 200);
+    char total[16];
+    cr_expect_str_eq(harness_response_header(r, "X-Total-Count", total, sizeof total), "3");
+    harness_response_free(r);
+    r = list("/manage/bulkimport/?username=bob&state=SUCCESS", ROOT, 200);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 1);
+    harness_response_free(r);
+    r = list("/manage/bulkimport/?limit=1&offset=1", ROOT, 200);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 1);
+    cr_expect_str_eq(harness_response_header(r, "X-Total-Count", total, sizeof total), "3");
+    harness_response_free(r);
+    harness_response_free(list("/manage/bulkimport/?state=DONE", ROOT, 400));
+}
+
+Test(imports, named_queue_runs_in_order_standard_queue_in_parallel) {
+    char alice[128], task[5][256];
+    harness_create_user(&srv, "alice", alice, sizeof alice);
+    for (int i = 0; i < 5; i++) {
+        size_t len;
+        char *text = concept_file(i * 1500, 1500, &len);
+        submit("/manage/bulkimport/serial/", alice, text, len, task[i], sizeof task[i]);
+        free(text);
+    }
+    for (int i = 0; i < 5; i++)
+        harness_response_free(wait_result(task[i], alice, "summary"));
+    harness_response *r = list("/manage/bulkimport/serial/?limit=5", alice, 200);
+    cr_assert_eq(cJSON_GetArraySize(r->json), 5);
+    for (int i = 0; i < 4; i++) { /* the list is newest first: item i+1 ran before item i */
+        const cJSON *later = cJSON_GetArrayItem(r->json, i), *earlier = cJSON_GetArrayItem(r->json, i + 1);
+        cr_expect_geq(strcmp(cJSON_GetObjectItem(later, "started_at")->valuestring,
+                             cJSON_GetObjectItem(earlier, "finished_at")->valuestring), 0,
+                      "%s started before %s finished", cJSON_GetObjectItem(later, "task")->valuestring,
+                      cJSON_GetObjectItem(earlier, "task")->valuestring);
+    }
+    harness_response_free(r);
+
+    char bob[128], par[2][256];
+    harness_create_user(&srv, "bob", bob, sizeof bob);
+    for (int i = 0; i < 2; i++) {
+        size_t len;
+        char *text = concept_file(10000 + i * 4000, 4000, &len);
+        submit("/manage/bulkimport/", bob, text, len, par[i], sizeof par[i]);
+        free(text);
+    }
+    for (int i = 0; i < 2; i++)
+        harness_response_free(wait_result(par[i], bob, "summary"));
+    r = list("/manage/bulkimport/", bob, 200);
+    const cJSON *second = cJSON_GetArrayItem(r->json, 0), *first = cJSON_GetArrayItem(r->json, 1);
+    cr_expect_lt(strcmp(cJSON_GetObjectItem(second, "started_at")->valuestring,
+                        cJSON_GetObjectItem(first, "finished_at")->valuestring), 0,
+                 "the standard queue runs tasks side by side");
+    harness_response_free(r);
+}
+
+Test(imports, same_import_queued_twice_is_409) {
+    /* A task of (root, "held") that never ends keeps the queue's next tasks PENDING. */
+    harness_sql(srv.conninfo, "INSERT INTO import_tasks (id, username, queue, named, state, update_if_exists,"
+                              " test_mode, content_sha256, started_at) VALUES ('held-root~held', 'root', 'held',"
+                              " true, 'STARTED', true, false, '\\x00', now())");
+    static const char line[] = "{\"type\":\"Organization\",\"id\":\"D\",\"name\":\"D\"}\n";
+    char task[256];
+    submit("/manage/bulkimport/held/", ROOT, line, sizeof line - 1, task, sizeof task);
+    harness_response *r = harness_request(&srv, "POST", "/manage/bulkimport/held/", ROOT, line);
+    cr_expect_eq(r->status, 409, "%s", r->body);
+    cr_expect_str_eq(harness_json_string(r, "exception"), "The same import has been already queued");
+    harness_response_free(r);
+    submit("/manage/bulkimport/held/?update_if_exists=false", ROOT, line, sizeof line - 1, task, sizeof task);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks WHERE state = 'PENDING'"), 2);
+    harness_sql(srv.conninfo, "DELETE FROM import_tasks");
+}
