@@ -1,5 +1,6 @@
 #include "imports_api.h"
 
+#include "bodies.h"
 #include "error.h"
 #include "ids.h"
 #include "log.h"
@@ -21,8 +22,16 @@
 typedef struct upload {
     db_upload *db;
     EVP_MD_CTX *sha;
+    splitter split;
     int64_t lines;
 } upload;
+
+/* The file's bytes, as extracted from the body: hashed and cut into lines. */
+static int imports_take_bytes(const char *data, size_t len, void *ctx) {
+    upload *u = ctx;
+    EVP_DigestUpdate(u->sha, data, len);
+    return split_feed(&u->split, data, len);
+}
 
 static int imports_store_line(const split_line *line, void *ctx) {
     upload *u = ctx;
@@ -79,12 +88,19 @@ static int imports_task_id(db_task *task) {
     return 0;
 }
 
-/* Streams the request body through the splitter into the upload; answers 413 past the limit.
- * Returns 0 when the whole body arrived and was stored. */
-static int imports_stream_body(http_req *req, upload *u) {
+/* Streams the request body through the body reader and the splitter into the upload;
+ * answers 400 (malformed multipart or form) and 413 (past the limit) itself. Returns 0 when the
+ * whole body arrived and was stored. */
+static int imports_stream_body(http_req *req, upload *u, bool form_ok) {
     const config *cfg = &req->app->cfg;
-    splitter split;
-    split_init(&split, (size_t)cfg->max_line_bytes, imports_store_line, u);
+    const char *why = NULL;
+    body_reader *body = body_reader_new(mg_get_header(req->conn, "Content-Type"), form_ok,
+                                        imports_take_bytes, u, &why);
+    if (body == NULL) {
+        http_send_error(req, BI_EINVAL, "%s", why);
+        return BI_EINVAL;
+    }
+    split_init(&u->split, (size_t)cfg->max_line_bytes, imports_store_line, u);
     char *chunk = malloc(IMPORTS_READ_CHUNK);
     if (chunk == NULL)
         abort();
@@ -96,21 +112,26 @@ static int imports_stream_body(http_req *req, upload *u) {
             err = BI_ETOOBIG;
             break;
         }
-        EVP_DigestUpdate(u->sha, chunk, (size_t)n);
-        err = split_feed(&split, chunk, (size_t)n);
+        err = body_reader_feed(body, chunk, (size_t)n);
     }
     if (err == 0 && expected >= 0 && received < expected)
         err = BI_EIO; /* the client went away mid-body */
     if (err == 0)
-        err = split_finish(&split);
-    split_fini(&split);
+        err = body_reader_finish(body);
+    if (err == 0)
+        err = split_finish(&u->split);
+    if (err == BI_EINVAL)
+        http_send_error(req, err, "%s", body_reader_error(body));
+    body_reader_free(body);
+    split_fini(&u->split);
     free(chunk);
     if (err == BI_ETOOBIG)
         http_send_error(req, err, "the upload is larger than %lld bytes", cfg->max_upload_bytes);
     return err;
 }
 
-int imports_api_post(http_req *req) {
+/* Queues the body as a task; form_ok accepts a urlencoded "data" field (parallel-inline). */
+static int imports_post(http_req *req, bool form_ok) {
     db_task task = {.update_if_exists = true};
     snprintf(task.username, sizeof task.username, "%s", req->user.username);
     if (imports_bool_param(req, "update_if_exists", &task.update_if_exists) < 0 ||
@@ -129,7 +150,7 @@ int imports_api_post(http_req *req) {
         abort();
     err = db_upload_begin(conn, &task, &u.db);
     if (err == 0) {
-        err = imports_stream_body(req, &u);
+        err = imports_stream_body(req, &u, form_ok);
         unsigned char hash[32];
         EVP_DigestFinal_ex(u.sha, hash, NULL);
         if (err == 0 && u.lines == 0)
@@ -141,7 +162,7 @@ int imports_api_post(http_req *req) {
     }
     EVP_MD_CTX_free(u.sha);
     db_pool_release(req->app->pool, conn);
-    if (err == BI_ETOOBIG)
+    if (err == BI_ETOOBIG || err == BI_EINVAL)
         return 0; /* answered while streaming */
     if (err == BI_EIO) {
         log_info("upload by %s abandoned mid-body: nothing stored", task.username);
@@ -165,6 +186,10 @@ int imports_api_post(http_req *req) {
     cJSON_Delete(body);
     return 0;
 }
+
+int imports_api_post(http_req *req) { return imports_post(req, false); }
+
+int imports_api_post_inline(http_req *req) { return imports_post(req, true); }
 
 /* ---- GET ?task=: status and results -------------------------------------------------------- */
 

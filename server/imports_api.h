@@ -11,6 +11,8 @@
 #include "http.h"
 
 int imports_api_post(http_req *req);
+/* The parallel-inline path: also takes an application/x-www-form-urlencoded field "data". */
+int imports_api_post_inline(http_req *req);
 int imports_api_get(http_req *req);
 
 #endif

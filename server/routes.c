@@ -25,6 +25,8 @@ static const http_route routes[] = {
     {"POST", "/importers/bulk-import/:queue/", imports_api_post, HTTP_OCL},
     {"GET", "/importers/bulk-import/", imports_api_get, HTTP_OCL},
     {"GET", "/importers/bulk-import/:queue/", imports_api_get, HTTP_OCL},
+    {"POST", "/importers/bulk-import-parallel-inline/", imports_api_post_inline, HTTP_OCL},
+    {"POST", "/importers/bulk-import-parallel-inline/:queue/", imports_api_post_inline, HTTP_OCL},
     {"GET", "/users/:username/", resources_api_get_user, 0},
     {"GET", "/orgs/", resources_api_list_orgs, 0},
     {"GET", "/orgs/:org/", resources_api_get_org, 0},

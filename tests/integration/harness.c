@@ -275,6 +275,13 @@ harness_response *harness_request(const harness_server *s, const char *method, c
 harness_response *harness_request_bytes(const harness_server *s, const char *method,
                                         const char *path, const char *auth, const char *body,
                                         size_t body_len) {
+    return harness_request_typed(s, method, path, auth, "application/json", body, body_len);
+}
+
+harness_response *harness_request_typed(const harness_server *s, const char *method,
+                                        const char *path, const char *auth,
+                                        const char *content_type, const char *body,
+                                        size_t body_len) {
     static bool curl_ready;
     if (!curl_ready) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -291,7 +298,9 @@ harness_response *harness_request_bytes(const harness_server *s, const char *met
         headers = curl_slist_append(headers, auth_line);
     }
     if (body != NULL) {
-        headers = curl_slist_append(headers, "Content-Type: application/json");
+        char type_line[256];
+        snprintf(type_line, sizeof type_line, "Content-Type: %s", content_type);
+        headers = curl_slist_append(headers, type_line);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }

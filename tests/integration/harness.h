@@ -72,6 +72,12 @@ harness_response *harness_request_bytes(const harness_server *s, const char *met
                                         const char *path, const char *auth, const char *body,
                                         size_t body_len);
 
+/* harness_request_bytes with the given Content-Type. */
+harness_response *harness_request_typed(const harness_server *s, const char *method,
+                                        const char *path, const char *auth,
+                                        const char *content_type, const char *body,
+                                        size_t body_len);
+
 /* Creates user name as root on s and writes "Token <its token>" to out. */
 void harness_create_user(const harness_server *s, const char *name, char *out, size_t out_len);
 

@@ -383,3 +383,37 @@ Test(imports, same_import_queued_twice_is_409) {
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks WHERE state = 'PENDING'"), 2);
     harness_sql(srv.conninfo, "DELETE FROM import_tasks");
 }
+
+Test(imports, multipart_and_inline_form_bodies) {
+    static const char multipart[] =
+        "--b0UND\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.json\"\r\n"
+        "Content-Type: application/json\r\n\r\n"
+        "{\"type\":\"Organization\",\"id\":\"M1\",\"name\":\"M1\"}\n"
+        "{\"type\":\"Organization\",\"id\":\"M2\",\"name\":\"M2\"}\r\n--b0UND--\r\n";
+    harness_response *r = harness_request_typed(&srv, "POST", "/manage/bulkimport/", ROOT,
+                                                "multipart/form-data; boundary=b0UND", multipart,
+                                                sizeof multipart - 1);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    char task[256];
+    snprintf(task, sizeof task, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    r = wait_result(task, ROOT, "summary");
+    expect_summary(r, "^Processed 2 of 2 -- 2 NEW \\(201:2\\) in ");
+    harness_response_free(r);
+
+    static const char form[] = "data=%7B%22type%22%3A%22Organization%22%2C%22id%22%3A%22F1%22%2C%22name%22%3A%22F%22%7D";
+    r = harness_request_typed(&srv, "POST", "/importers/bulk-import-parallel-inline/", ROOT,
+                              "application/x-www-form-urlencoded", form, sizeof form - 1);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    snprintf(task, sizeof task, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    r = wait_result(task, ROOT, "summary");
+    expect_summary(r, "^Processed 1 of 1 -- 1 NEW \\(201:1\\) in ");
+    harness_response_free(r);
+
+    r = harness_request_typed(&srv, "POST", "/manage/bulkimport/", ROOT,
+                              "multipart/form-data; boundary=b0UND", "--b0UND--\r\n", 11);
+    cr_expect_eq(r->status, 400, "%s", r->body);
+    cr_expect(strstr(harness_json_string(r, "exception"), "no field 'file' or 'data'") != NULL, "%s", r->body);
+    harness_response_free(r);
+}
