@@ -108,6 +108,14 @@ static const db_stmt stmt_list = {
     " LIMIT $4::bigint OFFSET $5::bigint) p), '[]')",
     5};
 
+static const db_stmt stmt_failed = {
+    "tasks_failed_lines",
+    "SELECT l.text FROM import_lines l LEFT JOIN import_results r"
+    " ON r.task_id = l.task_id AND r.line_no = l.line_no WHERE l.task_id = $1"
+    " AND l.text IS NOT NULL AND (r.status >= 400 OR (r.line_no IS NULL AND $2::boolean))"
+    " ORDER BY l.line_no",
+    2};
+
 /* ---- upload ---- */
 
 struct db_upload {
@@ -397,4 +405,21 @@ int db_results_stream(db_conn *conn, const char *task_id, db_result_fn each, voi
     const char *values[] = {task_id};
     stream_ctx s = {each, ctx};
     return db_exec_stream(conn, &stmt_stream, values, db_results_row, &s);
+}
+
+typedef struct text_ctx {
+    db_text_fn each;
+    void *ctx;
+} text_ctx;
+
+static int db_text_row(const PGresult *res, void *ctx) {
+    text_ctx *t = ctx;
+    return t->each(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), t->ctx);
+}
+
+int db_results_failed_lines(db_conn *conn, const char *task_id, bool include_unprocessed,
+                            db_text_fn each, void *ctx) {
+    const char *values[] = {task_id, include_unprocessed ? "true" : "false"};
+    text_ctx t = {each, ctx};
+    return db_exec_stream(conn, &stmt_failed, values, db_text_row, &t);
 }

@@ -108,4 +108,11 @@ typedef int (*db_result_fn)(const char *root, const char *action, int status, co
                             const char *text, void *ctx);
 int db_results_stream(db_conn *conn, const char *task_id, db_result_fn each, void *ctx);
 
+/* Streams, in line order, the text of each line whose result failed (status >= 400) and, when
+ * include_unprocessed, of each line without a result (a cancelled task's rest). Lines the
+ * upload could not store (invalid UTF-8, NUL, over-long) have no text and are left out. */
+typedef int (*db_text_fn)(const char *text, size_t len, void *ctx);
+int db_results_failed_lines(db_conn *conn, const char *task_id, bool include_unprocessed,
+                            db_text_fn each, void *ctx);
+
 #endif

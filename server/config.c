@@ -42,6 +42,9 @@ static const option options[] = {
     {"--max-line-bytes", "BULKIMPORT_MAX_LINE_BYTES", OPT_BYTES, offsetof(config, max_line_bytes),
      64, 1LL << 30, "N", "longest accepted import line in bytes; longer lines get a SKIP 400 "
                          "result (default 4194304, 4 MiB)"},
+    {"--max-test-mode-lines", "BULKIMPORT_MAX_TEST_MODE_LINES", OPT_INT,
+     offsetof(config, max_test_mode_lines), 1, 1000000000, "N",
+     "most lines a test_mode=true import may have; more is 413 (default 1000000)"},
     {"--batch-size", "BULKIMPORT_BATCH_SIZE", OPT_INT, offsetof(config, batch_size), 1, 100000,
      "N", "import lines applied and committed together (default 1000)"},
     {"--log-level", "BULKIMPORT_LOG_LEVEL", OPT_LOG_LEVEL, offsetof(config, log_level), 0, 0,
@@ -174,6 +177,7 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         .max_upload_bytes = GIB,
         .max_line_bytes = 4 * 1024 * 1024,
         .batch_size = 1000,
+        .max_test_mode_lines = 1000000,
         .log_level = BI_LOG_INFO,
         .http_threads = 64,
     };

@@ -21,6 +21,7 @@ typedef struct config {
     long long max_upload_bytes;
     long long max_line_bytes; /* longer import lines are SKIP 400 */
     int batch_size;           /* lines per batch transaction */
+    int max_test_mode_lines;  /* a test-mode task runs in one transaction: this caps it */
     enum log_level log_level;
     int http_threads;
     int db_connections; /* default workers + 8 */

@@ -24,6 +24,7 @@ typedef struct upload {
     EVP_MD_CTX *sha;
     splitter split;
     int64_t lines;
+    int64_t max_lines; /* 0: no cap (test mode has one) */
 } upload;
 
 /* The file's bytes, as extracted from the body: hashed and cut into lines. */
@@ -36,6 +37,8 @@ static int imports_take_bytes(const char *data, size_t len, void *ctx) {
 static int imports_store_line(const split_line *line, void *ctx) {
     upload *u = ctx;
     u->lines = line->number;
+    if (u->max_lines > 0 && line->number > u->max_lines)
+        return BI_ELINELONG; /* stands for "too many lines": answered as 413 */
     return db_upload_line(u->db, line->number, line->text, line->len,
                           line->error ? error_code(line->error) : NULL);
 }
@@ -127,6 +130,11 @@ static int imports_stream_body(http_req *req, upload *u, bool form_ok) {
     free(chunk);
     if (err == BI_ETOOBIG)
         http_send_error(req, err, "the upload is larger than %lld bytes", cfg->max_upload_bytes);
+    if (err == BI_ELINELONG) {
+        http_send_error(req, BI_ETOOBIG, "a test_mode import may have at most %d lines",
+                        cfg->max_test_mode_lines);
+        err = BI_ETOOBIG;
+    }
     return err;
 }
 
@@ -145,7 +153,8 @@ static int imports_post(http_req *req, bool form_ok) {
     db_conn *conn;
     if (err < 0 || (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
         return err;
-    upload u = {.sha = EVP_MD_CTX_new()};
+    upload u = {.sha = EVP_MD_CTX_new(),
+                .max_lines = task.test_mode ? req->app->cfg.max_test_mode_lines : 0};
     if (u.sha == NULL || EVP_DigestInit_ex(u.sha, EVP_sha256(), NULL) != 1)
         abort();
     err = db_upload_begin(conn, &task, &u.db);
@@ -373,14 +382,32 @@ static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, 
     return 0;
 }
 
+static int imports_failed_line(const char *text, size_t len, void *ctx) {
+    http_stream *out = ctx;
+    http_stream_write(out, text, len);
+    return http_stream_write(out, "\n", 1);
+}
+
+/* Streams the lines that did not succeed (and a cancelled task's unprocessed ones), as
+ * submitted, in file order: ready to fix and resubmit. */
+static int imports_send_failed(http_req *req, db_conn *conn, const db_task *t) {
+    http_stream *out = http_stream_begin(req, 200, "application/x-ndjson");
+    int err = db_results_failed_lines(conn, t->id, strcmp(t->state, "REVOKED") == 0,
+                                      imports_failed_line, out);
+    if (err < 0)
+        log_error("task %s: failed lines stream broke off", t->id);
+    http_stream_end(out);
+    return 0;
+}
+
 static int imports_get_task(http_req *req, const char *task_id) {
     char format[16];
     if (!http_query_param(req, "result", format, sizeof format))
         strcpy(format, "summary");
     bool known = strcmp(format, "summary") == 0 || strcmp(format, "json") == 0 ||
-                 strcmp(format, "report") == 0;
+                 strcmp(format, "report") == 0 || strcmp(format, "failed") == 0;
     if (!known)
-        return http_send_error(req, BI_EINVAL, "result must be summary, report or json");
+        return http_send_error(req, BI_EINVAL, "result must be summary, report, json or failed");
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
     if (err < 0)
@@ -393,6 +420,8 @@ static int imports_get_task(http_req *req, const char *task_id) {
         err = imports_send_progress(req, &t);
     else if (err == 0 && strcmp(format, "summary") == 0)
         err = imports_send_summary(req, conn, &t);
+    else if (err == 0 && strcmp(format, "failed") == 0)
+        err = imports_send_failed(req, conn, &t);
     else if (err == 0)
         err = imports_send_results(req, conn, &t, strcmp(format, "json") == 0);
     db_pool_release(req->app->pool, conn);

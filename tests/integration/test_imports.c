@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define ROOT "Token " HARNESS_ROOT_TOKEN
@@ -175,6 +178,14 @@ Test(imports, bad_lines_get_their_results_and_the_rest_imports) {
     expect_line(r, 10, "NEW", "201", NULL);
     expect_line(r, 11, "SKIP", "404", "not_found");
     expect_line(r, 12, "SKIP", "400", "invalid_json");
+    harness_response_free(r);
+    /* result=failed: the failed lines as submitted (the upload-flagged ones have no text). */
+    r = wait_result(task, ROOT, "failed");
+    cr_expect_str_eq(r->body,
+                     "[1,2]\n{\"id\":\"x\"}\n{\"type\":\"Nonsense\"}\n{\"type\":\"Concept\",\"__action\":\"EXPLODE\"}\n"
+                     "{\"type\":\"Source\",\"id\":\"a b\",\"name\":\"S\",\"owner\":\"Bad\",\"owner_type\":\"Organization\"}\n"
+                     "{\"type\":\"Concept\",\"id\":\"c\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"Missing\"}\n"
+                     "not json at all\n");
     harness_response_free(r);
     r = harness_request(&srv, "GET", "/orgs/Bad/sources/S/concepts/ok%201%2F%25%C3%A9/", ROOT, NULL);
     cr_expect_eq(r->status, 200, "%s", r->body);
@@ -415,5 +426,88 @@ Test(imports, multipart_and_inline_form_bodies) {
                               "multipart/form-data; boundary=b0UND", "--b0UND--\r\n", 11);
     cr_expect_eq(r->status, 400, "%s", r->body);
     cr_expect(strstr(harness_json_string(r, "exception"), "no field 'file' or 'data'") != NULL, "%s", r->body);
+    harness_response_free(r);
+}
+
+/* A second server on its own database with one extra flag pair. */
+static void start_with(harness_server *s, const char *const extra[]) {
+    char conninfo[512];
+    harness_database_create(conninfo, sizeof conninfo);
+    const char *args[16] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
+                            "--workers", "1"};
+    int n = 6;
+    for (int i = 0; extra[i] != NULL; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    harness_server_start(s, args);
+    snprintf(s->conninfo, sizeof s->conninfo, "%s", conninfo);
+}
+
+Test(imports, limits_on_size_line_length_and_test_mode) {
+    harness_server small;
+    start_with(&small, (const char *[]){"--max-upload-bytes", "3000", "--max-line-bytes", "120",
+                                        "--max-test-mode-lines", "2", NULL});
+    char big[4000];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "{}", 2);
+    harness_response *r = harness_request_bytes(&small, "POST", "/manage/bulkimport/", ROOT, big, sizeof big);
+    cr_expect_eq(r->status, 413, "%s", r->body);
+    harness_response_free(r);
+
+    static const char three[] = "{\"type\":\"Organization\",\"id\":\"L1\",\"name\":\"L\"}\n"
+                                "{\"type\":\"Organization\",\"id\":\"L2\",\"name\":\"L\",\"description\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n"
+                                "{\"type\":\"Organization\",\"id\":\"L3\",\"name\":\"L\"}\n";
+    r = harness_request(&small, "POST", "/manage/bulkimport/?test_mode=true", ROOT, three);
+    cr_expect_eq(r->status, 413, "%s", r->body);
+    cr_expect(strstr(r->body, "at most 2 lines") != NULL, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_sql(small.conninfo, "SELECT count(*) FROM import_tasks"), 0);
+
+    r = harness_request(&small, "POST", "/manage/bulkimport/", ROOT, three);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    char path[400];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=json", harness_json_string(r, "task"));
+    harness_response_free(r);
+    for (int i = 0; i < 200; i++) {
+        r = harness_request(&small, "GET", path, ROOT, NULL);
+        if (r->status != 202)
+            break;
+        harness_response_free(r);
+        usleep(50 * 1000);
+    }
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    expect_line(r, 1, "NEW", "201", NULL);
+    expect_line(r, 2, "SKIP", "400", "line_too_long");
+    expect_line(r, 3, "NEW", "201", NULL);
+    harness_response_free(r);
+    cr_expect_eq(harness_server_stop(&small), 0);
+}
+
+Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "POST /manage/bulkimport/ HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\n"
+                     "Content-Length: 1000000\r\n\r\n",
+                     ROOT);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    static const char line[] = "{\"type\":\"Organization\",\"id\":\"Gone\",\"name\":\"G\"}\n";
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
+    close(fd);
+    char log[65536];
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; i++) {
+        seen = harness_read_file(srv.log_path, log, sizeof log) > 0 && strstr(log, "abandoned mid-body") != NULL;
+        usleep(50 * 1000);
+    }
+    cr_expect(seen, "the server never noticed the disconnect");
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), 0);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_lines"), 0);
+    harness_response *r = harness_request(&srv, "GET", "/healthz", NULL, NULL);
+    cr_expect_eq(r->status, 200);
     harness_response_free(r);
 }
