@@ -278,10 +278,11 @@ harness_response *harness_request_bytes(const harness_server *s, const char *met
     return harness_request_typed(s, method, path, auth, "application/json", body, body_len);
 }
 
-harness_response *harness_request_typed(const harness_server *s, const char *method,
-                                        const char *path, const char *auth,
-                                        const char *content_type, const char *body,
-                                        size_t body_len) {
+/* Sends one request: a body from memory (body, body_len), from file (streamed), or none. */
+static harness_response *harness_send(const harness_server *s, const char *method,
+                                      const char *path, const char *auth,
+                                      const char *content_type, const char *body,
+                                      size_t body_len, FILE *file, long timeout_s) {
     static bool curl_ready;
     if (!curl_ready) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -292,15 +293,23 @@ harness_response *harness_request_typed(const harness_server *s, const char *met
     struct buffer resp_body = {calloc(1, 1), 0}, resp_headers = {calloc(1, 1), 0};
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
-    char auth_line[512];
+    char auth_line[512], type_line[256];
     if (auth != NULL) {
         snprintf(auth_line, sizeof auth_line, "Authorization: %s", auth);
         headers = curl_slist_append(headers, auth_line);
     }
-    if (body != NULL) {
-        char type_line[256];
+    if (body != NULL || file != NULL) {
         snprintf(type_line, sizeof type_line, "Content-Type: %s", content_type);
         headers = curl_slist_append(headers, type_line);
+    }
+    if (file != NULL) {
+        fseek(file, 0, SEEK_END);
+        curl_off_t size = ftell(file);
+        rewind(file);
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_READDATA, file); /* the default read function is fread */
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, size);
+    } else if (body != NULL) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     }
@@ -311,7 +320,7 @@ harness_response *harness_request_typed(const harness_server *s, const char *met
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp_body);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, collect);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &resp_headers);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
     CURLcode rc = curl_easy_perform(curl);
     cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, url, curl_easy_strerror(rc));
     harness_response *r = calloc(1, sizeof *r);
@@ -322,6 +331,23 @@ harness_response *harness_request_typed(const harness_server *s, const char *met
     r->body_len = resp_body.len;
     r->headers = resp_headers.data;
     r->json = cJSON_ParseWithLength(r->body, r->body_len);
+    return r;
+}
+
+harness_response *harness_request_typed(const harness_server *s, const char *method,
+                                        const char *path, const char *auth,
+                                        const char *content_type, const char *body,
+                                        size_t body_len) {
+    return harness_send(s, method, path, auth, content_type, body, body_len, NULL, 60);
+}
+
+harness_response *harness_upload_file(const harness_server *s, const char *path,
+                                      const char *auth, const char *file) {
+    FILE *in = fopen(file, "rb");
+    cr_assert_not_null(in, "cannot open %s", file);
+    harness_response *r =
+        harness_send(s, "POST", path, auth, "application/x-ndjson", NULL, 0, in, 600);
+    fclose(in);
     return r;
 }
 

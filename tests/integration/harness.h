@@ -78,6 +78,10 @@ harness_response *harness_request_typed(const harness_server *s, const char *met
                                         const char *content_type, const char *body,
                                         size_t body_len);
 
+/* POSTs the file at file (streamed from disk, never read whole) to path as auth. */
+harness_response *harness_upload_file(const harness_server *s, const char *path,
+                                      const char *auth, const char *file);
+
 /* Creates user name as root on s and writes "Token <its token>" to out. */
 void harness_create_user(const harness_server *s, const char *name, char *out, size_t out_len);
 

@@ -1,0 +1,75 @@
+/* Flat memory: a 200,000-line import leaves the server's peak RSS far below the upload's size.
+ * Built only without sanitizers (AddressSanitizer's quarantine inflates RSS); the test command
+ * runs it from the plain Release build. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROOT "Token " HARNESS_ROOT_TOKEN
+#define LINES 200000
+#define PEAK_RSS_LIMIT_KB (64 * 1024) /* the upload alone is about 77 MB */
+
+static harness_server srv;
+
+static void start(void) { harness_server_start_default(&srv); }
+
+static void stop(void) { cr_expect_eq(harness_server_stop(&srv), 0); }
+
+TestSuite(memory, .init = start, .fini = stop, .timeout = 600);
+
+/* The server's peak resident set (VmHWM) in kB. */
+static long peak_rss_kb(void) {
+    char path[64], status[8192];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)srv.pid);
+    cr_assert_gt(harness_read_file(path, status, sizeof status), 0);
+    const char *hwm = strstr(status, "VmHWM:");
+    cr_assert_not_null(hwm);
+    return atol(hwm + 6);
+}
+
+Test(memory, a_200k_line_import_keeps_rss_bounded) {
+    char file[512];
+    snprintf(file, sizeof file, "%s.json", harness_temp_dir());
+    FILE *out = fopen(file, "w");
+    cr_assert_not_null(out);
+    fprintf(out, "{\"type\":\"Organization\",\"id\":\"Big\",\"name\":\"Big\"}\n"
+                 "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Big\",\"owner_type\":\"Organization\"}\n");
+    for (int i = 0; i < LINES - 2; i++)
+        fprintf(out,
+                "{\"type\":\"Concept\",\"id\":\"concept-%07d\",\"concept_class\":\"Diagnosis\","
+                "\"datatype\":\"N/A\",\"names\":[{\"name\":\"Concept number %d\",\"locale\":\"en\","
+                "\"name_type\":\"Fully Specified\",\"locale_preferred\":true}],\"descriptions\":"
+                "[{\"description\":\"A generated concept for the memory test, line %d of the file\","
+                "\"locale\":\"en\"}],\"owner\":\"Big\",\"owner_type\":\"Organization\",\"source\":\"S\","
+                "\"extras\":{\"rank\":%d}}\n",
+                i, i, i + 3, i % 97);
+    long size = ftell(out);
+    fclose(out);
+    long before = peak_rss_kb();
+    harness_response *r = harness_upload_file(&srv, "/manage/bulkimport/", ROOT, file);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    char path[400];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    for (;;) {
+        r = harness_request(&srv, "GET", path, ROOT, NULL);
+        if (r->status != 202)
+            break;
+        harness_response_free(r);
+        usleep(200 * 1000);
+    }
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    char want[128];
+    snprintf(want, sizeof want, "Processed %d of %d -- %d NEW (201:%d) in ", LINES, LINES, LINES, LINES);
+    cr_expect(strncmp(r->body, want, strlen(want)) == 0, "%s", r->body);
+    harness_response_free(r);
+    long peak = peak_rss_kb();
+    printf("memory: %ld-byte upload of %d lines; server peak RSS %ld kB before, %ld kB after\n", size,
+           LINES, before, peak);
+    cr_expect_lt(peak, PEAK_RSS_LIMIT_KB, "peak RSS %ld kB for a %ld-byte upload", peak, size);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts"), LINES - 2);
+}
