@@ -5,6 +5,7 @@
 #include "ids.h"
 #include "log.h"
 #include "split.h"
+#include "summary.h"
 #include "tasks.h"
 #include "worker.h"
 
@@ -235,66 +236,25 @@ static int imports_send_progress(http_req *req, const db_task *t) {
     return 0;
 }
 
-/* The summary's "<n> <ACTION> (<code>:<n>, ...)" parts, built group by group. */
-typedef struct summary {
-    char text[4096];
-    size_t len;
-    char action[16];
-    int64_t skipped; /* results with action SKIP */
-    bool open;       /* an action's parenthesis is open */
-    int64_t counts[8];
-    char codes[8][64];
-    int n_codes;
-} summary;
-
-static void summary_close(summary *s) {
-    if (s->action[0] == '\0')
-        return;
-    int64_t n = 0;
-    for (int i = 0; i < s->n_codes; i++)
-        n += s->counts[i];
-    s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len, "%s%lld %s (",
-                               s->len ? "; " : "", (long long)n, s->action);
-    for (int i = 0; i < s->n_codes; i++)
-        s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len, "%s%s:%lld",
-                                   i ? ", " : "", s->codes[i], (long long)s->counts[i]);
-    s->len += (size_t)snprintf(s->text + s->len, sizeof s->text - s->len, ")");
-    s->n_codes = 0;
-}
-
-static void summary_group(const char *action, int status, int64_t count, void *ctx) {
-    summary *s = ctx;
-    if (strcmp(action, s->action) != 0) {
-        summary_close(s);
-        snprintf(s->action, sizeof s->action, "%s", action);
-    }
-    if (strcmp(action, "SKIP") == 0)
-        s->skipped += count;
-    if (s->n_codes < 8) {
-        if (status == 0)
-            snprintf(s->codes[s->n_codes], sizeof s->codes[0], "skip");
-        else
-            snprintf(s->codes[s->n_codes], sizeof s->codes[0], "%d", status);
-        s->counts[s->n_codes++] = count;
-    }
+static void imports_summary_group(const char *action, int status, int64_t count, void *ctx) {
+    summary_add(ctx, action, status, count);
 }
 
 static int imports_send_summary(http_req *req, db_conn *conn, const db_task *t) {
-    summary *s = calloc(1, sizeof *s);
+    summary *s = malloc(sizeof *s);
     if (s == NULL)
         abort();
-    int err = db_results_groups(conn, t->id, summary_group, s);
+    summary_init(s);
+    int err = db_results_groups(conn, t->id, imports_summary_group, s);
     if (err == 0) {
-        summary_close(s);
-        char line[4300];
-        int len = snprintf(line, sizeof line, "Processed %lld of %lld -- %s in %.2f secs",
-                           (long long)t->processed, (long long)t->total, s->text,
-                           t->started_at[0] ? t->elapsed_seconds : 0.0);
+        char line[SUMMARY_TEXT_MAX + 128];
+        size_t len = summary_format(s, t->processed, t->total,
+                                    t->started_at[0] ? t->elapsed_seconds : 0.0, line, sizeof line);
         mg_printf(req->conn,
                   "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                  "Content-Length: %d\r\nCache-Control: no-store\r\n\r\n",
+                  "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n",
                   len);
-        mg_write(req->conn, line, (size_t)len);
+        mg_write(req->conn, line, len);
     }
     free(s);
     return err;
@@ -355,10 +315,11 @@ static int results_row(const char *root, const char *action, int status, const c
 }
 
 static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, bool json) {
-    summary *s = calloc(1, sizeof *s);
+    summary *s = malloc(sizeof *s);
     if (s == NULL)
         abort();
-    int err = db_results_groups(conn, t->id, summary_group, s);
+    summary_init(s);
+    int err = db_results_groups(conn, t->id, imports_summary_group, s);
     int64_t skipped = s->skipped;
     free(s);
     if (err < 0)

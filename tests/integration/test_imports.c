@@ -161,11 +161,14 @@ Test(imports, bad_lines_get_their_results_and_the_rest_imports) {
         "{\"type\":\"Source\",\"id\":\"a b\",\"name\":\"S\",\"owner\":\"Bad\",\"owner_type\":\"Organization\"}\n"
         "{\"type\":\"Concept\",\"id\":\"ok 1/%\xc3\xa9\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
         "{\"type\":\"Concept\",\"id\":\"c\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"Missing\"}\n"
-        "not json at all";
+        "not json at all\n"
+        "{\"type\":\"Concept\",\"id\":\"m\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        "{\"type\":\"Concept\",\"id\":\"t\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":\"x\",\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        "{\"type\":\"Reference\",\"collection_url\":\"/orgs/Bad/collections/C/\",\"data\":{\"expressions\":[\"/orgs/Bad/sources/S/concepts/nope/\"]}}\n";
     char task[256];
     submit("/manage/bulkimport/", ROOT, body, sizeof body - 1, task, sizeof task);
     harness_response *r = wait_result(task, ROOT, "json");
-    cr_expect_eq(cJSON_GetObjectItem(r->json, "total_lines")->valueint, 12, "blank line not counted");
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "total_lines")->valueint, 15, "blank line not counted");
     expect_line(r, 1, "NEW", "201", NULL);
     expect_line(r, 2, "NEW", "201", NULL);
     expect_line(r, 3, "SKIP", "400", "not_an_object");
@@ -178,6 +181,9 @@ Test(imports, bad_lines_get_their_results_and_the_rest_imports) {
     expect_line(r, 10, "NEW", "201", NULL);
     expect_line(r, 11, "SKIP", "404", "not_found");
     expect_line(r, 12, "SKIP", "400", "invalid_json");
+    expect_line(r, 13, "SKIP", "400", "missing_field");
+    expect_line(r, 14, "SKIP", "400", "wrong_field_type");
+    expect_line(r, 15, "NEW", "404", "not_found"); /* the collection does not exist */
     harness_response_free(r);
     /* result=failed: the failed lines as submitted (the upload-flagged ones have no text). */
     r = wait_result(task, ROOT, "failed");
@@ -185,7 +191,10 @@ Test(imports, bad_lines_get_their_results_and_the_rest_imports) {
                      "[1,2]\n{\"id\":\"x\"}\n{\"type\":\"Nonsense\"}\n{\"type\":\"Concept\",\"__action\":\"EXPLODE\"}\n"
                      "{\"type\":\"Source\",\"id\":\"a b\",\"name\":\"S\",\"owner\":\"Bad\",\"owner_type\":\"Organization\"}\n"
                      "{\"type\":\"Concept\",\"id\":\"c\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"Missing\"}\n"
-                     "not json at all\n");
+                     "not json at all\n"
+                     "{\"type\":\"Concept\",\"id\":\"m\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+                     "{\"type\":\"Concept\",\"id\":\"t\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":\"x\",\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+                     "{\"type\":\"Reference\",\"collection_url\":\"/orgs/Bad/collections/C/\",\"data\":{\"expressions\":[\"/orgs/Bad/sources/S/concepts/nope/\"]}}\n");
     harness_response_free(r);
     r = harness_request(&srv, "GET", "/orgs/Bad/sources/S/concepts/ok%201%2F%25%C3%A9/", ROOT, NULL);
     cr_expect_eq(r->status, 200, "%s", r->body);
@@ -509,5 +518,99 @@ Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_lines"), 0);
     harness_response *r = harness_request(&srv, "GET", "/healthz", NULL, NULL);
     cr_expect_eq(r->status, 200);
+    harness_response_free(r);
+}
+
+Test(imports, ocl_files_import_with_their_summaries) {
+    const char *text = read_fixture(FIXTURES "pepfar_datim_moh_fy19.json");
+    char task[256];
+    submit("/manage/bulkimport/", ROOT, text, strlen(text), task, sizeof task);
+    harness_response *r = wait_result(task, ROOT, "summary");
+    expect_summary(r, "^Processed 413 of 413 -- 413 NEW \\(201:405, 200:8\\) in [0-9]+\\.[0-9]{2} secs$");
+    harness_response_free(r);
+    r = wait_result(task, ROOT, "json");
+    cr_expect_eq(json_count(r, "NEW", "201"), 405);
+    cr_expect_eq(json_count(r, "NEW", "200"), 8, "the reference lines");
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/PEPFAR/collections/MER-R-MOH-Facility-FY19/FY19.v0/concepts/?limit=1", ROOT, NULL);
+    char total[16];
+    cr_expect_eq(r->status, 200);
+    cr_expect_gt(atol(harness_response_header(r, "X-Total-Count", total, sizeof total)), 100,
+                 "the collection version holds the referenced concepts");
+    harness_response_free(r);
+
+    text = read_fixture(FIXTURES "sample_collection_references_with_delete.json");
+    submit("/manage/bulkimport/", ROOT, text, strlen(text), task, sizeof task);
+    r = wait_result(task, ROOT, "summary");
+    expect_summary(r, "^Processed 11 of 11 -- 7 UPDATE \\(200:7\\); 2 NEW \\(200:2\\); 2 DELETE \\(204:2\\) in ");
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/PEPFAR/collections/MER-R-MOH-Facility-FY19/references/?limit=1000", ROOT, NULL);
+    for (int i = 0; i < cJSON_GetArraySize(r->json); i++) {
+        const char *e = cJSON_GetObjectItem(cJSON_GetArrayItem(r->json, i), "expression")->valuestring;
+        cr_expect(strstr(e, "/null-disag/") == NULL && strstr(e, "/HTS_TST_N_MOH/") == NULL,
+                  "%s was deleted", e);
+    }
+    harness_response_free(r);
+}
+
+#define C(id, action) \
+    "{\"type\":\"Concept\",\"id\":\"" id "\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}]," \
+    "\"owner\":\"O\",\"owner_type\":\"Organization\",\"source\":\"S\"" action "}\n"
+#define ACT(name) ",\"__action\":\"" name "\""
+
+Test(imports, every_directive_on_existing_and_missing_objects) {
+    static const char body[] =
+        "{\"type\":\"Organization\",\"id\":\"O\",\"name\":\"O\"}\n"
+        "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"O\",\"owner_type\":\"Organization\"}\n"
+        C("c1", ACT("NEW")) C("c1", ACT("CREATE")) C("c2", ACT("UPDATE")) C("c1", ACT("UPDATE"))
+        C("c2", ACT("DELETE")) C("c1", ACT("DELETE")) C("c1", ACT("DELETE"))
+        C("c2", ACT("DELETE_IF_EXISTS")) C("c1", ACT("DELETE_IF_EXISTS")) C("c1", ACT("SKIP"))
+        C("c3", ACT("SKIP")) C("c1", "") C("c3", ACT("CREATE_OR_UPDATE"));
+    char task[256];
+    submit("/manage/bulkimport/", ROOT, body, sizeof body - 1, task, sizeof task);
+    harness_response *r = wait_result(task, ROOT, "json");
+    expect_line(r, 3, "NEW", "201", NULL);
+    expect_line(r, 4, "NEW", "409", "conflict");
+    expect_line(r, 5, "UPDATE", "404", "not_found");
+    expect_line(r, 6, "UPDATE", "200", NULL);
+    expect_line(r, 7, "DELETE", "404", "not_found");
+    expect_line(r, 8, "DELETE", "204", NULL);
+    expect_line(r, 9, "DELETE", "204", NULL);
+    expect_line(r, 10, "SKIP", "skip", NULL);
+    expect_line(r, 11, "DELETE", "204", NULL);
+    expect_line(r, 12, "SKIP", "skip", NULL);
+    expect_line(r, 13, "SKIP", "skip", NULL);
+    expect_line(r, 14, "UPDATE", "200", NULL);
+    expect_line(r, 15, "NEW", "201", NULL);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/O/sources/S/concepts/c1/", ROOT, NULL);
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(r->json, "retired")), "CREATE_OR_UPDATE un-retires: %s", r->body);
+    harness_response_free(r);
+}
+
+Test(imports, lines_run_with_the_submitters_rights) {
+    char alice[128], bob[128], task[256];
+    harness_create_user(&srv, "alice", alice, sizeof alice);
+    harness_create_user(&srv, "bob", bob, sizeof bob);
+    static const char setup[] =
+        "{\"type\":\"Organization\",\"id\":\"O\",\"name\":\"O\"}\n"
+        "{\"type\":\"Source\",\"id\":\"None\",\"name\":\"S\",\"owner\":\"O\",\"owner_type\":\"Organization\",\"public_access\":\"None\"}\n"
+        "{\"type\":\"Source\",\"id\":\"View\",\"name\":\"S\",\"owner\":\"O\",\"owner_type\":\"Organization\"}\n"
+        "{\"type\":\"Source\",\"id\":\"Edit\",\"name\":\"S\",\"owner\":\"O\",\"owner_type\":\"Organization\",\"public_access\":\"Edit\"}\n";
+    submit("/manage/bulkimport/", alice, setup, sizeof setup - 1, task, sizeof task);
+    harness_response_free(wait_result(task, alice, "summary"));
+#define INTO(src) \
+    "{\"type\":\"Concept\",\"id\":\"x\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}]," \
+    "\"owner\":\"O\",\"owner_type\":\"Organization\",\"source\":\"" src "\"}\n"
+    static const char lines[] = INTO("None") INTO("View") INTO("Edit");
+    submit("/manage/bulkimport/", bob, lines, sizeof lines - 1, task, sizeof task);
+    harness_response *r = wait_result(task, bob, "json");
+    expect_line(r, 1, "SKIP", "404", "not_found");
+    expect_line(r, 2, "NEW", "403", "forbidden");
+    expect_line(r, 3, "NEW", "201", NULL);
+    harness_response_free(r);
+    submit("/manage/bulkimport/", alice, lines, sizeof lines - 1, task, sizeof task);
+    r = wait_result(task, alice, "summary");
+    expect_summary(r, "^Processed 3 of 3 -- 2 NEW \\(201:2\\); 1 UPDATE \\(200:1\\) in ");
     harness_response_free(r);
 }

@@ -1,0 +1,60 @@
+#include "summary.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void summary_init(summary *s) { memset(s, 0, sizeof *s); }
+
+/* Appends text to s->actions, never past its end. */
+static void summary_append(summary *s, const char *text) {
+    size_t room = sizeof s->actions - 1 - s->len, n = strlen(text);
+    n = n < room ? n : room;
+    memcpy(s->actions + s->len, text, n);
+    s->len += n;
+    s->actions[s->len] = '\0';
+}
+
+/* Writes the gathered action out: "<n> <ACTION> (<code>:<n>, ...)". */
+static void summary_close(summary *s) {
+    if (s->action[0] == '\0')
+        return;
+    int64_t n = 0;
+    for (int i = 0; i < s->n_codes; i++)
+        n += s->counts[i];
+    char part[64];
+    snprintf(part, sizeof part, "%s%lld %s (", s->len ? "; " : "", (long long)n, s->action);
+    summary_append(s, part);
+    for (int i = 0; i < s->n_codes; i++) {
+        char code[16];
+        if (s->codes[i] == 0)
+            strcpy(code, "skip");
+        else
+            snprintf(code, sizeof code, "%d", s->codes[i]);
+        snprintf(part, sizeof part, "%s%s:%lld", i ? ", " : "", code, (long long)s->counts[i]);
+        summary_append(s, part);
+    }
+    summary_append(s, ")");
+    s->action[0] = '\0';
+    s->n_codes = 0;
+}
+
+void summary_add(summary *s, const char *action, int status, int64_t count) {
+    if (strcmp(action, s->action) != 0) {
+        summary_close(s);
+        snprintf(s->action, sizeof s->action, "%s", action);
+    }
+    if (strcmp(action, "SKIP") == 0)
+        s->skipped += count;
+    if (s->n_codes < SUMMARY_MAX_CODES) {
+        s->codes[s->n_codes] = status;
+        s->counts[s->n_codes++] = count;
+    }
+}
+
+size_t summary_format(summary *s, int64_t processed, int64_t total, double elapsed, char *out,
+                      size_t out_len) {
+    summary_close(s);
+    int n = snprintf(out, out_len, "Processed %lld of %lld -- %s in %.2f secs",
+                     (long long)processed, (long long)total, s->actions, elapsed);
+    return n < 0 ? 0 : (size_t)n < out_len ? (size_t)n : out_len - 1;
+}

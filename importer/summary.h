@@ -1,0 +1,37 @@
+/* summary.h — OCL's one-line result summary (OCL.md "Results"), built from the (action,
+ * status, count) groups of a task's results in first-seen order:
+ *   Processed 348 of 348 -- 346 NEW (200:39, 201:307); 1 UPDATE (200:1); 1 DELETE (204:1) in 94.11 secs
+ * Pure: no I/O.
+ */
+#ifndef BI_IMPORTER_SUMMARY_H
+#define BI_IMPORTER_SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SUMMARY_MAX_CODES 16 /* status codes kept per action */
+#define SUMMARY_TEXT_MAX 2048
+
+typedef struct summary {
+    char actions[SUMMARY_TEXT_MAX]; /* "<n> <ACTION> (<code>:<n>, ...)" joined by "; " */
+    size_t len;
+    char action[16]; /* the action being gathered */
+    int n_codes;
+    int codes[SUMMARY_MAX_CODES];
+    int64_t counts[SUMMARY_MAX_CODES];
+    int64_t skipped; /* results whose action is SKIP */
+} summary;
+
+/* Starts an empty summary. */
+void summary_init(summary *s);
+
+/* Adds the group (action, status, count); status 0 is OCL's "skip". Groups of one action must
+ * come together. */
+void summary_add(summary *s, const char *action, int status, int64_t count);
+
+/* Writes the line to out: elapsed seconds with two decimals (pass 0 for a task that never
+ * started). Returns its length (truncated to out_len - 1). */
+size_t summary_format(summary *s, int64_t processed, int64_t total, double elapsed, char *out,
+                      size_t out_len);
+
+#endif
