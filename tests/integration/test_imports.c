@@ -614,3 +614,27 @@ Test(imports, lines_run_with_the_submitters_rights) {
     expect_summary(r, "^Processed 3 of 3 -- 2 NEW \\(201:2\\); 1 UPDATE \\(200:1\\) in ");
     harness_response_free(r);
 }
+
+Test(imports, a_named_queue_stays_serial_across_two_nodes) {
+    harness_server other; /* a second node on the same database */
+    const char *args[] = {"--database-url", srv.conninfo, "--root-token", HARNESS_ROOT_TOKEN,
+                          "--workers", "3", NULL};
+    harness_server_start(&other, args);
+    char task[4][256];
+    for (int i = 0; i < 4; i++) {
+        size_t len;
+        char *text = concept_file(i * 1000, 1000, &len);
+        submit("/manage/bulkimport/shared/", ROOT, text, len, task[i], sizeof task[i]);
+        free(text);
+    }
+    for (int i = 0; i < 4; i++)
+        harness_response_free(wait_result(task[i], ROOT, "summary"));
+    cr_expect_eq(harness_sql(srv.conninfo,
+                             "SELECT count(*) FROM import_tasks a JOIN import_tasks b"
+                             " ON a.queue = b.queue AND a.created_at < b.created_at"
+                             " WHERE a.queue = 'shared' AND b.started_at < a.finished_at"),
+                 0, "a later task started before an earlier one finished");
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks WHERE queue = 'shared'"
+                                           " AND state = 'SUCCESS'"), 4);
+    cr_expect_eq(harness_server_stop(&other), 0);
+}
