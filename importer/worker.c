@@ -14,6 +14,7 @@
 #include <time.h>
 
 #define WORKER_IDLE_POLL_MS 1000 /* a worker with nothing to do looks again this often */
+#define WORKER_BATCH_ATTEMPTS 3  /* a batch that failed inside the database (deadlock, ...) */
 
 struct workers {
     workers_config cfg;
@@ -37,9 +38,9 @@ static int worker_upload_error(const char *code) {
 
 /* Applies one batch of task's lines after its checkpoint on conn and records the results on
  * rec (the same connection, except in test mode), each inside its open transaction. Sets
- * *out_done when no line was left. */
-static int worker_batch(workers *w, db_conn *conn, db_conn *rec, db_task *task,
-                        const db_user *caller, bool *out_done) {
+ * *out_done when no line was left and *out_checkpoint to the batch's last line. */
+static int worker_batch(workers *w, db_conn *conn, db_conn *rec, const db_task *task,
+                        const db_user *caller, bool *out_done, int64_t *out_checkpoint) {
     db_lines *lines = NULL;
     int err = db_tasks_lines(rec, task->id, task->checkpoint, w->cfg.batch_size, &lines);
     if (err < 0)
@@ -87,10 +88,7 @@ static int worker_batch(workers *w, db_conn *conn, db_conn *rec, db_task *task,
     }
     if (err == 0 && n > 0)
         err = db_tasks_record_batch(rec, task->id, task->lease, rows, n, number);
-    if (err == 0 && n > 0) {
-        task->checkpoint = number;
-        task->processed += (int64_t)n;
-    }
+    *out_checkpoint = n > 0 ? number : task->checkpoint;
     apply_results_free(results, n);
     free(rows);
     free(results);
@@ -123,14 +121,32 @@ static void worker_run(workers *w, db_conn *conn, db_task *task) {
             err = db_begin(conn);
     }
     bool done = false;
+    int attempt = 1;
     while (err == 0 && !done) {
         if ((err = db_begin(rec)) < 0)
             break;
-        err = worker_batch(w, conn, rec, task, &caller, &done);
+        int64_t checkpoint = task->checkpoint;
+        err = worker_batch(w, conn, rec, task, &caller, &done, &checkpoint);
         if (err == 0)
             err = db_commit(rec);
         else
             db_rollback(rec);
+        if (err == 0) { /* only what committed moves the task on */
+            task->processed += checkpoint - task->checkpoint;
+            task->checkpoint = checkpoint;
+        }
+        /* The batch rolled back whole: running it again applies it exactly once. Test mode's
+         * single transaction cannot be replayed that way. */
+        if (err == BI_EINTERNAL && !own_rec && attempt < WORKER_BATCH_ATTEMPTS) {
+            log_warn("task %s: batch after line %lld failed; attempt %d of %d", task->id,
+                     (long long)task->checkpoint, attempt + 1, WORKER_BATCH_ATTEMPTS);
+            struct timespec pause = {0, 100000000L * attempt};
+            nanosleep(&pause, NULL);
+            attempt++;
+            err = 0;
+        } else if (err == 0) {
+            attempt = 1;
+        }
     }
     if (own_rec)
         db_rollback(conn); /* test mode: nothing it did stays */
