@@ -66,6 +66,7 @@ Test(memory, a_200k_line_import_keeps_rss_bounded) {
     char want[128];
     snprintf(want, sizeof want, "Processed %d of %d -- %d NEW (201:%d) in ", LINES, LINES, LINES, LINES);
     cr_expect(strncmp(r->body, want, strlen(want)) == 0, "%s", r->body);
+    printf("memory: %s\n", r->body);
     harness_response_free(r);
     long peak = peak_rss_kb();
     printf("memory: %ld-byte upload of %d lines; server peak RSS %ld kB before, %ld kB after\n", size,
