@@ -2,6 +2,7 @@
 
 #include "array.h"
 #include "error.h"
+#include "notify.h"
 #include "pgconn.h"
 #include "pool.h"
 
@@ -28,17 +29,27 @@ static const db_stmt stmt_complete = {
     "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer WHERE id = $1", 3};
 /* The oldest runnable task: root's priority queue first; a named queue's next task only when
  * none of that (user, queue) is started or older. SKIP LOCKED: claimers never wait on each
- * other. */
+ * other. A test-mode task's earlier attempt rolled back whole, so it starts again from line 1:
+ * its results so far are dropped with its counters. */
 static const db_stmt stmt_claim = {
     "tasks_claim",
-    "UPDATE import_tasks t SET state = 'STARTED', lease = t.lease + 1, worker = $1,"
-    " heartbeat_at = clock_timestamp(), started_at = coalesce(t.started_at, clock_timestamp())"
-    " WHERE t.id = (SELECT c.id FROM import_tasks c WHERE c.state = 'PENDING'"
-    " AND c.content_sha256 IS NOT NULL AND (NOT c.named OR NOT EXISTS (SELECT 1 FROM"
-    " import_tasks o WHERE o.username = c.username AND o.queue = c.queue AND o.id <> c.id"
-    " AND (o.state = 'STARTED' OR (o.state = 'PENDING' AND o.created_at < c.created_at))))"
-    " ORDER BY c.queue = 'priority' DESC, c.created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    " RETURNING " TASK_COLUMNS,
+    "WITH c AS (SELECT c.id, c.test_mode AND c.checkpoint > 0 AS restart FROM import_tasks c"
+    " WHERE c.state = 'PENDING' AND c.content_sha256 IS NOT NULL AND (NOT c.named OR NOT EXISTS"
+    " (SELECT 1 FROM import_tasks o WHERE o.username = c.username AND o.queue = c.queue"
+    " AND o.id <> c.id AND (o.state = 'STARTED' OR (o.state = 'PENDING'"
+    " AND o.created_at < c.created_at))))"
+    " ORDER BY c.queue = 'priority' DESC, c.created_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
+    " dropped AS (DELETE FROM import_results r USING c WHERE c.restart AND r.task_id = c.id)"
+    " UPDATE import_tasks t SET state = 'STARTED', lease = t.lease + 1, worker = $1,"
+    " heartbeat_at = clock_timestamp(), started_at = coalesce(t.started_at, clock_timestamp()),"
+    " checkpoint = CASE WHEN c.restart THEN 0 ELSE t.checkpoint END,"
+    " processed = CASE WHEN c.restart THEN 0 ELSE t.processed END,"
+    " created = CASE WHEN c.restart THEN 0 ELSE t.created END,"
+    " updated = CASE WHEN c.restart THEN 0 ELSE t.updated END,"
+    " deleted = CASE WHEN c.restart THEN 0 ELSE t.deleted END,"
+    " skipped = CASE WHEN c.restart THEN 0 ELSE t.skipped END,"
+    " failed = CASE WHEN c.restart THEN 0 ELSE t.failed END"
+    " FROM c WHERE t.id = c.id RETURNING " TASK_COLUMNS,
     1};
 static const db_stmt stmt_lines = {
     "tasks_lines",
@@ -63,10 +74,12 @@ static const db_stmt stmt_record = {
     " failed = t.failed + c.failed, checkpoint = $13::integer, heartbeat_at = clock_timestamp()"
     " FROM c WHERE t.id = $1 AND t.lease = $2::bigint RETURNING t.id",
     13};
+/* A finished task of a named queue makes its successor runnable: wake the nodes. */
 static const db_stmt stmt_finish = {
     "tasks_finish",
-    "UPDATE import_tasks SET state = $3, error = $4, finished_at = clock_timestamp()"
-    " WHERE id = $1 AND lease = $2::bigint",
+    "WITH f AS (UPDATE import_tasks SET state = $3, error = $4, finished_at = clock_timestamp()"
+    " WHERE id = $1 AND lease = $2::bigint RETURNING named)"
+    " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM f WHERE named",
     4};
 static const db_stmt stmt_get = {
     "tasks_get",
@@ -213,7 +226,7 @@ int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total
     if (err == 0)
         err = db_exec(conn, &stmt_complete, values, lengths, formats, PGRES_COMMAND_OK, NULL);
     if (err == 0)
-        err = db_exec_sql(conn, "NOTIFY bulkimport_tasks", PGRES_COMMAND_OK, NULL);
+        err = db_exec_sql(conn, "NOTIFY " DB_TASKS_CHANNEL, PGRES_COMMAND_OK, NULL);
     if (err == 0)
         err = db_commit(conn);
     if (err < 0)
@@ -345,7 +358,7 @@ int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const cha
     char lease_text[24];
     snprintf(lease_text, sizeof lease_text, "%lld", (long long)lease);
     const char *values[] = {task_id, lease_text, state, error};
-    return db_exec_text(conn, &stmt_finish, values, PGRES_COMMAND_OK, NULL);
+    return db_exec_text(conn, &stmt_finish, values, PGRES_TUPLES_OK, NULL);
 }
 
 int db_tasks_get(db_conn *conn, const char *task_id, const db_user *caller, db_task *out) {

@@ -3,6 +3,7 @@
 #include "apply.h"
 #include "error.h"
 #include "log.h"
+#include "notify.h"
 #include "owners.h"
 #include "tasks.h"
 
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define WORKER_IDLE_POLL_MS 1000 /* a worker with nothing to do looks again this often */
+#define WORKER_IDLE_POLL_MS 2000 /* an idle worker looks again this often (LISTEN wakes it sooner) */
 #define WORKER_BATCH_ATTEMPTS 3  /* a batch that failed inside the database (deadlock, ...) */
 
 struct workers {
@@ -21,6 +22,9 @@ struct workers {
     char node[128];
     pthread_t *threads;
     int n_started;
+    pthread_t listener;
+    bool listening;
+    char *conninfo;
     pthread_mutex_t lock;
     pthread_cond_t wake;
     unsigned long wakeups; /* bumped by workers_wake, under lock */
@@ -197,6 +201,25 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
+/* Wakes the workers whenever a task is queued on any node (NOTIFY). */
+static void *worker_listen(void *arg) {
+    workers *w = arg;
+    db_listener *l = db_listener_open(w->conninfo);
+    while (!atomic_load(&w->stopping)) {
+        int rc = db_listener_wait(l, 250);
+        if (rc == 1)
+            workers_wake(w);
+        else if (rc < 0) { /* the database is away: try again after a pause */
+            pthread_mutex_lock(&w->lock);
+            unsigned long seen = w->wakeups;
+            pthread_mutex_unlock(&w->lock);
+            worker_idle(w, seen);
+        }
+    }
+    db_listener_close(l);
+    return NULL;
+}
+
 int workers_start(const workers_config *cfg, workers **out) {
     workers *w = calloc(1, sizeof *w);
     if (w == NULL || (w->threads = calloc((size_t)cfg->threads, sizeof *w->threads)) == NULL)
@@ -204,6 +227,9 @@ int workers_start(const workers_config *cfg, workers **out) {
     w->cfg = *cfg;
     snprintf(w->node, sizeof w->node, "%s", cfg->node);
     w->cfg.node = w->node;
+    if ((w->conninfo = strdup(cfg->conninfo)) == NULL)
+        abort();
+    w->cfg.conninfo = w->conninfo;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     for (int i = 0; i < cfg->threads; i++) {
@@ -214,6 +240,12 @@ int workers_start(const workers_config *cfg, workers **out) {
         }
         w->n_started++;
     }
+    if (pthread_create(&w->listener, NULL, worker_listen, w) != 0) {
+        log_error("cannot start the import listener");
+        workers_stop(w);
+        return BI_EINTERNAL;
+    }
+    w->listening = true;
     *out = w;
     return 0;
 }
@@ -232,6 +264,9 @@ void workers_stop(workers *w) {
     workers_wake(w);
     for (int i = 0; i < w->n_started; i++)
         pthread_join(w->threads[i], NULL);
+    if (w->listening)
+        pthread_join(w->listener, NULL);
+    free(w->conninfo);
     pthread_cond_destroy(&w->wake);
     pthread_mutex_destroy(&w->lock);
     free(w->threads);

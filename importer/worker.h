@@ -11,12 +11,14 @@ typedef struct workers workers;
 
 typedef struct workers_config {
     db_pool *pool;
+    const char *conninfo; /* for the LISTEN connection that wakes idle workers */
     int threads;
     int batch_size;
     const char *node; /* names this process in tasks' "worker" column */
 } workers_config;
 
-/* Starts cfg->threads workers (cfg is copied; pool is borrowed). Returns 0 and *out, or
+/* Starts cfg->threads workers and a listener thread that wakes them when any node queues a
+ * task (cfg is copied; pool is borrowed). Returns 0 and *out, or
  * BI_EINTERNAL when a thread cannot start. */
 int workers_start(const workers_config *cfg, workers **out);
 

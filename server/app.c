@@ -197,7 +197,7 @@ int app_run(const config *cfg) {
     char node[128], host[64] = "localhost";
     gethostname(host, sizeof host - 1);
     snprintf(node, sizeof node, "%s:%d", host, (int)getpid());
-    workers_config wc = {a.pool, cfg->workers, cfg->batch_size, node};
+    workers_config wc = {a.pool, conninfo, cfg->workers, cfg->batch_size, node};
     if (workers_start(&wc, &a.workers) < 0)
         goto done;
     int port = 0;
