@@ -72,8 +72,55 @@ static const db_stmt stmt_record = {
     " created = t.created + c.created, updated = t.updated + c.updated,"
     " deleted = t.deleted + c.deleted, skipped = t.skipped + c.skipped,"
     " failed = t.failed + c.failed, checkpoint = $13::integer, heartbeat_at = clock_timestamp()"
-    " FROM c WHERE t.id = $1 AND t.lease = $2::bigint RETURNING t.id",
+    " FROM c WHERE t.id = $1 AND t.lease = $2::bigint RETURNING t.cancel_requested",
     13};
+static const db_stmt stmt_timeouts = {
+    "tasks_timeouts",
+    "SELECT set_config('statement_timeout', $1, true),"
+    " set_config('idle_in_transaction_session_timeout', $1, true)",
+    1};
+static const db_stmt stmt_heartbeat = {
+    "tasks_heartbeat",
+    "UPDATE import_tasks t SET heartbeat_at = clock_timestamp() FROM unnest($1::text[],"
+    " $2::bigint[]) AS h(id, lease) WHERE t.id = h.id AND t.lease = h.lease AND t.state = 'STARTED'",
+    2};
+static const db_stmt stmt_rescue = {
+    "tasks_rescue",
+    "WITH r AS (UPDATE import_tasks SET state = 'PENDING', worker = NULL WHERE state = 'STARTED'"
+    " AND heartbeat_at < clock_timestamp() - make_interval(secs => $1::integer / 1000.0)"
+    " RETURNING id) SELECT count(*), CASE WHEN count(*) > 0 THEN pg_notify('" DB_TASKS_CHANNEL
+    "', '') END FROM r",
+    1};
+static const db_stmt stmt_release = {
+    "tasks_release",
+    "WITH r AS (UPDATE import_tasks SET state = 'PENDING', worker = NULL WHERE id = $1"
+    " AND lease = $2::bigint AND state = 'STARTED' RETURNING id)"
+    " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM r",
+    2};
+static const db_stmt stmt_purge = {
+    "tasks_purge",
+    "WITH d AS (DELETE FROM import_tasks WHERE id IN (SELECT id FROM import_tasks"
+    " WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED') AND finished_at < clock_timestamp()"
+    " - make_interval(days => $1::integer) LIMIT $2::integer) RETURNING id) SELECT count(*) FROM d",
+    2};
+/* What the caller may see, locked, with its state: the one row cancel and resume decide on. */
+static const db_stmt stmt_lock_own = {
+    "tasks_lock_own",
+    "SELECT state FROM import_tasks WHERE id = $1 AND (username = $2 OR $3::boolean)"
+    " AND content_sha256 IS NOT NULL FOR UPDATE",
+    3};
+static const db_stmt stmt_cancel = {
+    "tasks_cancel",
+    "UPDATE import_tasks SET cancel_requested = true, state = CASE WHEN state = 'PENDING'"
+    " THEN 'REVOKED' ELSE state END, finished_at = CASE WHEN state = 'PENDING'"
+    " THEN clock_timestamp() ELSE finished_at END WHERE id = $1 RETURNING id",
+    1};
+static const db_stmt stmt_resume = {
+    "tasks_resume",
+    "WITH r AS (UPDATE import_tasks SET state = 'PENDING', cancel_requested = false,"
+    " finished_at = NULL, error = NULL, worker = NULL WHERE id = $1 RETURNING id)"
+    " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM r",
+    1};
 /* A finished task of a named queue makes its successor runnable: wake the nodes. */
 static const db_stmt stmt_finish = {
     "tasks_finish",
@@ -318,7 +365,8 @@ enum { R_LINE, R_ROOT, R_ACTION, R_STATUS, R_TYPE, R_URL, R_REPO, R_OWNER, R_MES
        R_N };
 
 int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
-                          const db_result *results, size_t n, int64_t checkpoint) {
+                          const db_result *results, size_t n, int64_t checkpoint,
+                          bool *out_cancel) {
     db_array cols[R_N];
     for (int c = 0; c < R_N; c++)
         db_array_init(&cols[c]);
@@ -348,9 +396,107 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
         db_array_fini(&cols[c]);
     if (err == BI_ENOTFOUND)
         return BI_EBUSY; /* another worker holds the task now */
-    if (err == 0)
+    if (err == 0) {
+        *out_cancel = PQgetvalue(res, 0, 0)[0] == 't';
         PQclear(res);
+    }
     return err;
+}
+
+int db_tasks_batch_timeouts(db_conn *conn, int ms) {
+    char text[24];
+    snprintf(text, sizeof text, "%d", ms);
+    const char *values[] = {text};
+    return db_exec_text(conn, &stmt_timeouts, values, PGRES_TUPLES_OK, NULL);
+}
+
+int db_tasks_heartbeat(db_conn *conn, const char *const *ids, const int64_t *leases, size_t n) {
+    if (n == 0)
+        return 0;
+    db_array id_array, lease_array;
+    db_array_init(&id_array);
+    db_array_init(&lease_array);
+    for (size_t i = 0; i < n; i++) {
+        db_array_add(&id_array, ids[i]);
+        db_array_add_int64(&lease_array, leases[i]);
+    }
+    const char *values[] = {db_array_literal(&id_array), db_array_literal(&lease_array)};
+    int err = db_exec_text(conn, &stmt_heartbeat, values, PGRES_COMMAND_OK, NULL);
+    db_array_fini(&id_array);
+    db_array_fini(&lease_array);
+    return err;
+}
+
+/* Runs stmt, whose one row's first column is a count, into *out_n. */
+static int db_tasks_count(db_conn *conn, const db_stmt *stmt, const char *const *values,
+                          long *out_n) {
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, stmt, values, &res);
+    if (err < 0)
+        return err;
+    *out_n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int db_tasks_rescue(db_conn *conn, int silent_ms, long *out_n) {
+    char ms[24];
+    snprintf(ms, sizeof ms, "%d", silent_ms);
+    const char *values[] = {ms};
+    return db_tasks_count(conn, &stmt_rescue, values, out_n);
+}
+
+int db_tasks_release(db_conn *conn, const char *task_id, int64_t lease) {
+    char lease_text[24];
+    snprintf(lease_text, sizeof lease_text, "%lld", (long long)lease);
+    const char *values[] = {task_id, lease_text};
+    return db_exec_text(conn, &stmt_release, values, PGRES_TUPLES_OK, NULL);
+}
+
+int db_tasks_purge(db_conn *conn, int days, long limit, long *out_n) {
+    char days_text[24], limit_text[24];
+    snprintf(days_text, sizeof days_text, "%d", days);
+    snprintf(limit_text, sizeof limit_text, "%ld", limit);
+    const char *values[] = {days_text, limit_text};
+    return db_tasks_count(conn, &stmt_purge, values, out_n);
+}
+
+/* Runs change on task id (values: the id) when the caller sees it and its locked state passes
+ * allowed(state); in one transaction. */
+static int db_tasks_change(db_conn *conn, const char *task_id, const db_user *caller,
+                           bool (*allowed)(const char *state), const db_stmt *change) {
+    const char *values[] = {task_id, caller->username, caller->is_root ? "true" : "false"};
+    int err = db_begin(conn);
+    if (err < 0)
+        return err;
+    PGresult *res = NULL;
+    err = db_exec_row(conn, &stmt_lock_own, values, &res);
+    if (err == 0) {
+        bool ok = allowed(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        err = ok ? db_exec_text(conn, change, values, PGRES_TUPLES_OK, NULL) : BI_ECONFLICT;
+    }
+    if (err == 0)
+        err = db_commit(conn);
+    else
+        db_rollback(conn);
+    return err;
+}
+
+static bool db_tasks_running(const char *state) {
+    return strcmp(state, "PENDING") == 0 || strcmp(state, "STARTED") == 0;
+}
+
+static bool db_tasks_stopped(const char *state) {
+    return strcmp(state, "REVOKED") == 0 || strcmp(state, "FAILURE") == 0;
+}
+
+int db_tasks_cancel(db_conn *conn, const char *task_id, const db_user *caller) {
+    return db_tasks_change(conn, task_id, caller, db_tasks_running, &stmt_cancel);
+}
+
+int db_tasks_resume(db_conn *conn, const char *task_id, const db_user *caller) {
+    return db_tasks_change(conn, task_id, caller, db_tasks_stopped, &stmt_resume);
 }
 
 int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const char *state,

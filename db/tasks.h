@@ -77,10 +77,39 @@ typedef struct db_result {
 } db_result;
 
 /* Inserts results[0..n), adds their counts to the task and moves its checkpoint to
- * checkpoint — if the task still holds lease. Returns 0, BI_EBUSY when the lease was lost (the
- * caller must roll back), or BI_EUNAVAIL / BI_EINTERNAL. Run inside the batch's transaction. */
+ * checkpoint — if the task still holds lease. Returns 0 and whether a cancel was requested in
+ * *out_cancel, BI_EBUSY when the lease was lost (the caller must roll back), or BI_EUNAVAIL /
+ * BI_EINTERNAL. Run inside the batch's transaction. */
 int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
-                          const db_result *results, size_t n, int64_t checkpoint);
+                          const db_result *results, size_t n, int64_t checkpoint,
+                          bool *out_cancel);
+
+/* Bounds the open transaction's statements and idle time to ms, so that PostgreSQL ends the
+ * session of a frozen node and releases its locks before its tasks are rescued. */
+int db_tasks_batch_timeouts(db_conn *conn, int ms);
+
+/* Marks the tasks (ids[i] held with leases[i]) alive. */
+int db_tasks_heartbeat(db_conn *conn, const char *const *ids, const int64_t *leases, size_t n);
+
+/* Returns every STARTED task silent for more than silent_ms to PENDING (keeping its checkpoint)
+ * and wakes the nodes. *out_n gets how many. */
+int db_tasks_rescue(db_conn *conn, int silent_ms, long *out_n);
+
+/* Hands task (held with lease) back to PENDING for any node, e.g. at shutdown. */
+int db_tasks_release(db_conn *conn, const char *task_id, int64_t lease);
+
+/* Deletes up to limit tasks (with their lines and results) finished more than days ago.
+ * *out_n gets how many. */
+int db_tasks_purge(db_conn *conn, int days, long limit, long *out_n);
+
+/* Cancels task id for caller: a PENDING task becomes REVOKED now, a STARTED one is asked to stop
+ * at its next batch boundary. Returns 0, BI_ENOTFOUND (unknown or not the caller's), or
+ * BI_ECONFLICT when it already finished. */
+int db_tasks_cancel(db_conn *conn, const char *task_id, const db_user *caller);
+
+/* Puts a REVOKED or FAILURE task of caller back to PENDING; it continues from its checkpoint.
+ * Returns 0, BI_ENOTFOUND, or BI_ECONFLICT when it is in another state. */
+int db_tasks_resume(db_conn *conn, const char *task_id, const db_user *caller);
 
 /* Ends a task held with lease in state (SUCCESS or FAILURE, error NULL or why). */
 int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const char *state,

@@ -14,7 +14,10 @@ typedef struct workers_config {
     const char *conninfo; /* for the LISTEN connection that wakes idle workers */
     int threads;
     int batch_size;
-    const char *node; /* names this process in tasks' "worker" column */
+    int heartbeat_ms;    /* the node's running tasks are marked alive this often */
+    int rescue_after_ms; /* a STARTED task silent this long goes back to PENDING */
+    int retention_days;  /* finished tasks are purged after this */
+    const char *node;    /* names this process in tasks' "worker" column */
 } workers_config;
 
 /* Starts cfg->threads workers and a listener thread that wakes them when any node queues a
@@ -25,8 +28,8 @@ int workers_start(const workers_config *cfg, workers **out);
 /* Wakes idle workers: a task was queued. Safe from any thread. */
 void workers_wake(workers *w);
 
-/* Asks the workers to stop after their current batch, waits for them, frees w. NULL does
- * nothing. */
+/* Asks the workers to stop after their current batch, hands their tasks back to PENDING (a
+ * test-mode task runs to its end), waits for them, frees w. NULL does nothing. */
 void workers_stop(workers *w);
 
 #endif

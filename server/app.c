@@ -197,7 +197,14 @@ int app_run(const config *cfg) {
     char node[128], host[64] = "localhost";
     gethostname(host, sizeof host - 1);
     snprintf(node, sizeof node, "%s:%d", host, (int)getpid());
-    workers_config wc = {a.pool, conninfo, cfg->workers, cfg->batch_size, node};
+    workers_config wc = {.pool = a.pool,
+                         .conninfo = conninfo,
+                         .threads = cfg->workers,
+                         .batch_size = cfg->batch_size,
+                         .heartbeat_ms = cfg->heartbeat_ms,
+                         .rescue_after_ms = cfg->rescue_after_ms,
+                         .retention_days = cfg->retention_days,
+                         .node = node};
     if (workers_start(&wc, &a.workers) < 0)
         goto done;
     int port = 0;

@@ -45,6 +45,13 @@ static const option options[] = {
     {"--max-test-mode-lines", "BULKIMPORT_MAX_TEST_MODE_LINES", OPT_INT,
      offsetof(config, max_test_mode_lines), 1, 1000000000, "N",
      "most lines a test_mode=true import may have; more is 413 (default 1000000)"},
+    {"--heartbeat-ms", "BULKIMPORT_HEARTBEAT_MS", OPT_INT, offsetof(config, heartbeat_ms), 50,
+     3600000, "MS", "how often a node tells the database its tasks are alive (default 2000)"},
+    {"--rescue-after-ms", "BULKIMPORT_RESCUE_AFTER_MS", OPT_INT, offsetof(config, rescue_after_ms),
+     200, 86400000, "MS", "a STARTED task silent this long goes back to PENDING for any node "
+                          "(default 15000; must exceed --heartbeat-ms)"},
+    {"--retention-days", "BULKIMPORT_RETENTION_DAYS", OPT_INT, offsetof(config, retention_days),
+     1, 36500, "DAYS", "finished tasks, their lines and results are purged after this (default 30)"},
     {"--batch-size", "BULKIMPORT_BATCH_SIZE", OPT_INT, offsetof(config, batch_size), 1, 100000,
      "N", "import lines applied and committed together (default 1000)"},
     {"--log-level", "BULKIMPORT_LOG_LEVEL", OPT_LOG_LEVEL, offsetof(config, log_level), 0, 0,
@@ -178,6 +185,9 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         .max_line_bytes = 4 * 1024 * 1024,
         .batch_size = 1000,
         .max_test_mode_lines = 1000000,
+        .heartbeat_ms = 2000,
+        .rescue_after_ms = 15000,
+        .retention_days = 30,
         .log_level = BI_LOG_INFO,
         .http_threads = 64,
     };
@@ -232,6 +242,13 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
                  "--db-connections (%d) must be more than --workers (%d): HTTP handlers share the "
                  "pool",
                  cfg.db_connections, cfg.workers);
+        return BI_EINVAL;
+    }
+    if (cfg.rescue_after_ms <= 2 * cfg.heartbeat_ms) {
+        snprintf(err, err_len,
+                 "--rescue-after-ms (%d) must be more than twice --heartbeat-ms (%d), or live "
+                 "tasks would be taken over",
+                 cfg.rescue_after_ms, cfg.heartbeat_ms);
         return BI_EINVAL;
     }
     *out = cfg;

@@ -22,6 +22,9 @@ typedef struct config {
     long long max_line_bytes; /* longer import lines are SKIP 400 */
     int batch_size;           /* lines per batch transaction */
     int max_test_mode_lines;  /* a test-mode task runs in one transaction: this caps it */
+    int heartbeat_ms;         /* a node's tasks are marked alive this often */
+    int rescue_after_ms;      /* a STARTED task silent this long is taken back */
+    int retention_days;       /* finished tasks are purged after this */
     enum log_level log_level;
     int http_threads;
     int db_connections; /* default workers + 8 */

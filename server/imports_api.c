@@ -2,6 +2,7 @@
 
 #include "bodies.h"
 #include "error.h"
+#include "fault.h"
 #include "ids.h"
 #include "log.h"
 #include "split.h"
@@ -184,6 +185,7 @@ static int imports_post(http_req *req, bool form_ok) {
         return http_send_error(req, BI_ECONFLICT, "The same import has been already queued");
     if (err < 0)
         return err;
+    fault_point("after_upload_commit");
     workers_wake(req->app->workers);
     log_info("task %s: queued, %lld lines", task.id, (long long)u.lines);
     cJSON *body = cJSON_CreateObject();
@@ -197,12 +199,6 @@ static int imports_post(http_req *req, bool form_ok) {
     return 0;
 }
 
-int imports_api_post(http_req *req) { return imports_post(req, false); }
-
-int imports_api_post_inline(http_req *req) { return imports_post(req, true); }
-
-/* ---- GET ?task=: status and results -------------------------------------------------------- */
-
 static void imports_add_base(cJSON *body, const db_task *t) {
     cJSON_AddStringToObject(body, "task", t->id);
     cJSON_AddStringToObject(body, "state", t->state);
@@ -210,6 +206,79 @@ static void imports_add_base(cJSON *body, const db_task *t) {
     cJSON_AddStringToObject(body, "username", t->username);
     cJSON_AddStringToObject(body, "queue", t->queue);
 }
+
+/* POST ?task=ID&action=resume: a REVOKED or FAILURE task goes back to PENDING. */
+static int imports_resume(http_req *req, const char *task_id) {
+    char action[16];
+    if (!http_query_param(req, "action", action, sizeof action) || strcmp(action, "resume") != 0)
+        return http_send_error(req, BI_EINVAL, "with ?task=, the only action is action=resume");
+    db_conn *conn;
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    if (err < 0)
+        return err;
+    err = db_tasks_resume(conn, task_id, &req->user);
+    db_task t;
+    if (err == 0)
+        err = db_tasks_get(conn, task_id, &req->user, &t);
+    db_pool_release(req->app->pool, conn);
+    if (err == BI_ENOTFOUND)
+        return http_send_error(req, err, "task %.200s not found", task_id);
+    if (err == BI_ECONFLICT)
+        return http_send_error(req, err, "only a REVOKED or FAILURE task can be resumed");
+    if (err < 0)
+        return err;
+    workers_wake(req->app->workers);
+    log_info("task %s: resumed by %s from line %lld", task_id, req->user.username,
+             (long long)t.checkpoint + 1);
+    cJSON *body = cJSON_CreateObject();
+    imports_add_base(body, &t);
+    http_send_json(req, 202, body);
+    cJSON_Delete(body);
+    return 0;
+}
+
+int imports_api_post(http_req *req) {
+    char task_id[1024];
+    if (req->n_params == 0 && http_query_param(req, "task", task_id, sizeof task_id))
+        return imports_resume(req, task_id);
+    return imports_post(req, false);
+}
+
+int imports_api_post_inline(http_req *req) { return imports_post(req, true); }
+
+int imports_api_delete(http_req *req) {
+    char task_id[1024];
+    bool found = http_query_param(req, "task", task_id, sizeof task_id);
+    if (!found) { /* OCL's other form: a JSON body {"task_id": ID} */
+        cJSON *body = NULL;
+        if (http_read_json_object(req, 4096, &body) < 0)
+            return 0;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "task_id");
+        found = cJSON_IsString(id);
+        if (found)
+            snprintf(task_id, sizeof task_id, "%s", id->valuestring);
+        cJSON_Delete(body);
+        if (!found)
+            return http_send_error(req, BI_EINVAL, "give ?task=ID or a body {\"task_id\": ID}");
+    }
+    db_conn *conn;
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    if (err < 0)
+        return err;
+    err = db_tasks_cancel(conn, task_id, &req->user);
+    db_pool_release(req->app->pool, conn);
+    if (err == BI_ENOTFOUND)
+        return http_send_error(req, err, "task %.200s not found", task_id);
+    if (err == BI_ECONFLICT)
+        return http_send_error(req, err, "task %.200s has already finished", task_id);
+    if (err < 0)
+        return err;
+    log_info("task %s: cancelled by %s", task_id, req->user.username);
+    return http_send_no_content(req);
+}
+
+/* ---- GET ?task=: status and results -------------------------------------------------------- */
+
 
 /* 202 with live progress for a task that is not finished. */
 static int imports_send_progress(http_req *req, const db_task *t) {

@@ -10,9 +10,12 @@
 
 #include "http.h"
 
+/* POST with ?task=ID&action=resume resumes a REVOKED or FAILURE task instead. */
 int imports_api_post(http_req *req);
 /* The parallel-inline path: also takes an application/x-www-form-urlencoded field "data". */
 int imports_api_post_inline(http_req *req);
 int imports_api_get(http_req *req);
+/* DELETE ?task=ID (or body {"task_id": ID}): cancel; 204, 404, or 409 once finished. */
+int imports_api_delete(http_req *req);
 
 #endif

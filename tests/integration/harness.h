@@ -82,6 +82,11 @@ harness_response *harness_request_typed(const harness_server *s, const char *met
 harness_response *harness_upload_file(const harness_server *s, const char *path,
                                       const char *auth, const char *file);
 
+/* harness_request_bytes, but a transport failure (the server died) returns NULL. */
+harness_response *harness_try_request_bytes(const harness_server *s, const char *method,
+                                            const char *path, const char *auth, const char *body,
+                                            size_t body_len);
+
 /* Creates user name as root on s and writes "Token <its token>" to out. */
 void harness_create_user(const harness_server *s, const char *name, char *out, size_t out_len);
 

@@ -1,0 +1,298 @@
+/* Crash safety with real processes: faults injected at every point, kill -9, a frozen node
+ * fenced off, several nodes on one database, a broken database connection, cancel and resume,
+ * graceful shutdown. After each: every line has exactly one result, the counters agree, and
+ * the resources are exactly what one clean run leaves. */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ROOT "Token " HARNESS_ROOT_TOKEN
+#define LINES 1500 /* 30 batches of 50 */
+
+TestSuite(crash, .timeout = 300);
+
+/* Starts a node on conninfo with short heartbeats and small batches; fault arms
+ * BULKIMPORT_FAULT for it (NULL: none). */
+static void start_node(harness_server *s, const char *conninfo, const char *fault) {
+    if (fault != NULL)
+        setenv("BULKIMPORT_FAULT", fault, 1);
+    const char *args[] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
+                          "--workers", "2", "--heartbeat-ms", "200", "--rescue-after-ms", "1500",
+                          "--batch-size", "50", NULL};
+    harness_server_start(s, args);
+    snprintf(s->conninfo, sizeof s->conninfo, "%s", conninfo);
+    unsetenv("BULKIMPORT_FAULT");
+}
+
+/* Waits for s to exit by itself (an injected fault); returns its exit code. */
+static int wait_exit_code(harness_server *s, int timeout_s) {
+    for (int i = 0; i < timeout_s * 20; i++) {
+        int status;
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        usleep(50 * 1000);
+    }
+    cr_assert_fail("the node did not exit in %d s", timeout_s);
+    return -1;
+}
+
+/* A file of LINES lines: an organization, a source, then concepts c0, c1, ... */
+static char *concepts_file(size_t *out_len) {
+    size_t cap = 256 + LINES * 200, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text, cap, "{\"type\":\"Organization\",\"id\":\"O\",\"name\":\"O\"}\n"
+                                       "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"O\","
+                                       "\"owner_type\":\"Organization\"}\n");
+    for (int i = 0; i < LINES - 2; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "{\"type\":\"Concept\",\"id\":\"c%d\",\"concept_class\":\"M\",\"datatype\":\"N\","
+                                "\"names\":[{\"name\":\"n%d\",\"locale\":\"en\"}],\"owner\":\"O\","
+                                "\"owner_type\":\"Organization\",\"source\":\"S\"}\n",
+                                i, i);
+    *out_len = len;
+    return text;
+}
+
+/* Submits the concepts file to s; returns the task id in out (found in the database when the
+ * node died before answering). */
+static void submit_file(harness_server *s, const char *auth, char *out, size_t out_len) {
+    size_t len;
+    char *text = concepts_file(&len);
+    harness_response *r = harness_request_bytes(s, "POST", "/manage/bulkimport/", auth, text, len);
+    free(text);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    snprintf(out, out_len, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+}
+
+/* Waits until task is finished (any final state); returns that state in out. */
+static void wait_final(const harness_server *s, const char *task, char *state, size_t len) {
+    char path[400];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", task);
+    for (int i = 0; i < 1200; i++) {
+        harness_response *r = harness_request(s, "GET", path, ROOT, NULL);
+        if (r->status == 200) {
+            harness_response_free(r);
+            harness_response *l = harness_request(s, "GET", "/manage/bulkimport/?limit=100", ROOT, NULL);
+            const cJSON *t;
+            cJSON_ArrayForEach(t, l->json) if (strcmp(cJSON_GetObjectItem(t, "task")->valuestring, task) == 0)
+                snprintf(state, len, "%s", cJSON_GetObjectItem(t, "state")->valuestring);
+            harness_response_free(l);
+            return;
+        }
+        harness_response_free(r);
+        usleep(100 * 1000);
+    }
+    cr_assert_fail("task %s did not finish", task);
+}
+
+/* The exactness checks: SUCCESS, one result per line, counters equal to the results, every
+ * line NEW 201 (a line applied twice would be an UPDATE), LINES - 2 concepts at version 1. */
+static void expect_exactly_once(const char *conninfo, const char *task) {
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND state = 'SUCCESS'"
+                              " AND total = %d AND processed = %d AND created = %d AND checkpoint = %d",
+             task, LINES, LINES, LINES, LINES);
+    cr_expect_eq(harness_sql(conninfo, sql), 1, "task %s is not a clean SUCCESS", task);
+    snprintf(sql, sizeof sql, "SELECT count(DISTINCT line_no) FROM import_results WHERE task_id = '%s'"
+                              " AND action = 'NEW' AND status = 201", task);
+    cr_expect_eq(harness_sql(conninfo, sql), LINES, "every line NEW 201 exactly once");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_results WHERE task_id = '%s'", task);
+    cr_expect_eq(harness_sql(conninfo, sql), LINES, "no line has two results");
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concepts WHERE version = 1"), LINES - 2);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concepts"), LINES - 2);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concept_versions"), 0);
+}
+
+typedef struct fault_case {
+    char point[32];
+    int count;
+} fault_case;
+
+ParameterizedTestParameters(crash, every_fault_point) {
+    static fault_case cases[] = {
+        {"after_upload_commit", 1}, {"after_claim", 1},    {"mid_batch", 3},
+        {"after_batch_commit", 5},  {"before_success", 1},
+    };
+    return cr_make_param_array(fault_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+ParameterizedTest(fault_case *fc, crash, every_fault_point) {
+    char conninfo[512], fault[64], task[256], state[16] = "";
+    harness_database_create(conninfo, sizeof conninfo);
+    snprintf(fault, sizeof fault, "%s:%d", fc->point, fc->count);
+    harness_server node;
+    start_node(&node, conninfo, fault);
+    if (strcmp(fc->point, "after_upload_commit") == 0) {
+        /* The node dies after committing the upload, before it answers. */
+        size_t len;
+        char *text = concepts_file(&len);
+        harness_response *r = harness_try_request_bytes(&node, "POST", "/manage/bulkimport/", ROOT, text, len);
+        cr_expect_null(r, "the node answered: %s", r ? r->body : "");
+        harness_response_free(r);
+        free(text);
+        cr_expect_eq(wait_exit_code(&node, 60), 137);
+        cr_assert_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks"), 1, "the upload committed");
+    } else {
+        submit_file(&node, ROOT, task, sizeof task);
+        cr_expect_eq(wait_exit_code(&node, 120), 137, "the fault fired");
+    }
+    harness_server again;
+    start_node(&again, conninfo, NULL);
+    harness_response *l = harness_request(&again, "GET", "/manage/bulkimport/", ROOT, NULL);
+    snprintf(task, sizeof task, "%s", cJSON_GetObjectItem(cJSON_GetArrayItem(l->json, 0), "task")->valuestring);
+    harness_response_free(l);
+    wait_final(&again, task, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    expect_exactly_once(conninfo, task);
+    cr_expect_eq(harness_server_stop(&again), 0);
+}
+
+Test(crash, a_frozen_node_is_fenced_off) {
+    char conninfo[512], task[256], state[16] = "";
+    harness_database_create(conninfo, sizeof conninfo);
+    harness_server first, second;
+    start_node(&first, conninfo, NULL);
+    submit_file(&first, ROOT, task, sizeof task);
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
+    for (int i = 0; i < 600 && harness_sql(conninfo, sql) < 100; i++)
+        usleep(10 * 1000);
+    kill(first.pid, SIGSTOP); /* frozen mid-task, perhaps mid-transaction */
+    start_node(&second, conninfo, NULL);
+    wait_final(&second, task, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    snprintf(sql, sizeof sql, "SELECT lease FROM import_tasks WHERE id = '%s'", task);
+    cr_expect_geq(harness_sql(conninfo, sql), 2, "the second node took the task over");
+    kill(first.pid, SIGCONT);
+    sleep(2); /* the woken node tries whatever it was doing */
+    expect_exactly_once(conninfo, task);
+    cr_expect_eq(harness_server_stop(&second), 0);
+    cr_expect_eq(harness_server_stop(&first), 0);
+}
+
+Test(crash, graceful_shutdown_hands_tasks_back_at_once) {
+    char conninfo[512], task[256], state[16] = "";
+    harness_database_create(conninfo, sizeof conninfo);
+    harness_server first, second;
+    start_node(&first, conninfo, NULL);
+    submit_file(&first, ROOT, task, sizeof task);
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
+    for (int i = 0; i < 600 && harness_sql(conninfo, sql) < 100; i++)
+        usleep(10 * 1000);
+    cr_expect_eq(harness_server_stop(&first), 0, "SIGTERM exits 0");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND state IN ('PENDING', 'SUCCESS')", task);
+    cr_expect_eq(harness_sql(conninfo, sql), 1, "handed back without waiting for the rescue");
+    start_node(&second, conninfo, NULL);
+    wait_final(&second, task, state, sizeof state);
+    expect_exactly_once(conninfo, task);
+    cr_expect_eq(harness_server_stop(&second), 0);
+}
+
+Test(crash, a_broken_database_connection_mid_import) {
+    char conninfo[512], task[256], state[16] = "";
+    harness_database_create(conninfo, sizeof conninfo);
+    harness_server node;
+    start_node(&node, conninfo, NULL);
+    submit_file(&node, ROOT, task, sizeof task);
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 600 && harness_sql(conninfo, sql) < 300 * (round + 1); i++)
+            usleep(10 * 1000);
+        harness_sql(conninfo, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                              " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    }
+    wait_final(&node, task, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    expect_exactly_once(conninfo, task);
+    harness_response *r = harness_request(&node, "GET", "/readyz", NULL, NULL);
+    cr_expect_eq(r->status, 200, "recovered by itself");
+    harness_response_free(r);
+    cr_expect_eq(harness_server_stop(&node), 0);
+}
+
+Test(crash, cancel_and_resume) {
+    char conninfo[512], task[256], state[16] = "", alice[128];
+    harness_database_create(conninfo, sizeof conninfo);
+    harness_server node;
+    start_node(&node, conninfo, NULL);
+    harness_create_user(&node, "alice", alice, sizeof alice);
+    submit_file(&node, ROOT, task, sizeof task);
+    char sql[512], path[400];
+    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
+    for (int i = 0; i < 600 && harness_sql(conninfo, sql) < 100; i++)
+        usleep(10 * 1000);
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", task);
+    harness_response *r = harness_request(&node, "DELETE", path, alice, NULL);
+    cr_expect_eq(r->status, 404, "not alice's task: %s", r->body);
+    harness_response_free(r);
+    r = harness_request(&node, "DELETE", path, ROOT, NULL);
+    cr_expect_eq(r->status, 204, "%s", r->body);
+    harness_response_free(r);
+    wait_final(&node, task, state, sizeof state);
+    cr_expect_str_eq(state, "REVOKED");
+    snprintf(sql, sizeof sql, "SELECT processed FROM import_tasks WHERE id = '%s'", task);
+    long processed = harness_sql(conninfo, sql);
+    cr_expect(processed > 0 && processed < LINES, "stopped at a batch boundary: %ld", processed);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_results WHERE task_id = '%s'", task);
+    cr_expect_eq(harness_sql(conninfo, sql), processed, "what was applied has its results");
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=summary", task);
+    r = harness_request(&node, "GET", path, ROOT, NULL);
+    char want[64];
+    snprintf(want, sizeof want, "Processed %ld of %d -- ", processed, LINES);
+    cr_expect(strncmp(r->body, want, strlen(want)) == 0, "%s", r->body);
+    harness_response_free(r);
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=failed", task);
+    r = harness_request(&node, "GET", path, ROOT, NULL);
+    long lines = 0;
+    for (const char *p = r->body; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    cr_expect_eq(lines, LINES - processed, "the unprocessed lines, ready to resubmit");
+    harness_response_free(r);
+
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&action=resume", task);
+    r = harness_request(&node, "POST", path, ROOT, "");
+    cr_expect_eq(r->status, 202, "%s", r->body);
+    harness_response_free(r);
+    wait_final(&node, task, state, sizeof state);
+    expect_exactly_once(conninfo, task);
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", task);
+    r = harness_request(&node, "DELETE", path, ROOT, NULL);
+    cr_expect_eq(r->status, 409, "finished: %s", r->body);
+    harness_response_free(r);
+    r = harness_request(&node, "POST", "/manage/bulkimport/?task=nope&action=resume", ROOT, "");
+    cr_expect_eq(r->status, 404, "%s", r->body);
+    harness_response_free(r);
+
+    /* A PENDING task is cancelled at once: hold its queue with a task that never ends. */
+    harness_sql(conninfo, "INSERT INTO import_tasks (id, username, queue, named, state, update_if_exists,"
+                          " test_mode, content_sha256, started_at, heartbeat_at) VALUES ('held-root~held',"
+                          " 'root', 'held', true, 'STARTED', true, false, '\\x00', now(), now() + interval '1 hour')");
+    static const char line[] = "{\"type\":\"Organization\",\"id\":\"P\",\"name\":\"P\"}\n";
+    r = harness_request(&node, "POST", "/manage/bulkimport/held/", ROOT, line);
+    snprintf(task, sizeof task, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    r = harness_request(&node, "DELETE", "/manage/bulkimport/", ROOT, "{\"task_id\":\"x\"}");
+    cr_expect_eq(r->status, 404);
+    harness_response_free(r);
+    char body[400];
+    snprintf(body, sizeof body, "{\"task_id\":\"%s\"}", task);
+    r = harness_request(&node, "DELETE", "/manage/bulkimport/", ROOT, body);
+    cr_expect_eq(r->status, 204, "%s", r->body);
+    harness_response_free(r);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND state = 'REVOKED'", task);
+    cr_expect_eq(harness_sql(conninfo, sql), 1);
+    harness_sql(conninfo, "DELETE FROM import_tasks WHERE id = 'held-root~held'");
+    cr_expect_eq(harness_server_stop(&node), 0);
+}
