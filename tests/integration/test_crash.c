@@ -113,6 +113,14 @@ static void expect_exactly_once(const char *conninfo, const char *task) {
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concept_versions"), 0);
 }
 
+/* Waits (up to 6 s) until task has committed at least lines lines. */
+static void wait_checkpoint(const char *conninfo, const char *task, long lines) {
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
+    for (int i = 0; i < 600 && harness_sql(conninfo, sql) < lines; i++)
+        usleep(10 * 1000);
+}
+
 typedef struct fault_case {
     char point[32];
     int count;
@@ -164,9 +172,7 @@ Test(crash, a_frozen_node_is_fenced_off) {
     start_node(&first, conninfo, NULL);
     submit_file(&first, ROOT, task, sizeof task);
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
-    for (int i = 0; i < 600 && harness_sql(conninfo, sql) < 100; i++)
-        usleep(10 * 1000);
+    wait_checkpoint(conninfo, task, 100);
     kill(first.pid, SIGSTOP); /* frozen mid-task, perhaps mid-transaction */
     start_node(&second, conninfo, NULL);
     wait_final(&second, task, state, sizeof state);
@@ -187,9 +193,7 @@ Test(crash, graceful_shutdown_hands_tasks_back_at_once) {
     start_node(&first, conninfo, NULL);
     submit_file(&first, ROOT, task, sizeof task);
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
-    for (int i = 0; i < 600 && harness_sql(conninfo, sql) < 100; i++)
-        usleep(10 * 1000);
+    wait_checkpoint(conninfo, task, 100);
     cr_expect_eq(harness_server_stop(&first), 0, "SIGTERM exits 0");
     snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND state IN ('PENDING', 'SUCCESS')", task);
     cr_expect_eq(harness_sql(conninfo, sql), 1, "handed back without waiting for the rescue");
