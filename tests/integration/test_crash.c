@@ -297,3 +297,41 @@ Test(crash, cancel_and_resume) {
     harness_sql(conninfo, "DELETE FROM import_tasks WHERE id = 'held-root~held'");
     cr_expect_eq(harness_server_stop(&node), 0);
 }
+
+Test(crash, three_nodes_share_the_work) {
+    char conninfo[512];
+    harness_database_create(conninfo, sizeof conninfo);
+    harness_server nodes[3];
+    for (int i = 0; i < 3; i++)
+        start_node(&nodes[i], conninfo, NULL);
+    char tasks[40][256];
+    for (int i = 0; i < 40; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"type\":\"Organization\",\"id\":\"N%d\",\"name\":\"N\"}\n"
+                                    "{\"type\":\"Organization\",\"id\":\"N%d\",\"name\":\"N2\"}\n", i, i);
+        harness_response *r = harness_request(&nodes[i % 3], "POST",
+                                              i < 30 ? "/manage/bulkimport/" : "/manage/bulkimport/one/",
+                                              ROOT, body);
+        cr_assert_eq(r->status, 202, "%s", r->body);
+        snprintf(tasks[i], sizeof tasks[i], "%s", harness_json_string(r, "task"));
+        harness_response_free(r);
+    }
+    char state[16];
+    for (int i = 0; i < 40; i++) {
+        wait_final(&nodes[0], tasks[i], state, sizeof state);
+        cr_expect_str_eq(state, "SUCCESS", "%s", tasks[i]);
+    }
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks WHERE state = 'SUCCESS'"
+                                       " AND lease = 1 AND processed = 2 AND created = 1 AND updated = 1"),
+                 40, "each task ran exactly once");
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_results"), 80);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks a JOIN import_tasks b"
+                                       " ON a.queue = b.queue AND a.created_at < b.created_at"
+                                       " WHERE a.queue = 'one' AND (b.started_at < a.finished_at"
+                                       " OR b.started_at < a.started_at)"),
+                 0, "the named queue never overlaps and keeps submission order");
+    cr_expect_gt(harness_sql(conninfo, "SELECT count(DISTINCT worker) FROM import_tasks"), 1,
+                 "the work spreads over the nodes");
+    for (int i = 0; i < 3; i++)
+        cr_expect_eq(harness_server_stop(&nodes[i]), 0);
+}
