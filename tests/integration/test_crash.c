@@ -45,22 +45,24 @@ static int wait_exit_code(harness_server *s, int timeout_s) {
     return -1;
 }
 
-/* A file of LINES lines: an organization, a source, then concepts c0, c1, ... */
-static char *concepts_file(size_t *out_len) {
+/* A file of LINES lines: organization org, a source, then concepts c0, c1, ... */
+static char *org_file(const char *org, size_t *out_len) {
     size_t cap = 256 + LINES * 200, len = 0;
     char *text = malloc(cap);
-    len += (size_t)snprintf(text, cap, "{\"type\":\"Organization\",\"id\":\"O\",\"name\":\"O\"}\n"
-                                       "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"O\","
-                                       "\"owner_type\":\"Organization\"}\n");
+    len += (size_t)snprintf(text, cap, "{\"type\":\"Organization\",\"id\":\"%s\",\"name\":\"O\"}\n"
+                                       "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"%s\","
+                                       "\"owner_type\":\"Organization\"}\n", org, org);
     for (int i = 0; i < LINES - 2; i++)
         len += (size_t)snprintf(text + len, cap - len,
                                 "{\"type\":\"Concept\",\"id\":\"c%d\",\"concept_class\":\"M\",\"datatype\":\"N\","
-                                "\"names\":[{\"name\":\"n%d\",\"locale\":\"en\"}],\"owner\":\"O\","
+                                "\"names\":[{\"name\":\"n%d\",\"locale\":\"en\"}],\"owner\":\"%s\","
                                 "\"owner_type\":\"Organization\",\"source\":\"S\"}\n",
-                                i, i);
+                                i, i, org);
     *out_len = len;
     return text;
 }
+
+static char *concepts_file(size_t *out_len) { return org_file("O", out_len); }
 
 /* Submits the concepts file to s; returns the task id in out (found in the database when the
  * node died before answering). */
@@ -334,4 +336,43 @@ Test(crash, three_nodes_share_the_work) {
                  "the work spreads over the nodes");
     for (int i = 0; i < 3; i++)
         cr_expect_eq(harness_server_stop(&nodes[i]), 0);
+}
+
+Test(crash, random_kill_soak, .timeout = 400) {
+    char conninfo[512], tasks[6][256];
+    harness_database_create(conninfo, sizeof conninfo);
+    srand(20261123);
+    harness_server node;
+    start_node(&node, conninfo, NULL);
+    for (int round = 0; round < 6; round++) {
+        char org[16];
+        snprintf(org, sizeof org, "K%d", round);
+        size_t len;
+        char *text = org_file(org, &len);
+        harness_response *r = harness_request_bytes(&node, "POST", "/manage/bulkimport/", ROOT, text, len);
+        free(text);
+        cr_assert_eq(r->status, 202, "%s", r->body);
+        snprintf(tasks[round], sizeof tasks[round], "%s", harness_json_string(r, "task"));
+        harness_response_free(r);
+        usleep((useconds_t)(100000 + rand() % 1500000)); /* somewhere in the import, or after */
+        kill(node.pid, SIGKILL);
+        cr_expect_eq(wait_exit_code(&node, 30), 128 + SIGKILL);
+        start_node(&node, conninfo, NULL);
+    }
+    char state[16];
+    for (int i = 0; i < 6; i++) {
+        wait_final(&node, tasks[i], state, sizeof state);
+        cr_expect_str_eq(state, "SUCCESS", "%s", tasks[i]);
+        char sql[1024];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_results WHERE task_id = '%.255s'"
+                                  " AND action = 'NEW' AND status = 201", tasks[i]);
+        cr_expect_eq(harness_sql(conninfo, sql), LINES, "%s: every line NEW 201 exactly once", tasks[i]);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%.255s' AND processed = %d"
+                                  " AND created = %d AND checkpoint = %d", tasks[i], LINES, LINES, LINES);
+        cr_expect_eq(harness_sql(conninfo, sql), 1, "%s: counters agree", tasks[i]);
+    }
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_results"), 6 * LINES);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concepts WHERE version = 1"), 6 * (LINES - 2));
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concept_versions"), 0);
+    cr_expect_eq(harness_server_stop(&node), 0);
 }
