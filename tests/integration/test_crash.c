@@ -3,6 +3,7 @@
  * graceful shutdown. After each: every line has exactly one result, the counters agree, and
  * the resources are exactly what one clean run leaves. */
 #include "harness.h"
+#include "pgembed.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -375,4 +377,32 @@ Test(crash, random_kill_soak, .timeout = 400) {
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concepts WHERE version = 1"), 6 * (LINES - 2));
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concept_versions"), 0);
     cr_expect_eq(harness_server_stop(&node), 0);
+}
+
+Test(crash, postgresql_restarts_mid_import, .timeout = 400) {
+    /* A PostgreSQL of this test's own, so restarting it disturbs no other test. */
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s", harness_temp_dir());
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    pgembed *pg;
+    cr_assert_eq(pgembed_start(dir, 100, &pg), 0);
+    char conninfo[512], task[256], state[16] = "";
+    snprintf(conninfo, sizeof conninfo, "%s", pgembed_conninfo(pg));
+    harness_server node;
+    start_node(&node, conninfo, NULL);
+    submit_file(&node, ROOT, task, sizeof task);
+    wait_checkpoint(conninfo, task, 200);
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%.255s' AND state = 'STARTED'", task);
+    cr_expect_eq(harness_sql(conninfo, sql), 1, "the restart comes mid-import");
+    pgembed_stop(pg); /* a fast shutdown: sessions end, the open batch is lost */
+    harness_response *r = harness_request(&node, "GET", "/readyz", NULL, NULL);
+    cr_expect_eq(r->status, 503, "the database is away: %s", r->body);
+    harness_response_free(r);
+    cr_assert_eq(pgembed_start(dir, 100, &pg), 0);
+    wait_final(&node, task, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    expect_exactly_once(conninfo, task);
+    cr_expect_eq(harness_server_stop(&node), 0);
+    pgembed_stop(pg);
 }
