@@ -406,3 +406,27 @@ Test(crash, postgresql_restarts_mid_import, .timeout = 400) {
     cr_expect_eq(harness_server_stop(&node), 0);
     pgembed_stop(pg);
 }
+
+Test(crash, finished_tasks_are_purged_after_the_retention) {
+    char conninfo[512];
+    harness_database_create(conninfo, sizeof conninfo);
+    harness_server node;
+    start_node(&node, conninfo, NULL);
+    char task[256], state[16];
+    submit_file(&node, ROOT, task, sizeof task);
+    wait_final(&node, task, state, sizeof state);
+    cr_assert_eq(harness_server_stop(&node), 0);
+    char sql[512];
+    snprintf(sql, sizeof sql, "UPDATE import_tasks SET finished_at = now() - interval '31 days' WHERE id = '%.255s'", task);
+    harness_sql(conninfo, sql);
+    harness_sql(conninfo, "INSERT INTO import_tasks (id, username, queue, named, state, update_if_exists, test_mode,"
+                          " content_sha256, finished_at) VALUES ('recent-root~default', 'root', 'default', false,"
+                          " 'SUCCESS', true, false, '\\x01', now() - interval '29 days')");
+    start_node(&node, conninfo, NULL); /* purges on start, then every minute */
+    for (int i = 0; i < 100 && harness_sql(conninfo, "SELECT count(*) FROM import_tasks") > 1; i++)
+        usleep(50 * 1000);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks"), 1, "only the recent task stays");
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_lines"), 0);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_results"), 0);
+    cr_expect_eq(harness_server_stop(&node), 0);
+}
