@@ -1,0 +1,317 @@
+/* bi_bench — bulkimportd against raw COPY, in one run on one machine and one database.
+ *
+ * Starts a private PostgreSQL (pgembed) and a Release bulkimportd on it, generates N concept
+ * lines, measures COPY of the same rows into a scratch copy of the concepts table (the
+ * reference), then through the server: the upload, a first import (all creates), a re-import
+ * with every line changed (all updates), the same file again (all unchanged) and a file that
+ * deletes half — sampling the server's RSS and the latency of status polls every 100 ms. Prints
+ * a table and appends it to bench/RESULTS.md. Usage: bi_bench SERVER_BINARY [--lines N]
+ */
+#include "pgembed.h"
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TOKEN "bench-root-token-0123456789"
+#define MAX_POLLS 200000
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "bi_bench: %s\n", what);
+    exit(1);
+}
+
+/* Writes concept lines to path: variant 0 creates (an organization, a source and n - 2
+ * concepts), 1 changes n concepts (the last two are new), 2 deletes every other one of them.
+ * Returns the file's size. */
+static long write_file(const char *path, long n, int variant) {
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        die("cannot write the generated file");
+    if (variant == 0)
+        fprintf(out, "{\"type\":\"Organization\",\"id\":\"Bench\",\"name\":\"Bench\"}\n"
+                     "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Bench\","
+                     "\"owner_type\":\"Organization\"}\n");
+    for (long i = 0; i < n - (variant == 0 ? 2 : 0); i++) {
+        if (variant == 2 && i % 2 == 1)
+            continue;
+        fprintf(out,
+                "{\"type\":\"Concept\",\"id\":\"concept-%08ld\",\"concept_class\":\"Diagnosis\","
+                "\"datatype\":\"N/A\",\"names\":[{\"name\":\"Concept %ld %s\",\"locale\":\"en\","
+                "\"name_type\":\"Fully Specified\",\"locale_preferred\":true}],\"descriptions\":"
+                "[{\"description\":\"Generated concept %ld for the benchmark, deterministic and "
+                "about four hundred bytes long\",\"locale\":\"en\"}],\"owner\":\"Bench\","
+                "\"owner_type\":\"Organization\",\"source\":\"S\",\"extras\":{\"rank\":%ld}%s}\n",
+                i, i, variant == 1 ? "(revised)" : "", i, i % 97,
+                variant == 2 ? ",\"__action\":\"DELETE\"" : "");
+    }
+    long size = ftell(out);
+    fclose(out);
+    return size;
+}
+
+/* The reference: COPY the create file's concepts into a scratch table shaped like concepts,
+ * with the same unique keys. Returns rows/s and sets *out_mb_s (bytes of the file per s). */
+static double copy_reference(const char *conninfo, const char *path, long file_bytes,
+                             double *out_mb_s) {
+    PGconn *pg = PQconnectdb(conninfo);
+    if (PQstatus(pg) != CONNECTION_OK)
+        die(PQerrorMessage(pg));
+    PQclear(PQexec(pg, "DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (LIKE concepts "
+                       "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)"));
+    FILE *in = fopen(path, "r");
+    char *line = NULL, *buf = malloc(1 << 20);
+    size_t cap = 0, len = 0;
+    ssize_t n;
+    long rows = 0;
+    double start = now_s();
+    PGresult *res = PQexec(pg, "COPY bench_copy (id, repo_id, mnemonic, url, data, seq, "
+                               "created_by, updated_by) FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        die(PQerrorMessage(pg));
+    PQclear(res);
+    while ((n = getline(&line, &cap, in)) > 0) {
+        if (strstr(line, "\"Concept\"") == NULL)
+            continue;
+        if (len + (size_t)n * 2 + 200 > (1 << 20)) {
+            PQputCopyData(pg, buf, (int)len);
+            len = 0;
+        }
+        len += (size_t)sprintf(buf + len, "%ld\t1\tc%ld\t/orgs/Bench/sources/S/concepts/c%ld/\t", rows,
+                               rows, rows);
+        for (ssize_t i = 0; i < n - 1; i++) {
+            if (line[i] == '\\')
+                buf[len++] = '\\';
+            buf[len++] = line[i];
+        }
+        len += (size_t)sprintf(buf + len, "\t%ld\tbench\tbench\n", rows);
+        rows++;
+    }
+    PQputCopyData(pg, buf, (int)len);
+    PQputCopyEnd(pg, NULL);
+    while ((res = PQgetResult(pg)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            die(PQerrorMessage(pg));
+        PQclear(res);
+    }
+    double elapsed = now_s() - start;
+    PQclear(PQexec(pg, "DROP TABLE bench_copy"));
+    PQfinish(pg);
+    free(buf);
+    free(line);
+    fclose(in);
+    *out_mb_s = (double)file_bytes / 1e6 / elapsed;
+    return (double)rows / elapsed;
+}
+
+static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata) {
+    char *out = userdata;
+    size_t have = strlen(out), n = size * nmemb;
+    if (have + n < 4095) {
+        memcpy(out + have, ptr, n);
+        out[have + n] = '\0';
+    }
+    return n;
+}
+
+/* Sends a request; body from file when file is not NULL. Returns the status; the body's first
+ * 4 KiB in out. */
+static long request(const char *url, const char *file, char out[4096]) {
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Authorization: Token " TOKEN);
+    FILE *in = NULL;
+    out[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    if (file != NULL) {
+        struct stat st;
+        in = fopen(file, "rb");
+        stat(file, &st);
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_READDATA, in);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st.st_size);
+    }
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (in != NULL)
+        fclose(in);
+    return status;
+}
+
+static long rss_kb(pid_t pid) {
+    char path[64], text[8192];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *at = strstr(text, "VmRSS:");
+    return at ? atol(at + 6) : 0;
+}
+
+typedef struct phase {
+    const char *name;
+    long lines;
+    double upload_s, total_s, upload_mb_s;
+    char summary[256];
+} phase;
+
+static double polls[MAX_POLLS];
+static int n_polls;
+static long peak_rss;
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* POSTs file, then polls the task every 100 ms until it ends, timing each poll. */
+static void run_phase(const char *base, pid_t server, const char *file, long bytes, phase *p) {
+    char url[512], body[4096];
+    snprintf(url, sizeof url, "%s/manage/bulkimport/", base);
+    double start = now_s();
+    long status = request(url, file, body);
+    p->upload_s = now_s() - start;
+    p->upload_mb_s = (double)bytes / 1e6 / p->upload_s;
+    const char *task = strstr(body, "\"task\":\"");
+    if (status != 202 || task == NULL) {
+        fprintf(stderr, "upload answered %ld: %s\n", status, body);
+        die("the upload failed");
+    }
+    char id[256];
+    snprintf(id, sizeof id, "%.*s", (int)strcspn(task + 8, "\""), task + 8);
+    snprintf(url, sizeof url, "%s/manage/bulkimport/?task=%s", base, id);
+    for (;;) {
+        struct timespec pause = {0, 100 * 1000000L};
+        nanosleep(&pause, NULL);
+        double t0 = now_s();
+        status = request(url, NULL, body);
+        if (n_polls < MAX_POLLS)
+            polls[n_polls++] = (now_s() - t0) * 1000;
+        long rss = rss_kb(server);
+        peak_rss = rss > peak_rss ? rss : peak_rss;
+        if (status == 200)
+            break;
+        if (status != 202)
+            die("a status poll failed");
+    }
+    p->total_s = now_s() - start;
+    snprintf(p->summary, sizeof p->summary, "%.200s", body);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2)
+        die("usage: bi_bench SERVER_BINARY [--lines N]");
+    long lines = 1000000;
+    for (int i = 2; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--lines") == 0)
+            lines = atol(argv[i + 1]);
+    if (lines < 10)
+        die("--lines must be at least 10");
+    char dir[] = "/tmp/bi-bench-XXXXXX";
+    if (mkdtemp(dir) == NULL || chmod(dir, 0711) != 0)
+        die("cannot create a temp dir");
+    char db_dir[64], data_dir[64], files[3][96];
+    snprintf(db_dir, sizeof db_dir, "%s/db", dir);
+    snprintf(data_dir, sizeof data_dir, "%s/server", dir);
+    mkdir(db_dir, 0700);
+    pgembed *pg;
+    if (pgembed_start(db_dir, 100, &pg) < 0)
+        die("PostgreSQL did not start");
+    const char *conninfo = pgembed_conninfo(pg);
+    long bytes[3];
+    for (int v = 0; v < 3; v++) {
+        snprintf(files[v], sizeof files[v], "%s/phase%d.json", dir, v);
+        bytes[v] = write_file(files[v], lines, v);
+    }
+    fprintf(stderr, "bi_bench: %ld lines, %ld bytes\n", lines, bytes[0]);
+
+    pid_t server = fork();
+    if (server == 0) {
+        freopen("/dev/null", "w", stdout);
+        execl(argv[1], argv[1], "--database-url", conninfo, "--data-dir", data_dir, "--listen",
+              "127.0.0.1:18765", "--root-token", TOKEN, "--log-level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char body[4096];
+    for (int i = 0; i < 600 && request("http://127.0.0.1:18765/readyz", NULL, body) != 200; i++)
+        usleep(100 * 1000);
+    long idle_rss = rss_kb(server);
+    peak_rss = idle_rss;
+
+    double copy_mb_s = 0, copy_rows_s = copy_reference(conninfo, files[0], bytes[0], &copy_mb_s);
+    phase phases[4] = {{"first import (creates)", lines, 0, 0, 0, ""},
+                       {"re-import (all updated)", lines, 0, 0, 0, ""},
+                       {"same file (unchanged)", lines, 0, 0, 0, ""},
+                       {"delete half", (lines + 1) / 2, 0, 0, 0, ""}};
+    const int file_of[4] = {0, 1, 1, 2};
+    for (int i = 0; i < 4; i++) {
+        run_phase("http://127.0.0.1:18765", server, files[file_of[i]], bytes[file_of[i]], &phases[i]);
+        fprintf(stderr, "bi_bench: %s: %s\n", phases[i].name, phases[i].summary);
+    }
+    qsort(polls, (size_t)n_polls, sizeof polls[0], cmp_double);
+    double p50 = n_polls ? polls[n_polls / 2] : 0, p99 = n_polls ? polls[n_polls * 99 / 100] : 0;
+
+    char table[8192];
+    size_t len = 0;
+    struct utsname u;
+    uname(&u);
+    time_t t = time(NULL);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&t));
+    len += (size_t)snprintf(table + len, sizeof table - len,
+                            "\n## %s — %s, %ld CPUs, %ld lines (%.1f MB)\n\n"
+                            "| phase | lines/s | × raw COPY | upload MB/s | upload × COPY |\n"
+                            "| --- | ---: | ---: | ---: | ---: |\n"
+                            "| raw COPY (reference, one connection) | %.0f | 1.00 | %.1f | 1.00 |\n",
+                            date, u.nodename, sysconf(_SC_NPROCESSORS_ONLN), lines,
+                            (double)bytes[0] / 1e6, copy_rows_s, copy_mb_s);
+    for (int i = 0; i < 4; i++) {
+        double rate = (double)phases[i].lines / phases[i].total_s;
+        len += (size_t)snprintf(table + len, sizeof table - len,
+                                "| %s, end to end | %.0f | %.2f | %.1f | %.2f |\n", phases[i].name,
+                                rate, rate / copy_rows_s, phases[i].upload_mb_s,
+                                phases[i].upload_mb_s / copy_mb_s);
+    }
+    len += (size_t)snprintf(table + len, sizeof table - len,
+                            "\nPeak server RSS %.1f MB (idle %.1f MB, +%.1f MB). Status polls every "
+                            "100 ms during the imports: %d polls, p50 %.1f ms, p99 %.1f ms.\n",
+                            (double)peak_rss / 1024, (double)idle_rss / 1024,
+                            (double)(peak_rss - idle_rss) / 1024, n_polls, p50, p99);
+    fputs(table, stdout);
+    FILE *results = fopen(BI_BENCH_RESULTS, "a");
+    if (results != NULL) {
+        fputs(table, results);
+        fclose(results);
+    }
+    kill(server, SIGTERM);
+    waitpid(server, NULL, 0);
+    pgembed_stop(pg);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bi_bench: could not remove %s\n", dir);
+    return 0;
+}
