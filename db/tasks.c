@@ -217,20 +217,29 @@ static int db_upload_flush(db_upload *u) {
     return err;
 }
 
-/* Appends text to the buffer in COPY's text format, flushing as it fills. */
+/* Appends text to the buffer in COPY's text format, flushing as it fills. Spans without a
+ * character to escape are copied whole: most of a JSON line is such a span. */
 static int db_upload_put(db_upload *u, const char *text, size_t len, bool escape) {
-    for (size_t i = 0; i < len; i++) {
-        if (u->len >= UPLOAD_BUFFER) {
+    size_t i = 0;
+    while (i < len) {
+        if (u->len + 2 > UPLOAD_BUFFER) {
             int err = db_upload_flush(u);
             if (err < 0)
                 return err;
         }
-        char c = text[i];
-        if (escape && (c == '\\' || c == '\t' || c == '\r' || c == '\n')) {
+        size_t span = 0, room = UPLOAD_BUFFER - u->len;
+        while (i + span < len && span < room &&
+               !(escape && (text[i + span] == '\\' || text[i + span] == '\t' ||
+                            text[i + span] == '\r' || text[i + span] == '\n')))
+            span++;
+        memcpy(u->buf + u->len, text + i, span);
+        u->len += span;
+        i += span;
+        if (i < len && span < room) { /* a character to escape */
+            char c = text[i++];
             u->buf[u->len++] = '\\';
-            c = c == '\t' ? 't' : c == '\r' ? 'r' : c == '\n' ? 'n' : '\\';
+            u->buf[u->len++] = c == '\t' ? 't' : c == '\r' ? 'r' : c == '\n' ? 'n' : '\\';
         }
-        u->buf[u->len++] = c;
     }
     return 0;
 }
