@@ -134,75 +134,66 @@ static int db_content_run(db_conn *conn, const db_stmt *stmt, const char *caller
     return err;
 }
 
-/* The 1-based ordinal in column 0 of row i of res, as an index into rows. */
-static db_content_row *db_content_row_at(PGresult *res, int i, db_content_row *rows, size_t n) {
-    long ord = atol(PQgetvalue(res, i, 0));
-    return ord >= 1 && (size_t)ord <= n ? &rows[ord - 1] : NULL;
+/* Runs stmt over rows (see db_content_run) and hands each returned row, matched to its input
+ * row by the 1-based ordinal in column 0, to take. */
+static int db_content_exec(db_conn *conn, const db_stmt *stmt, const char *caller,
+                           db_content_row *rows, size_t n, bool by_id,
+                           void (*take)(db_content_row *row, const PGresult *res, int i)) {
+    if (n == 0)
+        return 0;
+    PGresult *res = NULL;
+    int err = db_content_run(conn, stmt, caller, rows, n, by_id, &res);
+    if (err < 0)
+        return err;
+    for (int i = 0; i < PQntuples(res); i++) {
+        long ord = atol(PQgetvalue(res, i, 0));
+        if (ord >= 1 && (size_t)ord <= n)
+            take(&rows[ord - 1], res, i);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Columns after the ordinal: lookup (id, version, retired, url), insert (id, url), update
+ * (version). */
+static void db_content_take_found(db_content_row *r, const PGresult *res, int i) {
+    r->found = true;
+    r->id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+    r->version = atoi(PQgetvalue(res, i, 2));
+    r->was_retired = PQgetvalue(res, i, 3)[0] == 't';
+    snprintf(r->out_url, sizeof r->out_url, "%s", PQgetvalue(res, i, 4));
+}
+
+static void db_content_take_inserted(db_content_row *r, const PGresult *res, int i) {
+    r->found = true;
+    r->id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+    r->version = 1;
+    snprintf(r->out_url, sizeof r->out_url, "%s", PQgetvalue(res, i, 2));
+}
+
+static void db_content_take_changed(db_content_row *r, const PGresult *res, int i) {
+    r->changed = true;
+    r->version = atoi(PQgetvalue(res, i, 1));
 }
 
 int db_content_lookup(db_conn *conn, enum db_content_kind kind, db_content_row *rows, size_t n) {
     for (size_t i = 0; i < n; i++)
         rows[i].found = false;
-    if (n == 0)
-        return 0;
-    PGresult *res = NULL;
-    int err = db_content_run(conn, &stmt_lookup[kind], NULL, rows, n, false, &res);
-    if (err < 0)
-        return err;
-    for (int i = 0; i < PQntuples(res); i++) {
-        db_content_row *r = db_content_row_at(res, i, rows, n);
-        if (r == NULL)
-            continue;
-        r->found = true;
-        r->id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-        r->version = atoi(PQgetvalue(res, i, 2));
-        r->was_retired = PQgetvalue(res, i, 3)[0] == 't';
-        snprintf(r->out_url, sizeof r->out_url, "%s", PQgetvalue(res, i, 4));
-    }
-    PQclear(res);
-    return 0;
+    return db_content_exec(conn, &stmt_lookup[kind], NULL, rows, n, false, db_content_take_found);
 }
 
 int db_content_insert(db_conn *conn, enum db_content_kind kind, const char *caller,
                       db_content_row *rows, size_t n) {
     for (size_t i = 0; i < n; i++)
         rows[i].found = false;
-    if (n == 0)
-        return 0;
-    PGresult *res = NULL;
-    int err = db_content_run(conn, &stmt_insert[kind], caller, rows, n, false, &res);
-    if (err < 0)
-        return err;
-    for (int i = 0; i < PQntuples(res); i++) {
-        db_content_row *r = db_content_row_at(res, i, rows, n);
-        if (r == NULL)
-            continue;
-        r->found = true;
-        r->id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-        r->version = 1;
-        snprintf(r->out_url, sizeof r->out_url, "%s", PQgetvalue(res, i, 2));
-    }
-    PQclear(res);
-    return 0;
+    return db_content_exec(conn, &stmt_insert[kind], caller, rows, n, false,
+                           db_content_take_inserted);
 }
 
 int db_content_update(db_conn *conn, enum db_content_kind kind, const char *caller,
                       db_content_row *rows, size_t n) {
     for (size_t i = 0; i < n; i++)
         rows[i].changed = false;
-    if (n == 0)
-        return 0;
-    PGresult *res = NULL;
-    int err = db_content_run(conn, &stmt_update[kind], caller, rows, n, true, &res);
-    if (err < 0)
-        return err;
-    for (int i = 0; i < PQntuples(res); i++) {
-        db_content_row *r = db_content_row_at(res, i, rows, n);
-        if (r == NULL)
-            continue;
-        r->changed = true;
-        r->version = atoi(PQgetvalue(res, i, 1));
-    }
-    PQclear(res);
-    return 0;
+    return db_content_exec(conn, &stmt_update[kind], caller, rows, n, true,
+                           db_content_take_changed);
 }

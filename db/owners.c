@@ -94,16 +94,14 @@ int db_orgs_create(db_conn *conn, const char *caller, const char *mnemonic, cons
 
 int db_orgs_update(db_conn *conn, const char *caller, int64_t org_id, const char *public_access,
                    const char *data, int *out_version, bool *out_changed) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)org_id);
-    const char *values[] = {caller, id, public_access, data};
+    db_int id = db_int_text(org_id);
+    const char *values[] = {caller, id.s, public_access, data};
     return db_exec_versioned(conn, &stmt_org_update, values, out_version, out_changed);
 }
 
 int db_orgs_delete(db_conn *conn, int64_t org_id) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)org_id);
-    const char *values[] = {id};
+    db_int id = db_int_text(org_id);
+    const char *values[] = {id.s};
     return db_exec_text(conn, &stmt_org_delete, values, PGRES_COMMAND_OK, NULL);
 }
 

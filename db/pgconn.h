@@ -36,6 +36,12 @@ int db_exec(db_conn *conn, const db_stmt *stmt, const char *const *values, const
  * db_exec. Never pass text that holds user data. */
 int db_exec_sql(db_conn *conn, const char *sql, ExecStatusType expect, PGresult **out_res);
 
+/* An integer spelled as a text parameter: db_int_text(42).s is "42". */
+typedef struct db_int {
+    char s[24];
+} db_int;
+db_int db_int_text(long long value);
+
 /* Runs stmt with text parameters; otherwise as db_exec. */
 int db_exec_text(db_conn *conn, const db_stmt *stmt, const char *const *values,
                  ExecStatusType expect, PGresult **out_res);

@@ -225,6 +225,12 @@ int db_exec(db_conn *conn, const db_stmt *stmt, const char *const *values, const
     return db_result_take(conn, res, expect, stmt->name, out_res);
 }
 
+db_int db_int_text(long long value) {
+    db_int out;
+    snprintf(out.s, sizeof out.s, "%lld", value);
+    return out;
+}
+
 int db_exec_text(db_conn *conn, const db_stmt *stmt, const char *const *values,
                  ExecStatusType expect, PGresult **out_res) {
     return db_exec(conn, stmt, values, NULL, NULL, expect, out_res);

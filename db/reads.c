@@ -129,10 +129,9 @@ static char *db_reads_dup(const char *text) {
 
 int db_reads_list(db_conn *conn, enum db_list what, const char *const *args, long limit,
                   long offset, bool brief, char **out_json, long *out_total) {
-    char limit_text[24], offset_text[24];
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    snprintf(offset_text, sizeof offset_text, "%ld", offset);
-    const char *values[16] = {limit_text, offset_text, brief ? "true" : "false"};
+    db_int limit_text = db_int_text(limit);
+    db_int offset_text = db_int_text(offset);
+    const char *values[16] = {limit_text.s, offset_text.s, brief ? "true" : "false"};
     for (int i = 3; i < stmt_list[what].nparams; i++)
         values[i] = args[i - 3];
     PGresult *res = NULL;

@@ -99,10 +99,9 @@ int db_refs_add(db_conn *conn, const char *caller, int64_t repo_id, db_ref_row *
         db_array_add_int64(&versions, rows[i].target_version);
         n_found += rows[i].found;
     }
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)repo_id);
+    db_int id = db_int_text(repo_id);
     const char *values[] = {caller,
-                            id,
+                            id.s,
                             db_array_literal(&exprs),
                             db_array_literal(&ids),
                             db_array_literal(&kinds),
@@ -147,9 +146,8 @@ int db_refs_cascade_mappings(db_conn *conn, const char *caller, int64_t repo_id,
     db_array_init(&ids);
     for (size_t i = 0; i < n; i++)
         db_array_add_int64(&ids, concept_ids[i]);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)repo_id);
-    const char *values[] = {caller, id, db_array_literal(&ids)};
+    db_int id = db_int_text(repo_id);
+    const char *values[] = {caller, id.s, db_array_literal(&ids)};
     int err = db_refs_each(conn, &stmt_cascade, values, on_added, ctx);
     db_array_fini(&ids);
     return err;
@@ -161,9 +159,8 @@ int db_refs_remove(db_conn *conn, int64_t repo_id, const char *const *expression
     db_array_init(&exprs);
     for (size_t i = 0; expressions != NULL && i < n; i++)
         db_array_add(&exprs, expressions[i]);
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)repo_id);
-    const char *values[] = {id, expressions != NULL ? db_array_literal(&exprs) : NULL};
+    db_int id = db_int_text(repo_id);
+    const char *values[] = {id.s, expressions != NULL ? db_array_literal(&exprs) : NULL};
     int err = db_refs_each(conn, &stmt_remove, values, on_removed, ctx);
     db_array_fini(&exprs);
     return err;

@@ -78,10 +78,9 @@ int db_repos_lookup(db_conn *conn, const char *caller, const char *url, enum db_
 int db_repos_create(db_conn *conn, const char *caller, bool is_collection, int64_t owner_org_id,
                     const char *owner_user, const char *mnemonic, const char *url,
                     const char *public_access, const char *data) {
-    char org_id[24];
-    snprintf(org_id, sizeof org_id, "%lld", (long long)owner_org_id);
+    db_int org_id = db_int_text(owner_org_id);
     const char *values[] = {caller,         is_collection ? "Collection" : "Source",
-                            owner_org_id > 0 ? org_id : NULL,
+                            owner_org_id > 0 ? org_id.s : NULL,
                             owner_org_id > 0 ? NULL : owner_user,
                             mnemonic,       url,
                             public_access,  data};
@@ -90,24 +89,21 @@ int db_repos_create(db_conn *conn, const char *caller, bool is_collection, int64
 
 int db_repos_update(db_conn *conn, const char *caller, int64_t repo_id, const char *public_access,
                     const char *data, int *out_version, bool *out_changed) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)repo_id);
-    const char *values[] = {caller, id, public_access, data};
+    db_int id = db_int_text(repo_id);
+    const char *values[] = {caller, id.s, public_access, data};
     return db_exec_versioned(conn, &stmt_update, values, out_version, out_changed);
 }
 
 int db_repos_delete(db_conn *conn, int64_t repo_id) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)repo_id);
-    const char *values[] = {id};
+    db_int id = db_int_text(repo_id);
+    const char *values[] = {id.s};
     return db_exec_text(conn, &stmt_delete, values, PGRES_COMMAND_OK, NULL);
 }
 
 int db_repo_versions_lookup(db_conn *conn, int64_t repo_id, const char *mnemonic,
                             bool *out_found, int *out_version) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)repo_id);
-    const char *values[] = {id, mnemonic};
+    db_int id = db_int_text(repo_id);
+    const char *values[] = {id.s, mnemonic};
     PGresult *res = NULL;
     int err = db_exec_row(conn, &stmt_version_lookup, values, &res);
     *out_found = err == 0;
@@ -122,24 +118,21 @@ int db_repo_versions_lookup(db_conn *conn, int64_t repo_id, const char *mnemonic
 
 int db_repo_versions_create(db_conn *conn, const char *caller, int64_t repo_id,
                             const char *mnemonic, const char *url, const char *data) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)repo_id);
-    const char *values[] = {caller, id, mnemonic, url, data};
+    db_int id = db_int_text(repo_id);
+    const char *values[] = {caller, id.s, mnemonic, url, data};
     return db_exec_insert(conn, &stmt_version_create, values);
 }
 
 int db_repo_versions_update(db_conn *conn, const char *caller, int64_t repo_id,
                             const char *mnemonic, const char *data, int *out_version,
                             bool *out_changed) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)repo_id);
-    const char *values[] = {caller, id, mnemonic, data};
+    db_int id = db_int_text(repo_id);
+    const char *values[] = {caller, id.s, mnemonic, data};
     return db_exec_versioned(conn, &stmt_version_update, values, out_version, out_changed);
 }
 
 int db_repo_versions_delete(db_conn *conn, int64_t repo_id, const char *mnemonic) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)repo_id);
-    const char *values[] = {id, mnemonic};
+    db_int id = db_int_text(repo_id);
+    const char *values[] = {id.s, mnemonic};
     return db_exec_text(conn, &stmt_version_delete, values, PGRES_COMMAND_OK, NULL);
 }

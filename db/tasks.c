@@ -271,9 +271,8 @@ static void db_upload_free(db_upload *u) {
 
 int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total) {
     db_conn *conn = u->conn;
-    char total_text[24];
-    snprintf(total_text, sizeof total_text, "%lld", (long long)total);
-    const char *values[] = {u->task_id, (const char *)sha256, total_text};
+    db_int total_text = db_int_text(total);
+    const char *values[] = {u->task_id, (const char *)sha256, total_text.s};
     const int lengths[] = {0, 32, 0};
     const int formats[] = {0, 1, 0};
     int err = db_upload_flush(u);
@@ -336,10 +335,9 @@ struct db_lines {
 
 int db_tasks_lines(db_conn *conn, const char *task_id, int64_t after, long limit,
                    db_lines **out) {
-    char after_text[24], limit_text[24];
-    snprintf(after_text, sizeof after_text, "%lld", (long long)after);
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    const char *values[] = {task_id, after_text, limit_text};
+    db_int after_text = db_int_text(after);
+    db_int limit_text = db_int_text(limit);
+    const char *values[] = {task_id, after_text.s, limit_text.s};
     PGresult *res = NULL;
     int err = db_exec_text(conn, &stmt_lines, values, PGRES_TUPLES_OK, &res);
     if (err < 0)
@@ -392,13 +390,12 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
         db_array_add(&cols[R_MESSAGE], r->message);
         db_array_add(&cols[R_CODE], r->error_code);
     }
-    char lease_text[24], checkpoint_text[24];
-    snprintf(lease_text, sizeof lease_text, "%lld", (long long)lease);
-    snprintf(checkpoint_text, sizeof checkpoint_text, "%lld", (long long)checkpoint);
-    const char *values[R_N + 3] = {task_id, lease_text};
+    db_int lease_text = db_int_text(lease);
+    db_int checkpoint_text = db_int_text(checkpoint);
+    const char *values[R_N + 3] = {task_id, lease_text.s};
     for (int c = 0; c < R_N; c++)
         values[2 + c] = db_array_literal(&cols[c]);
-    values[R_N + 2] = checkpoint_text;
+    values[R_N + 2] = checkpoint_text.s;
     PGresult *res = NULL;
     int err = db_exec_row(conn, &stmt_record, values, &res);
     for (int c = 0; c < R_N; c++)
@@ -413,9 +410,8 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
 }
 
 int db_tasks_batch_timeouts(db_conn *conn, int ms) {
-    char text[24];
-    snprintf(text, sizeof text, "%d", ms);
-    const char *values[] = {text};
+    db_int text = db_int_text(ms);
+    const char *values[] = {text.s};
     return db_exec_text(conn, &stmt_timeouts, values, PGRES_TUPLES_OK, NULL);
 }
 
@@ -449,24 +445,21 @@ static int db_tasks_count(db_conn *conn, const db_stmt *stmt, const char *const 
 }
 
 int db_tasks_rescue(db_conn *conn, int silent_ms, long *out_n) {
-    char ms[24];
-    snprintf(ms, sizeof ms, "%d", silent_ms);
-    const char *values[] = {ms};
+    db_int ms = db_int_text(silent_ms);
+    const char *values[] = {ms.s};
     return db_tasks_count(conn, &stmt_rescue, values, out_n);
 }
 
 int db_tasks_release(db_conn *conn, const char *task_id, int64_t lease) {
-    char lease_text[24];
-    snprintf(lease_text, sizeof lease_text, "%lld", (long long)lease);
-    const char *values[] = {task_id, lease_text};
+    db_int lease_text = db_int_text(lease);
+    const char *values[] = {task_id, lease_text.s};
     return db_exec_text(conn, &stmt_release, values, PGRES_TUPLES_OK, NULL);
 }
 
 int db_tasks_purge(db_conn *conn, int days, long limit, long *out_n) {
-    char days_text[24], limit_text[24];
-    snprintf(days_text, sizeof days_text, "%d", days);
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    const char *values[] = {days_text, limit_text};
+    db_int days_text = db_int_text(days);
+    db_int limit_text = db_int_text(limit);
+    const char *values[] = {days_text.s, limit_text.s};
     return db_tasks_count(conn, &stmt_purge, values, out_n);
 }
 
@@ -510,9 +503,8 @@ int db_tasks_resume(db_conn *conn, const char *task_id, const db_user *caller) {
 
 int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const char *state,
                     const char *error) {
-    char lease_text[24];
-    snprintf(lease_text, sizeof lease_text, "%lld", (long long)lease);
-    const char *values[] = {task_id, lease_text, state, error};
+    db_int lease_text = db_int_text(lease);
+    const char *values[] = {task_id, lease_text.s, state, error};
     return db_exec_text(conn, &stmt_finish, values, PGRES_TUPLES_OK, NULL);
 }
 
@@ -529,10 +521,9 @@ int db_tasks_get(db_conn *conn, const char *task_id, const db_user *caller, db_t
 
 int db_tasks_list(db_conn *conn, const char *username, const char *queue, const char *state,
                   long limit, long offset, char **out_json, long *out_total) {
-    char limit_text[24], offset_text[24];
-    snprintf(limit_text, sizeof limit_text, "%ld", limit);
-    snprintf(offset_text, sizeof offset_text, "%ld", offset);
-    const char *values[] = {username, queue, state, limit_text, offset_text};
+    db_int limit_text = db_int_text(limit);
+    db_int offset_text = db_int_text(offset);
+    const char *values[] = {username, queue, state, limit_text.s, offset_text.s};
     PGresult *res = NULL;
     int err = db_exec_row(conn, &stmt_list, values, &res);
     if (err < 0)

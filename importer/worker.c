@@ -59,8 +59,6 @@ static int worker_batch(workers *w, db_conn *conn, db_conn *rec, const db_task *
                         bool *out_cancel) {
     db_lines *lines = NULL;
     int err = db_tasks_batch_timeouts(rec, w->cfg.rescue_after_ms / 2);
-    if (err == 0 && conn != rec) /* test mode: the long transaction needs the bounds too */
-        err = db_tasks_batch_timeouts(conn, w->cfg.rescue_after_ms / 2);
     if (err == 0)
         err = db_tasks_lines(rec, task->id, task->checkpoint, w->cfg.batch_size, &lines);
     if (err < 0)
@@ -177,8 +175,8 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
         own_rec = err == 0;
         if (!own_rec)
             rec = conn;
-        else
-            err = db_begin(conn);
+        else if ((err = db_begin(conn)) == 0) /* its one long transaction is bounded too */
+            err = db_tasks_batch_timeouts(conn, w->cfg.rescue_after_ms / 2);
     }
     bool done = false, cancel = false, stopped = false;
     int attempt = 1;
@@ -239,6 +237,14 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
     return err == BI_EUNAVAIL ? err : 0;
 }
 
+/* The wake-up count now: worker_idle(w, it) waits for the next wake-up. */
+static unsigned long worker_wakeups(workers *w) {
+    pthread_mutex_lock(&w->lock);
+    unsigned long seen = w->wakeups;
+    pthread_mutex_unlock(&w->lock);
+    return seen;
+}
+
 /* Waits until workers_wake, stop, or the poll interval. */
 static void worker_idle(workers *w, unsigned long seen) {
     struct timespec until;
@@ -261,9 +267,7 @@ static void *worker_main(void *arg) {
     worker_slot *slot = ((worker_arg *)arg)->slot;
     free(arg);
     while (!atomic_load(&w->stopping)) {
-        pthread_mutex_lock(&w->lock);
-        unsigned long seen = w->wakeups;
-        pthread_mutex_unlock(&w->lock);
+        unsigned long seen = worker_wakeups(w);
         db_conn *conn;
         if (db_pool_acquire(w->cfg.pool, WORKER_IDLE_POLL_MS, &conn) < 0) {
             worker_idle(w, seen);
@@ -295,12 +299,8 @@ static void *worker_listen(void *arg) {
         int rc = db_listener_wait(l, 250);
         if (rc == 1)
             workers_wake(w);
-        else if (rc < 0) { /* the database is away: try again after a pause */
-            pthread_mutex_lock(&w->lock);
-            unsigned long seen = w->wakeups;
-            pthread_mutex_unlock(&w->lock);
-            worker_idle(w, seen);
-        }
+        else if (rc < 0) /* the database is away: try again after a pause */
+            worker_idle(w, worker_wakeups(w));
     }
     db_listener_close(l);
     return NULL;

@@ -190,6 +190,32 @@ bool http_query_param(http_req *req, const char *name, char *out, size_t out_len
     return query != NULL && mg_get_var(query, strlen(query), name, out, out_len) >= 0;
 }
 
+int http_query_bool(http_req *req, const char *name, bool *out, char *why, size_t why_len) {
+    char value[16];
+    if (!http_query_param(req, name, value, sizeof value))
+        return 0;
+    if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+        snprintf(why, why_len, "%s must be either 'true' or 'false'", name);
+        return BI_EINVAL;
+    }
+    *out = value[0] == 't';
+    return 0;
+}
+
+int http_query_long(http_req *req, const char *name, long min, long max, long *out, char *why,
+                    size_t why_len) {
+    char value[24], *end;
+    if (!http_query_param(req, name, value, sizeof value))
+        return 0;
+    long n = strtol(value, &end, 10);
+    if (value[0] == '\0' || *end != '\0' || n < min || n > max) {
+        snprintf(why, why_len, "%s must be an integer from %ld to %ld", name, min, max);
+        return BI_EINVAL;
+    }
+    *out = n;
+    return 0;
+}
+
 int http_send_json(http_req *req, int status, const cJSON *body) {
     return http_send_json_with(req, status, NULL, body);
 }

@@ -100,6 +100,15 @@ int http_send_no_content(http_req *req);
  * than out_len - 1). */
 bool http_query_param(http_req *req, const char *name, char *out, size_t out_len);
 
+/* Reads the optional query parameter name, "true" or "false", into *out (left as is when the
+ * parameter is absent). Returns 0, or BI_EINVAL with the reason in why (why_len bytes). */
+int http_query_bool(http_req *req, const char *name, bool *out, char *why, size_t why_len);
+
+/* Reads the optional integer query parameter name, from min to max, into *out (left as is when
+ * absent). Returns 0, or BI_EINVAL with the reason in why. */
+int http_query_long(http_req *req, const char *name, long min, long max, long *out, char *why,
+                    size_t why_len);
+
 /* Sends the error err as {"code", "message"} with its HTTP status; message is printf-style, or
  * NULL for the code's default message. Returns 0. */
 int http_send_error(http_req *req, int err, const char *fmt, ...)

@@ -27,6 +27,7 @@ typedef struct upload {
     splitter split;
     int64_t lines;
     int64_t max_lines; /* 0: no cap (test mode has one) */
+    bool too_many_lines;
 } upload;
 
 /* The file's bytes, as extracted from the body: hashed and cut into lines. */
@@ -39,24 +40,22 @@ static int imports_take_bytes(const char *data, size_t len, void *ctx) {
 static int imports_store_line(const split_line *line, void *ctx) {
     upload *u = ctx;
     u->lines = line->number;
-    if (u->max_lines > 0 && line->number > u->max_lines)
-        return BI_ELINELONG; /* stands for "too many lines": answered as 413 */
+    if (u->max_lines > 0 && line->number > u->max_lines) {
+        u->too_many_lines = true;
+        return BI_ETOOBIG;
+    }
     return db_upload_line(u->db, line->number, line->text, line->len,
                           line->error ? error_code(line->error) : NULL);
 }
 
-/* Reads the optional boolean query parameter name into *out (default when absent); anything but
- * "true" or "false" answers 400 with OCL's message. */
+/* Reads the optional boolean query parameter name into *out; answers 400 for anything but
+ * "true" or "false", with OCL's message. */
 static int imports_bool_param(http_req *req, const char *name, bool *out) {
-    char value[16];
-    if (!http_query_param(req, name, value, sizeof value))
-        return 0;
-    if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
-        http_send_error(req, BI_EINVAL, "%s must be either 'true' or 'false'", name);
-        return BI_EINVAL;
-    }
-    *out = value[0] == 't';
-    return 0;
+    char why[128];
+    int err = http_query_bool(req, name, out, why, sizeof why);
+    if (err < 0)
+        http_send_error(req, err, "%s", why);
+    return err;
 }
 
 /* Fills task's queue from the path: the named queue params[0], or the standard queue
@@ -130,13 +129,11 @@ static int imports_stream_body(http_req *req, upload *u, bool form_ok) {
     body_reader_free(body);
     split_fini(&u->split);
     free(chunk);
-    if (err == BI_ETOOBIG)
-        http_send_error(req, err, "the upload is larger than %lld bytes", cfg->max_upload_bytes);
-    if (err == BI_ELINELONG) {
-        http_send_error(req, BI_ETOOBIG, "a test_mode import may have at most %d lines",
+    if (err == BI_ETOOBIG && u->too_many_lines)
+        http_send_error(req, err, "a test_mode import may have at most %d lines",
                         cfg->max_test_mode_lines);
-        err = BI_ETOOBIG;
-    }
+    else if (err == BI_ETOOBIG)
+        http_send_error(req, err, "the upload is larger than %lld bytes", cfg->max_upload_bytes);
     return err;
 }
 
@@ -458,18 +455,13 @@ static int imports_get_task(http_req *req, const char *task_id) {
     return err;
 }
 
-/* Reads the non-negative integer query parameter name (default when absent, at most max). */
+/* Reads the optional integer query parameter name, from 0 to max, into *out; answers 400. */
 static int imports_count_param(http_req *req, const char *name, long max, long *out) {
-    char value[24], *end;
-    if (!http_query_param(req, name, value, sizeof value))
-        return 0;
-    long n = strtol(value, &end, 10);
-    if (value[0] == '\0' || *end != '\0' || n < 0 || n > max) {
-        http_send_error(req, BI_EINVAL, "%s must be an integer from 0 to %ld", name, max);
-        return BI_EINVAL;
-    }
-    *out = n;
-    return 0;
+    char why[128];
+    int err = http_query_long(req, name, 0, max, out, why, sizeof why);
+    if (err < 0)
+        http_send_error(req, err, "%s", why);
+    return err;
 }
 
 /* The caller's tasks (root: everyone's, ?username= filters), newest first. */

@@ -51,27 +51,14 @@ static int resources_run(http_req *req, int (*fn)(scope *)) {
 
 static const char *scope_bool(bool value) { return value ? "true" : "false"; }
 
-/* Reads the boolean query parameter name (default when absent) into *out. */
+/* Reads the optional boolean query parameter name into *out. */
 static int scope_bool_param(scope *s, const char *name, bool *out) {
-    char value[8];
-    if (!http_query_param(s->req, name, value, sizeof value))
-        return 0;
-    if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
-        return scope_fail(s, BI_EINVAL, "%s must be either 'true' or 'false'", name);
-    *out = value[0] == 't';
-    return 0;
+    return http_query_bool(s->req, name, out, s->why, sizeof s->why);
 }
 
-/* Reads the positive integer query parameter name, at most max, into *out. */
+/* Reads the optional positive integer query parameter name, at most max, into *out. */
 static int scope_count_param(scope *s, const char *name, long max, long *out) {
-    char value[24], *end;
-    if (!http_query_param(s->req, name, value, sizeof value))
-        return 0;
-    long n = strtol(value, &end, 10);
-    if (value[0] == '\0' || *end != '\0' || n < 1 || n > max)
-        return scope_fail(s, BI_EINVAL, "%s must be an integer from 1 to %ld", name, max);
-    *out = n;
-    return 0;
+    return http_query_long(s->req, name, 1, max, out, s->why, sizeof s->why);
 }
 
 /* Answers one page of list what with X-Total-Count. */

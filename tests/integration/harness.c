@@ -366,6 +366,13 @@ harness_response *harness_upload_file(const harness_server *s, const char *path,
     return r;
 }
 
+char *harness_fixture(const char *path) {
+    static char buf[512 * 1024];
+    long len = harness_read_file(path, buf, sizeof buf);
+    cr_assert_gt(len, 0, "cannot read %s", path);
+    return buf;
+}
+
 void harness_create_user(const harness_server *s, const char *name, char *out, size_t out_len) {
     char body[128];
     snprintf(body, sizeof body, "{\"username\":\"%s\"}", name);

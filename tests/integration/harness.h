@@ -100,6 +100,10 @@ const char *harness_response_header(const harness_response *r, const char *name,
 /* Returns the string member key of r's JSON body, or NULL. Borrowed from r. */
 const char *harness_json_string(const harness_response *r, const char *key);
 
+/* Returns the text of the fixture file at path (up to 512 KiB), in static storage overwritten by
+ * the next call; fails the test when it cannot be read. */
+char *harness_fixture(const char *path);
+
 /* Reads a whole small file into out (NUL-terminated); returns its length or -1. */
 long harness_read_file(const char *path, char *out, size_t out_len);
 

@@ -23,12 +23,6 @@ static void stop(void) { cr_expect_eq(harness_server_stop(&srv), 0, "bulkimportd
 
 TestSuite(imports, .init = start, .fini = stop, .timeout = 240);
 
-static char *read_fixture(const char *name) {
-    static char buf[512 * 1024];
-    long len = harness_read_file(name, buf, sizeof buf);
-    cr_assert_gt(len, 0, "cannot read %s", name);
-    return buf;
-}
 
 /* POSTs body (len bytes) to path as auth; asserts 202 and returns the task id in out. */
 static void submit(const char *path, const char *auth, const char *body, size_t len, char *out,
@@ -108,7 +102,7 @@ static void expect_summary(const harness_response *r, const char *pattern) {
 }
 
 Test(imports, sample_file_imports_and_reimports) {
-    const char *text = read_fixture(FIXTURES "sample_ocldev.json");
+    const char *text = harness_fixture(FIXTURES "sample_ocldev.json");
     char task[256];
     submit("/manage/bulkimport/", ROOT, text, strlen(text), task, sizeof task);
     cr_expect(strstr(task, "-root~priority") != NULL, "%s", task);
@@ -245,7 +239,7 @@ Test(imports, request_errors_are_precise) {
 }
 
 Test(imports, test_mode_reports_a_real_run_and_changes_nothing) {
-    const char *text = read_fixture(FIXTURES "pepfar_datim_moh_fy19.json");
+    const char *text = harness_fixture(FIXTURES "pepfar_datim_moh_fy19.json");
     char task[256];
     submit("/manage/bulkimport/?test_mode=true", ROOT, text, strlen(text), task, sizeof task);
     harness_response *dry = wait_result(task, ROOT, "summary");
@@ -522,7 +516,7 @@ Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
 }
 
 Test(imports, ocl_files_import_with_their_summaries) {
-    const char *text = read_fixture(FIXTURES "pepfar_datim_moh_fy19.json");
+    const char *text = harness_fixture(FIXTURES "pepfar_datim_moh_fy19.json");
     char task[256];
     submit("/manage/bulkimport/", ROOT, text, strlen(text), task, sizeof task);
     harness_response *r = wait_result(task, ROOT, "summary");
@@ -539,7 +533,7 @@ Test(imports, ocl_files_import_with_their_summaries) {
                  "the collection version holds the referenced concepts");
     harness_response_free(r);
 
-    text = read_fixture(FIXTURES "sample_collection_references_with_delete.json");
+    text = harness_fixture(FIXTURES "sample_collection_references_with_delete.json");
     submit("/manage/bulkimport/", ROOT, text, strlen(text), task, sizeof task);
     r = wait_result(task, ROOT, "summary");
     expect_summary(r, "^Processed 11 of 11 -- 7 UPDATE \\(200:7\\); 2 NEW \\(200:2\\); 2 DELETE \\(204:2\\) in ");

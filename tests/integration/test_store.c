@@ -61,12 +61,6 @@ static applied *apply_text(const char *text, const char *username, bool is_root,
     return a;
 }
 
-static char *read_fixture(const char *name) {
-    static char buf[512 * 1024];
-    long len = harness_read_file(name, buf, sizeof buf);
-    cr_assert_gt(len, 0, "cannot read %s", name);
-    return buf;
-}
 
 static void applied_free(applied *a) {
     apply_results_free(a->results, a->n);
@@ -80,7 +74,7 @@ static void expect_all_succeeded(const applied *a) {
 }
 
 Test(store, sample_ocldev_loads) {
-    applied *a = apply_text(read_fixture(FIXTURES "sample_ocldev.json"), "root", true, true);
+    applied *a = apply_text(harness_fixture(FIXTURES "sample_ocldev.json"), "root", true, true);
     cr_expect_eq(a->n, 64);
     expect_all_succeeded(a);
     applied_free(a);
@@ -124,7 +118,7 @@ static long total_count(const harness_response *r) {
 /* Every line of fixture name, applied as root, reads back field by field from the API: each
  * object at the URL its result names (for repeated ids, as the last line set it). */
 static void load_and_compare(const char *name, int expect_lines) {
-    char *text = read_fixture(name);
+    char *text = harness_fixture(name);
     applied *a = apply_text(text, "root", true, true);
     cr_expect_eq(a->n, (size_t)expect_lines);
     expect_all_succeeded(a);
@@ -278,13 +272,13 @@ Test(store, versions_freeze_content_and_history_is_kept) {
 }
 
 Test(store, mappings_without_id_are_never_duplicated) {
-    applied *first = apply_text(read_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
+    applied *first = apply_text(harness_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
     long created = 0;
     for (size_t i = 0; i < first->n; i++)
         created += first->results[i].type == RULES_MAPPING && first->results[i].status == 201;
     applied_free(first);
     cr_expect_gt(created, 200);
-    applied *again = apply_text(read_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
+    applied *again = apply_text(harness_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
     for (size_t i = 0; i < again->n; i++)
         if (again->results[i].type == RULES_MAPPING)
             cr_expect(strcmp(again->results[i].action, "UPDATE") == 0 &&
@@ -412,7 +406,7 @@ Test(store, bad_lines_fail_alone_and_odd_ids_round_trip) {
 }
 
 Test(store, lists_are_paged) {
-    applied *a = apply_text(read_fixture(FIXTURES "sample_ocldev.json"), "root", true, true);
+    applied *a = apply_text(harness_fixture(FIXTURES "sample_ocldev.json"), "root", true, true);
     applied_free(a);
     harness_response *all = get("/orgs/DemoOrg/sources/DemoSource/concepts/?limit=1000", ROOT, 200);
     long total = total_count(all);
@@ -442,7 +436,7 @@ Test(store, lists_are_paged) {
 }
 
 Test(store, deleting_an_owner_or_repository_removes_what_is_inside) {
-    applied *a = apply_text(read_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
+    applied *a = apply_text(harness_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
     expect_all_succeeded(a);
     applied_free(a);
     harness_response *r = get("/orgs/PEPFAR/collections/MER-R-MOH-Facility-FY19/concepts/", ROOT, 200);
