@@ -14,16 +14,23 @@
 
 #define TASK_COLUMNS                                                                               \
     "t.id, t.username, t.queue, t.named, t.state, t.update_if_exists, t.test_mode, t.total,"     \
-    " t.processed, t.created, t.updated, t.deleted, t.skipped, t.failed, t.checkpoint, t.lease,"  \
+    " b.processed, b.created, b.updated, b.deleted, b.skipped, b.failed, t.checkpoint, t.lease,"  \
     " coalesce(ocl_time(t.created_at), ''), coalesce(ocl_time(t.started_at), ''),"                \
     " coalesce(ocl_time(t.finished_at), ''), coalesce(extract(epoch FROM coalesce(t.finished_at,"  \
-    " clock_timestamp()) - t.started_at), 0), coalesce(t.error, '')"
+    " clock_timestamp()) - t.started_at), 0), coalesce(t.error, ''), t.batch_size"
+
+/* The counters of task t, summed over its committed batches (a FROM item named b). */
+#define TASK_COUNTERS                                                                              \
+    " CROSS JOIN LATERAL (SELECT coalesce(sum(processed), 0) AS processed,"                      \
+    " coalesce(sum(created), 0) AS created, coalesce(sum(updated), 0) AS updated,"               \
+    " coalesce(sum(deleted), 0) AS deleted, coalesce(sum(skipped), 0) AS skipped,"               \
+    " coalesce(sum(failed), 0) AS failed FROM import_batches WHERE task_id = t.id) b"
 
 static const db_stmt stmt_create = {
     "tasks_create",
-    "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode)"
-    " VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6::boolean)",
-    6};
+    "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode, batch_size)"
+    " VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6::boolean, $7::integer)",
+    7};
 static const db_stmt stmt_complete = {
     "tasks_complete",
     "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer WHERE id = $1", 3};
@@ -39,41 +46,41 @@ static const db_stmt stmt_claim = {
     " AND o.id <> c.id AND (o.state = 'STARTED' OR (o.state = 'PENDING'"
     " AND o.created_at < c.created_at))))"
     " ORDER BY c.queue = 'priority' DESC, c.created_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
-    " dropped AS (DELETE FROM import_results r USING c WHERE c.restart AND r.task_id = c.id)"
-    " UPDATE import_tasks t SET state = 'STARTED', lease = t.lease + 1, worker = $1,"
+    " dropped AS (DELETE FROM import_batches r USING c WHERE c.restart AND r.task_id = c.id),"
+    " t AS (UPDATE import_tasks t SET state = 'STARTED', lease = t.lease + 1, worker = $1,"
     " heartbeat_at = clock_timestamp(), started_at = coalesce(t.started_at, clock_timestamp()),"
-    " checkpoint = CASE WHEN c.restart THEN 0 ELSE t.checkpoint END,"
-    " processed = CASE WHEN c.restart THEN 0 ELSE t.processed END,"
-    " created = CASE WHEN c.restart THEN 0 ELSE t.created END,"
-    " updated = CASE WHEN c.restart THEN 0 ELSE t.updated END,"
-    " deleted = CASE WHEN c.restart THEN 0 ELSE t.deleted END,"
-    " skipped = CASE WHEN c.restart THEN 0 ELSE t.skipped END,"
-    " failed = CASE WHEN c.restart THEN 0 ELSE t.failed END"
-    " FROM c WHERE t.id = c.id RETURNING " TASK_COLUMNS,
+    " checkpoint = CASE WHEN c.restart THEN 0 ELSE t.checkpoint END"
+    " FROM c WHERE t.id = c.id RETURNING t.*)"
+    " SELECT " TASK_COLUMNS " FROM t CROSS JOIN LATERAL (SELECT 0 AS processed, 0 AS created,"
+    " 0 AS updated, 0 AS deleted, 0 AS skipped, 0 AS failed) b",
     1};
 static const db_stmt stmt_lines = {
     "tasks_lines",
     "SELECT line_no, text, coalesce(error, '') FROM import_lines WHERE task_id = $1"
     " AND line_no > $2::integer ORDER BY line_no LIMIT $3::integer",
     3};
+/* Records one batch, fenced by the lease: no row when another worker holds the task now; a
+ * row with inserted = 0 when this batch had already committed (a stale worker's twin). */
 static const db_stmt stmt_record = {
     "tasks_record",
-    "WITH r AS (SELECT * FROM unnest($3::integer[], $4::text[], $5::text[], $6::integer[],"
-    " $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])"
-    " AS r(line_no, root, action, status, obj_type, obj_url, repo_url, owner_url, message,"
-    " error_code)),"
-    " ins AS (INSERT INTO import_results SELECT $1, * FROM r),"
-    " c AS (SELECT count(*) FILTER (WHERE action = 'NEW' AND status > 0 AND"
-    " status < 400) AS created, count(*) FILTER (WHERE action = 'UPDATE' AND status > 0 AND"
-    " status < 400) AS updated, count(*) FILTER (WHERE action = 'DELETE' AND status > 0 AND"
-    " status < 400) AS deleted, count(*) FILTER (WHERE status = 0) AS skipped,"
-    " count(*) FILTER (WHERE status >= 400) AS failed, count(*) AS processed FROM r)"
-    " UPDATE import_tasks t SET processed = t.processed + c.processed,"
-    " created = t.created + c.created, updated = t.updated + c.updated,"
-    " deleted = t.deleted + c.deleted, skipped = t.skipped + c.skipped,"
-    " failed = t.failed + c.failed, checkpoint = $13::integer, heartbeat_at = clock_timestamp()"
-    " FROM c WHERE t.id = $1 AND t.lease = $2::bigint RETURNING t.cancel_requested",
-    13};
+    "WITH t AS (SELECT cancel_requested FROM import_tasks WHERE id = $1 AND lease = $2::bigint"
+    " AND state = 'STARTED'),"
+    " ins AS (INSERT INTO import_batches SELECT $1, $3::integer, $4::integer, $5::integer,"
+    " $6::integer, $7::integer, $8::integer, $9::integer, $10::integer[], $11::text[],"
+    " $12::text[], $13::integer[], $14::text[], $15::text[], $16::text[], $17::text[],"
+    " $18::text[], $19::text[] FROM t ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT t.cancel_requested, (SELECT count(*) FROM ins) FROM t",
+    19};
+static const db_stmt stmt_checkpoint = {
+    "tasks_checkpoint",
+    "UPDATE import_tasks SET checkpoint = $3::integer, heartbeat_at = clock_timestamp()"
+    " WHERE id = $1 AND lease = $2::bigint AND state = 'STARTED' RETURNING cancel_requested",
+    3};
+static const db_stmt stmt_committed = {
+    "tasks_committed",
+    "SELECT first_line FROM import_batches WHERE task_id = $1 AND first_line > $2::integer"
+    " ORDER BY first_line",
+    2};
 static const db_stmt stmt_timeouts = {
     "tasks_timeouts",
     "SELECT set_config('statement_timeout', $1, true),"
@@ -101,7 +108,10 @@ static const db_stmt stmt_purge = {
     "tasks_purge",
     "WITH d AS (DELETE FROM import_tasks WHERE id IN (SELECT id FROM import_tasks"
     " WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED') AND finished_at < clock_timestamp()"
-    " - make_interval(days => $1::integer) LIMIT $2::integer) RETURNING id) SELECT count(*) FROM d",
+    " - make_interval(days => $1::integer) LIMIT $2::integer) RETURNING id),"
+    " l AS (DELETE FROM import_lines USING d WHERE task_id = d.id),"
+    " b AS (DELETE FROM import_batches USING d WHERE task_id = d.id)"
+    " SELECT count(*) FROM d",
     2};
 /* What the caller may see, locked, with its state: the one row cancel and resume decide on. */
 static const db_stmt stmt_lock_own = {
@@ -130,8 +140,8 @@ static const db_stmt stmt_finish = {
     4};
 static const db_stmt stmt_get = {
     "tasks_get",
-    "SELECT " TASK_COLUMNS " FROM import_tasks t WHERE t.id = $1 AND (t.username = $2"
-    " OR $3::boolean)",
+    "SELECT " TASK_COLUMNS " FROM import_tasks t" TASK_COUNTERS " WHERE t.id = $1"
+    " AND (t.username = $2 OR $3::boolean)",
     3};
 static const db_stmt stmt_groups = {
     "tasks_groups",
@@ -164,8 +174,9 @@ static const db_stmt stmt_list = {
     "'task', p.id, 'state', p.state, 'queue', p.queue, 'username', p.username,"
     " 'created_at', ocl_time(p.created_at), 'started_at', ocl_time(p.started_at),"
     " 'finished_at', ocl_time(p.finished_at), 'total', p.total, 'processed', p.processed)"
-    " ORDER BY p.created_at DESC, p.id) FROM (SELECT * FROM base ORDER BY created_at DESC, id"
-    " LIMIT $4::bigint OFFSET $5::bigint) p), '[]')",
+    " ORDER BY p.created_at DESC, p.id) FROM (SELECT t.*, b.processed FROM (SELECT * FROM base"
+    " ORDER BY created_at DESC, id LIMIT $4::bigint OFFSET $5::bigint) t" TASK_COUNTERS ") p),"
+    " '[]')",
     5};
 
 static const db_stmt stmt_failed = {
@@ -186,12 +197,14 @@ struct db_upload {
 };
 
 int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out) {
+    db_int batch_size = db_int_text(task->batch_size);
     const char *values[] = {task->id,
                             task->username,
                             task->queue,
                             task->named ? "true" : "false",
                             task->update_if_exists ? "true" : "false",
-                            task->test_mode ? "true" : "false"};
+                            task->test_mode ? "true" : "false",
+                            batch_size.s};
     int err = db_begin(conn);
     if (err == 0)
         err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);
@@ -316,6 +329,7 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     snprintf(t->finished_at, sizeof t->finished_at, "%s", PQgetvalue(res, row, 18));
     t->elapsed_seconds = strtod(PQgetvalue(res, row, 19), NULL);
     snprintf(t->error, sizeof t->error, "%s", PQgetvalue(res, row, 20));
+    t->batch_size = atoi(PQgetvalue(res, row, 21));
 }
 
 int db_tasks_claim(db_conn *conn, const char *worker, db_task *out) {
@@ -371,14 +385,25 @@ void db_lines_free(db_lines *lines) {
 enum { R_LINE, R_ROOT, R_ACTION, R_STATUS, R_TYPE, R_URL, R_REPO, R_OWNER, R_MESSAGE, R_CODE,
        R_N };
 
+/* Whether a result with action and status counts as that action done (OCL.md "Results"). */
+static bool db_result_done(const db_result *r, const char *action) {
+    return r->status > 0 && r->status < 400 && strcmp(r->action, action) == 0;
+}
+
 int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
-                          const db_result *results, size_t n, int64_t checkpoint,
-                          bool *out_cancel) {
+                          const db_result *results, size_t n, bool *out_cancel) {
     db_array cols[R_N];
     for (int c = 0; c < R_N; c++)
         db_array_init(&cols[c]);
+    int64_t first = INT64_MAX, created = 0, updated = 0, deleted = 0, skipped = 0, failed = 0;
     for (size_t i = 0; i < n; i++) {
         const db_result *r = &results[i];
+        first = r->line < first ? r->line : first;
+        created += db_result_done(r, "NEW");
+        updated += db_result_done(r, "UPDATE");
+        deleted += db_result_done(r, "DELETE");
+        skipped += r->status == 0;
+        failed += r->status >= 400;
         db_array_add_int64(&cols[R_LINE], r->line);
         db_array_add(&cols[R_ROOT], r->root);
         db_array_add(&cols[R_ACTION], r->action);
@@ -390,12 +415,14 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
         db_array_add(&cols[R_MESSAGE], r->message);
         db_array_add(&cols[R_CODE], r->error_code);
     }
-    db_int lease_text = db_int_text(lease);
-    db_int checkpoint_text = db_int_text(checkpoint);
-    const char *values[R_N + 3] = {task_id, lease_text.s};
+    db_int numbers[] = {db_int_text(lease),   db_int_text(first),   db_int_text((int64_t)n),
+                        db_int_text(created), db_int_text(updated), db_int_text(deleted),
+                        db_int_text(skipped), db_int_text(failed)};
+    const char *values[R_N + 9] = {task_id};
+    for (int i = 0; i < 8; i++)
+        values[1 + i] = numbers[i].s;
     for (int c = 0; c < R_N; c++)
-        values[2 + c] = db_array_literal(&cols[c]);
-    values[R_N + 2] = checkpoint_text.s;
+        values[9 + c] = db_array_literal(&cols[c]);
     PGresult *res = NULL;
     int err = db_exec_row(conn, &stmt_record, values, &res);
     for (int c = 0; c < R_N; c++)
@@ -404,9 +431,47 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
         return BI_EBUSY; /* another worker holds the task now */
     if (err == 0) {
         *out_cancel = PQgetvalue(res, 0, 0)[0] == 't';
+        if (strcmp(PQgetvalue(res, 0, 1), "0") == 0)
+            err = BI_ECONFLICT;
         PQclear(res);
     }
     return err;
+}
+
+int db_tasks_checkpoint(db_conn *conn, const char *task_id, int64_t lease, int64_t checkpoint,
+                        bool *out_cancel) {
+    db_int lease_text = db_int_text(lease);
+    db_int checkpoint_text = db_int_text(checkpoint);
+    const char *values[] = {task_id, lease_text.s, checkpoint_text.s};
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_checkpoint, values, &res);
+    if (err == BI_ENOTFOUND)
+        return BI_EBUSY;
+    if (err == 0) {
+        *out_cancel = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+    }
+    return err;
+}
+
+int db_tasks_committed(db_conn *conn, const char *task_id, int64_t after, int64_t **out,
+                       size_t *out_n) {
+    db_int after_text = db_int_text(after);
+    const char *values[] = {task_id, after_text.s};
+    PGresult *res = NULL;
+    int err = db_exec_text(conn, &stmt_committed, values, PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return err;
+    size_t n = (size_t)PQntuples(res);
+    int64_t *firsts = malloc((n + 1) * sizeof *firsts);
+    if (firsts == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        firsts[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+    PQclear(res);
+    *out = firsts;
+    *out_n = n;
+    return 0;
 }
 
 int db_tasks_batch_timeouts(db_conn *conn, int ms) {

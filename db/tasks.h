@@ -27,6 +27,7 @@ typedef struct db_task {
     int64_t lease;
     char created_at[DB_TIME_MAX], started_at[DB_TIME_MAX], finished_at[DB_TIME_MAX]; /* "" */
     double elapsed_seconds; /* finished (or now) - started; 0 before the start */
+    int batch_size;         /* lines per batch, fixed when the task is created */
     char error[256];
 } db_task;
 
@@ -76,13 +77,23 @@ typedef struct db_result {
     const char *error_code; /* NULL on success */
 } db_result;
 
-/* Inserts results[0..n), adds their counts to the task and moves its checkpoint to
- * checkpoint — if the task still holds lease. Returns 0 and whether a cancel was requested in
- * *out_cancel, BI_EBUSY when the lease was lost (the caller must roll back), or BI_EUNAVAIL /
- * BI_EINTERNAL. Run inside the batch's transaction. */
+/* Records results[0..n) as one batch of task (named by its lowest line number, with its
+ * counters) — if the task still holds lease. Returns 0 and whether a cancel was requested in
+ * *out_cancel; BI_EBUSY when the lease was lost; BI_ECONFLICT when this batch had already
+ * committed (a stale twin of this worker did it); or BI_EUNAVAIL / BI_EINTERNAL. In the last
+ * four cases the caller must roll back. Run inside the batch's transaction. */
 int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
-                          const db_result *results, size_t n, int64_t checkpoint,
-                          bool *out_cancel);
+                          const db_result *results, size_t n, bool *out_cancel);
+
+/* Moves task's checkpoint to checkpoint (every batch up to that line has committed) if the
+ * task still holds lease. Returns 0 and whether a cancel was requested, or BI_EBUSY. */
+int db_tasks_checkpoint(db_conn *conn, const char *task_id, int64_t lease, int64_t checkpoint,
+                        bool *out_cancel);
+
+/* The first lines of task's committed batches after line after, ascending, in *out (malloc'd,
+ * *out_n of them): what a resumed task must not run again. */
+int db_tasks_committed(db_conn *conn, const char *task_id, int64_t after, int64_t **out,
+                       size_t *out_n);
 
 /* Bounds the open transaction's statements and idle time to ms, so that PostgreSQL ends the
  * session of a frozen node and releases its locks before its tasks are rescued. */

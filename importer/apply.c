@@ -790,14 +790,14 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
 }
 
 int apply_lines(db_conn *conn, const db_user *caller, const apply_options *opt,
-                const char *const *lines, const size_t *lens, int first_line, size_t n,
+                const char *const *lines, const size_t *lens, const int64_t *numbers, size_t n,
                 apply_result *results) {
     apply_ctx ctx = {conn, caller, opt, calloc(n ? n : 1, sizeof(apply_line)), results};
     if (ctx.lines == NULL)
         abort();
     memset(results, 0, n * sizeof *results);
     for (size_t i = 0; i < n; i++) {
-        results[i].line = first_line + (int)i;
+        results[i].line = numbers ? (int)numbers[i] : (int)i + 1;
         apply_read_line(&ctx, i, lines[i], lens[i]);
     }
     int err = 0;

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct db_conn db_conn;
 
@@ -37,13 +38,13 @@ typedef struct apply_result {
     char *message; /* the object's summary JSON on success, else the reason; malloc'd */
 } apply_result;
 
-/* Applies lines[0..n) (raw JSON texts of lens[i] bytes; line numbers first_line, first_line+1,
- * ...) as caller inside conn's open transaction, filling results[0..n). Returns 0 — every line
+/* Applies lines[0..n) (raw JSON texts of lens[i] bytes; their numbers in the file, ascending,
+ * in numbers[0..n), or 1, 2, ... when numbers is NULL) as caller inside conn's open transaction, filling results[0..n). Returns 0 — every line
  * then has its result, failed lines included — or BI_EUNAVAIL / BI_EINTERNAL when the database
  * failed: the transaction must then be rolled back and the results are meaningless. Free the
  * results with apply_results_free either way. */
 int apply_lines(db_conn *conn, const db_user *caller, const apply_options *opt,
-                const char *const *lines, const size_t *lens, int first_line, size_t n,
+                const char *const *lines, const size_t *lens, const int64_t *numbers, size_t n,
                 apply_result *results);
 
 /* Frees the messages of results[0..n). */

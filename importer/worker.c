@@ -6,6 +6,7 @@
 #include "log.h"
 #include "notify.h"
 #include "owners.h"
+#include "plan.h"
 #include "tasks.h"
 
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #define WORKER_BATCH_ATTEMPTS 3  /* a batch that failed inside the database (deadlock, ...) */
 #define WORKER_PURGE_EVERY_S 60  /* retention runs this often, in small deletes */
 #define WORKER_PURGE_BATCH 200
+#define WORKER_READ_LINES 1000   /* lines read from the upload at a time, to plan batches */
 
 /* What one worker thread holds now, for the heartbeat. */
 typedef struct worker_slot {
@@ -38,6 +40,8 @@ struct workers {
     worker_slot *slots; /* one per thread, under lock */
     pthread_mutex_t lock;
     pthread_cond_t wake;
+    pthread_cond_t progress; /* a batch of a task_run finished */
+    struct task_run *runs;   /* tasks idle workers may help with */
     unsigned long wakeups; /* bumped by workers_wake, under lock */
     atomic_bool stopping;
 };
@@ -51,42 +55,24 @@ static int worker_upload_error(const char *code) {
     return BI_EJSON;
 }
 
-/* Applies one batch of task's lines after its checkpoint on conn and records the results on
- * rec (the same connection, except in test mode), each inside its open transaction. Sets
- * *out_done when no line was left and *out_checkpoint to the batch's last line. */
+/* Applies batch b of task on conn and records its results on rec (the same connection, except
+ * in test mode), inside rec's open transaction. Sets *out_cancel when a cancel was requested. */
 static int worker_batch(workers *w, db_conn *conn, db_conn *rec, const db_task *task,
-                        const db_user *caller, bool *out_done, int64_t *out_checkpoint,
-                        bool *out_cancel) {
-    db_lines *lines = NULL;
+                        const db_user *caller, const plan_batch *b, bool *out_cancel) {
     int err = db_tasks_batch_timeouts(rec, w->cfg.rescue_after_ms / 2);
-    if (err == 0)
-        err = db_tasks_lines(rec, task->id, task->checkpoint, w->cfg.batch_size, &lines);
     if (err < 0)
         return err;
-    size_t n = db_lines_count(lines);
-    *out_done = n == 0;
-    const char **texts = calloc(n + 1, sizeof *texts);
-    size_t *lens = calloc(n + 1, sizeof *lens);
-    const char **flagged = calloc(n + 1, sizeof *flagged);
-    apply_result *results = calloc(n + 1, sizeof *results);
-    db_result *rows = calloc(n + 1, sizeof *rows);
-    if (!texts || !lens || !flagged || !results || !rows)
+    size_t n = b->n;
+    apply_result *results = calloc(n, sizeof *results);
+    db_result *rows = calloc(n, sizeof *rows);
+    if (!results || !rows)
         abort();
-    int64_t first = 0, number = 0;
-    for (size_t i = 0; i < n; i++) {
-        texts[i] = db_lines_get(lines, i, &number, &lens[i], &flagged[i]);
-        if (i == 0)
-            first = number;
-        if (texts[i] == NULL)
-            texts[i] = "";
-    }
     apply_options opt = {.update_if_exists = task->update_if_exists};
-    if (n > 0)
-        err = apply_lines(conn, caller, &opt, texts, lens, (int)first, n, results);
+    err = apply_lines(conn, caller, &opt, b->texts, b->lens, b->numbers, n, results);
     for (size_t i = 0; i < n && err == 0; i++) {
         apply_result *r = &results[i];
-        if (flagged[i] != NULL) { /* the upload already knew this line is unreadable */
-            int code = worker_upload_error(flagged[i]);
+        if (b->flagged[i] != NULL) { /* the upload already knew this line is unreadable */
+            int code = worker_upload_error(b->flagged[i]);
             free(r->message);
             r->message = strdup(error_message(code));
             r->action = "SKIP";
@@ -104,18 +90,13 @@ static int worker_batch(workers *w, db_conn *conn, db_conn *rec, const db_task *
                               .message = r->message ? r->message : "",
                               .error_code = r->error ? error_code(r->error) : NULL};
     }
-    if (err == 0 && n > 0)
-        err = db_tasks_record_batch(rec, task->id, task->lease, rows, n, number, out_cancel);
-    if (err == 0 && n > 0)
+    if (err == 0)
+        err = db_tasks_record_batch(rec, task->id, task->lease, rows, n, out_cancel);
+    if (err == 0)
         fault_point("mid_batch");
-    *out_checkpoint = n > 0 ? number : task->checkpoint;
     apply_results_free(results, n);
     free(rows);
     free(results);
-    free(flagged);
-    free(lens);
-    free(texts);
-    db_lines_free(lines);
     return err;
 }
 
@@ -155,61 +136,267 @@ static void worker_hand_back(workers *w, const db_task *task) {
     }
 }
 
+/* One task this node runs: the batches its plan cut wait in per-partition queues until a
+ * worker takes them — the claiming worker, and in the standard queue any idle worker of the
+ * node. A partition runs one batch at a time, in order. Guarded by w->lock. */
+typedef struct task_run {
+    workers *w;
+    db_task *task;
+    db_user caller;
+    db_conn *conn, *rec; /* the claiming worker's: conn applies, rec records (test mode: apart) */
+    bool shared;         /* other workers may help: standard queue, not test mode */
+    plan_batch *head[PLAN_PARTITIONS + 1], *tail[PLAN_PARTITIONS + 1]; /* [PLAN_PARTITIONS]: serial */
+    bool busy[PLAN_PARTITIONS + 1];
+    int queued, running;
+    int err;                /* the first failure of a batch */
+    bool cancel, stopped;   /* a cancel was requested; the workers stop */
+    int64_t processed;      /* lines of the batches committed by this run */
+    int64_t *committed;     /* first lines of batches a resumed task committed before */
+    size_t n_committed;
+    struct task_run *next;  /* in w->runs while shared */
+} task_run;
+
+/* Takes a batch of run whose partition is free, or returns NULL. Under w->lock. */
+static plan_batch *run_take(task_run *run) {
+    for (int part = 0; part <= PLAN_PARTITIONS; part++) {
+        plan_batch *b = run->head[part];
+        if (b == NULL || run->busy[part])
+            continue;
+        if ((run->head[part] = b->next) == NULL)
+            run->tail[part] = NULL;
+        run->busy[part] = true;
+        run->queued--;
+        run->running++;
+        return b;
+    }
+    return NULL;
+}
+
+static int run_slot(const plan_batch *b) {
+    return b->partition < 0 ? PLAN_PARTITIONS : b->partition;
+}
+
+/* Runs batch b of run on conn (the helper's own, or the claiming worker's) in its own
+ * transaction, again when the database failed inside it, then hands the outcome to run. A
+ * batch that had already committed (a stale twin did it) counts as done. */
+static void run_batch(task_run *run, db_conn *conn, plan_batch *b) {
+    workers *w = run->w;
+    bool own_rec = run->rec != run->conn;
+    db_conn *rec = own_rec ? run->rec : conn;
+    bool cancel = false;
+    int err = 0;
+    for (int attempt = 1;; attempt++) {
+        if ((err = db_begin(rec)) < 0)
+            break;
+        err = worker_batch(w, conn, rec, run->task, &run->caller, b, &cancel);
+        if (err == 0)
+            err = db_commit(rec);
+        else
+            db_rollback(rec);
+        if (err == 0)
+            fault_point("after_batch_commit");
+        if (err == BI_ECONFLICT) {
+            log_warn("task %s: batch at line %lld had already committed", run->task->id,
+                     (long long)b->numbers[0]);
+            err = 0;
+        }
+        /* The batch rolled back whole: running it again applies it exactly once. Test mode's
+         * single transaction cannot be replayed that way. */
+        if (err != BI_EINTERNAL || own_rec || attempt >= WORKER_BATCH_ATTEMPTS ||
+            atomic_load(&w->stopping))
+            break;
+        log_warn("task %s: batch at line %lld failed; attempt %d of %d", run->task->id,
+                 (long long)b->numbers[0], attempt + 1, WORKER_BATCH_ATTEMPTS);
+        worker_pause(w, 100 * attempt);
+    }
+    pthread_mutex_lock(&w->lock);
+    run->busy[run_slot(b)] = false;
+    run->running--;
+    if (err == 0)
+        run->processed += (int64_t)b->n;
+    else if (run->err == 0)
+        run->err = err;
+    run->cancel |= cancel;
+    pthread_cond_broadcast(&w->progress);
+    pthread_mutex_unlock(&w->lock);
+    plan_batch_free(b);
+}
+
+/* Whether run should stop taking batches. Under w->lock. */
+static bool run_halted(const task_run *run) {
+    return run->err != 0 || run->cancel || run->stopped;
+}
+
+/* The claiming worker's share: runs run's batches itself while at least limit wait, or with
+ * limit 0 until every batch is done; waits while the free partitions' batches run elsewhere.
+ * Once run halted, what is queued is dropped. Returns whether run halted. */
+static bool run_drain(task_run *run, int limit) {
+    workers *w = run->w;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        if (run_halted(run))
+            for (int part = 0; part <= PLAN_PARTITIONS; part++)
+                while (run->head[part] != NULL) {
+                    plan_batch *b = run->head[part];
+                    run->head[part] = b->next;
+                    run->tail[part] = NULL;
+                    plan_batch_free(b);
+                    run->queued--;
+                }
+        if (limit > 0 ? run->queued < limit : run->queued == 0 && run->running == 0)
+            break;
+        plan_batch *b = run_take(run);
+        if (b != NULL) {
+            pthread_mutex_unlock(&w->lock);
+            run_batch(run, run->conn, b);
+            pthread_mutex_lock(&w->lock);
+        } else {
+            pthread_cond_wait(&w->progress, &w->lock);
+        }
+    }
+    bool halted = run_halted(run);
+    pthread_mutex_unlock(&w->lock);
+    return halted;
+}
+
+static int run_compare_lines(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The plan's emit: queues a batch (unless a resumed task committed it before) and lets the
+ * claiming worker run batches while enough wait; at a barrier, waits for all of them and
+ * moves the checkpoint. Returns 1 to stop the plan. */
+static int run_emit(plan_batch *b, int64_t through, void *ctx) {
+    task_run *run = ctx;
+    workers *w = run->w;
+    bool test_mode = run->rec != run->conn;
+    if (atomic_load(&w->stopping) && !test_mode) {
+        pthread_mutex_lock(&w->lock);
+        run->stopped = true; /* a test-mode task cannot stop halfway: it runs to its end */
+        pthread_mutex_unlock(&w->lock);
+    }
+    if (b != NULL) {
+        if (bsearch(&b->numbers[0], run->committed, run->n_committed, sizeof *run->committed,
+                    run_compare_lines) != NULL) {
+            plan_batch_free(b);
+            return 0;
+        }
+        pthread_mutex_lock(&w->lock);
+        int slot = run_slot(b);
+        b->next = NULL;
+        if (run->tail[slot] != NULL)
+            run->tail[slot]->next = b;
+        else
+            run->head[slot] = b;
+        run->tail[slot] = b;
+        run->queued++;
+        pthread_mutex_unlock(&w->lock);
+        if (run->shared)
+            workers_wake(w);
+        return run_drain(run, run->shared ? w->cfg.threads : 1) ? 1 : 0;
+    }
+    if (run_drain(run, 0))
+        return 1;
+    bool cancel = false;
+    int err = db_tasks_checkpoint(run->rec, run->task->id, run->task->lease, through, &cancel);
+    pthread_mutex_lock(&w->lock);
+    if (err < 0 && run->err == 0)
+        run->err = err;
+    run->cancel |= cancel;
+    if (err == 0)
+        run->task->checkpoint = through;
+    bool halted = run_halted(run);
+    pthread_mutex_unlock(&w->lock);
+    return halted ? 1 : 0;
+}
+
+/* Puts run in (or takes it out of) the node's list of tasks that idle workers help with. */
+static void run_share(task_run *run, bool on) {
+    workers *w = run->w;
+    pthread_mutex_lock(&w->lock);
+    task_run **at = &w->runs;
+    while (*at != NULL && *at != run)
+        at = &(*at)->next;
+    if (on && *at == NULL) {
+        run->next = w->runs;
+        w->runs = run;
+    } else if (!on && *at != NULL) {
+        *at = run->next;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Plans run's task from its checkpoint and runs the batches. Returns 0 or the first error. */
+static int run_plan(task_run *run) {
+    workers *w = run->w;
+    db_task *task = run->task;
+    int err = db_tasks_committed(run->rec, task->id, task->checkpoint, &run->committed,
+                                 &run->n_committed);
+    if (err < 0)
+        return err;
+    plan *p = plan_create(task->batch_size, run->shared, run_emit, run);
+    int64_t after = task->checkpoint;
+    int stop = 0;
+    while (stop == 0) {
+        db_lines *lines = NULL;
+        if ((err = db_tasks_lines(run->conn, task->id, after, WORKER_READ_LINES, &lines)) < 0)
+            break;
+        size_t n = db_lines_count(lines);
+        for (size_t i = 0; i < n && stop == 0; i++) {
+            size_t len;
+            const char *flagged;
+            const char *text = db_lines_get(lines, i, &after, &len, &flagged);
+            if (flagged != NULL) /* a static copy: the lines are freed before the batch runs */
+                flagged = error_code(worker_upload_error(flagged));
+            stop = plan_add(p, after, text ? text : "", len, flagged);
+        }
+        db_lines_free(lines);
+        if (n == 0 && stop == 0) {
+            stop = plan_finish(p);
+            break;
+        }
+    }
+    plan_free(p);
+    run_drain(run, 0); /* whatever stopped the plan, nothing runs on after this */
+    pthread_mutex_lock(&w->lock);
+    if (err == 0)
+        err = run->err;
+    pthread_mutex_unlock(&w->lock);
+    return err;
+}
+
 /* Runs task (claimed by this worker) to its end on conn, or until the workers stop (the task is
  * handed back), a cancel (REVOKED), or a lost lease (someone else holds it: let go at once). A
  * test-mode task applies every batch in one transaction on conn that is rolled back at the end,
  * and records its results on a second connection, so they survive the rollback and later lines
  * see earlier ones. Returns BI_EUNAVAIL when the database went away (conn is broken). */
 static int worker_run(workers *w, db_conn *conn, db_task *task) {
-    db_user caller = {0};
-    snprintf(caller.username, sizeof caller.username, "%s", task->username);
+    task_run run = {.w = w, .task = task, .conn = conn, .rec = conn};
+    snprintf(run.caller.username, sizeof run.caller.username, "%s", task->username);
     db_owner user;
     int err = db_owners_lookup(conn, task->username, false, task->username, &user);
-    caller.is_root = err == 0 && user.is_root;
+    run.caller.is_root = err == 0 && user.is_root;
     log_info("task %s: started (%lld lines from line %lld%s)", task->id, (long long)task->total,
              (long long)task->checkpoint + 1, task->test_mode ? ", test mode" : "");
-    db_conn *rec = conn;
     bool own_rec = false;
     if (err == 0 && task->test_mode) {
-        err = db_pool_acquire(w->cfg.pool, 5000, &rec);
+        err = db_pool_acquire(w->cfg.pool, 5000, &run.rec);
         own_rec = err == 0;
         if (!own_rec)
-            rec = conn;
+            run.rec = conn;
         else if ((err = db_begin(conn)) == 0) /* its one long transaction is bounded too */
             err = db_tasks_batch_timeouts(conn, w->cfg.rescue_after_ms / 2);
     }
-    bool done = false, cancel = false, stopped = false;
-    int attempt = 1;
-    while (err == 0 && !done && !cancel) {
-        if (atomic_load(&w->stopping) && !own_rec) {
-            stopped = true; /* a test-mode task cannot stop halfway: it runs to its end */
-            break;
-        }
-        if ((err = db_begin(rec)) < 0)
-            break;
-        int64_t checkpoint = task->checkpoint;
-        err = worker_batch(w, conn, rec, task, &caller, &done, &checkpoint, &cancel);
-        if (err == 0)
-            err = db_commit(rec);
-        else
-            db_rollback(rec);
-        if (err == 0 && checkpoint != task->checkpoint) { /* only what committed counts */
-            fault_point("after_batch_commit");
-            task->processed += checkpoint - task->checkpoint;
-            task->checkpoint = checkpoint;
-        }
-        /* The batch rolled back whole: running it again applies it exactly once. Test mode's
-         * single transaction cannot be replayed that way. */
-        if (err == BI_EINTERNAL && !own_rec && attempt < WORKER_BATCH_ATTEMPTS) {
-            log_warn("task %s: batch after line %lld failed; attempt %d of %d", task->id,
-                     (long long)task->checkpoint, attempt + 1, WORKER_BATCH_ATTEMPTS);
-            worker_pause(w, 100 * attempt);
-            attempt++;
-            err = 0;
-        } else if (err == 0) {
-            attempt = 1;
-        }
+    run.shared = !task->named && !task->test_mode && w->cfg.threads > 1;
+    if (err == 0) {
+        if (run.shared)
+            run_share(&run, true);
+        err = run_plan(&run);
+        run_share(&run, false);
     }
+    free(run.committed);
+    db_conn *rec = run.rec;
     if (own_rec)
         db_rollback(conn); /* test mode: nothing it did stays */
     if (err == BI_EBUSY) {
@@ -217,17 +404,17 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
     } else if (err == BI_EUNAVAIL) {
         log_warn("task %s: the database went away at line %lld", task->id,
                  (long long)task->checkpoint);
-    } else if (stopped) {
+    } else if (run.stopped && !run.cancel) {
         int released = db_tasks_release(rec, task->id, task->lease);
         log_info("task %s: handed back at line %lld for shutdown%s", task->id,
                  (long long)task->checkpoint, released < 0 ? " (failed: rescue will)" : "");
     } else {
-        const char *state = cancel ? "REVOKED" : err == 0 ? "SUCCESS" : "FAILURE";
-        if (!cancel && err == 0)
+        const char *state = run.cancel ? "REVOKED" : err == 0 ? "SUCCESS" : "FAILURE";
+        if (!run.cancel && err == 0)
             fault_point("before_success");
         int finish = db_tasks_finish(rec, task->id, task->lease, state,
                                      err == 0 ? NULL : error_message(err));
-        log_info("task %s: %s after %lld lines%s", task->id, state, (long long)task->processed,
+        log_info("task %s: %s after %lld more lines%s", task->id, state, (long long)run.processed,
                  finish < 0 ? " (state not recorded)" : "");
         if (finish == BI_EUNAVAIL)
             err = BI_EUNAVAIL;
@@ -235,6 +422,17 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
     if (own_rec)
         db_pool_release(w->cfg.pool, rec);
     return err == BI_EUNAVAIL ? err : 0;
+}
+
+/* Takes a batch of any shared run of this node that has one waiting; NULL when none. */
+static plan_batch *worker_find_help(workers *w, task_run **out_run) {
+    plan_batch *b = NULL;
+    pthread_mutex_lock(&w->lock);
+    for (task_run *run = w->runs; run != NULL && b == NULL; run = run->next)
+        if (!run_halted(run) && (b = run_take(run)) != NULL)
+            *out_run = run;
+    pthread_mutex_unlock(&w->lock);
+    return b;
 }
 
 /* The wake-up count now: worker_idle(w, it) waits for the next wake-up. */
@@ -275,6 +473,13 @@ static void *worker_main(void *arg) {
         }
         db_task task;
         int err = db_tasks_claim(conn, w->node, &task);
+        task_run *helped;
+        plan_batch *help = err < 0 ? worker_find_help(w, &helped) : NULL;
+        if (help != NULL) { /* no task waits: help with one under way on this node */
+            run_batch(helped, conn, help);
+            db_pool_release(w->cfg.pool, conn);
+            continue;
+        }
         int run = 0;
         if (err == 0) {
             worker_hold(w, slot, &task);
@@ -366,6 +571,7 @@ int workers_start(const workers_config *cfg, workers **out) {
     w->cfg.conninfo = w->conninfo;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
+    pthread_cond_init(&w->progress, NULL);
     if ((w->slots = calloc((size_t)cfg->threads, sizeof *w->slots)) == NULL)
         abort();
     for (int i = 0; i < cfg->threads; i++) {
@@ -418,6 +624,7 @@ void workers_stop(workers *w) {
     free(w->slots);
     free(w->conninfo);
     pthread_cond_destroy(&w->wake);
+    pthread_cond_destroy(&w->progress);
     pthread_mutex_destroy(&w->lock);
     free(w->threads);
     free(w);

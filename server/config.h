@@ -12,6 +12,8 @@
 
 #include <stdio.h>
 
+#define CONFIG_MAX_BATCH_SIZE 100000 /* --batch-size and a task's batch_size (a table CHECK too) */
+
 typedef struct config {
     const char *listen;       /* "IPv4:PORT" or "[IPv6]:PORT"; port 0 picks a free one */
     const char *database_url; /* NULL: embedded PostgreSQL in <data_dir>/pg */

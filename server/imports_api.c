@@ -58,6 +58,15 @@ static int imports_bool_param(http_req *req, const char *name, bool *out) {
     return err;
 }
 
+/* Reads the optional integer query parameter name, from min to max, into *out; answers 400. */
+static int imports_long_param(http_req *req, const char *name, long min, long max, long *out) {
+    char why[128];
+    int err = http_query_long(req, name, min, max, out, why, sizeof why);
+    if (err < 0)
+        http_send_error(req, err, "%s", why);
+    return err;
+}
+
 /* Fills task's queue from the path: the named queue params[0], or the standard queue
  * ("priority" for root). Answers 400 for a bad name. */
 static int imports_queue(http_req *req, db_task *task) {
@@ -141,9 +150,13 @@ static int imports_stream_body(http_req *req, upload *u, bool form_ok) {
 static int imports_post(http_req *req, bool form_ok) {
     db_task task = {.update_if_exists = true};
     snprintf(task.username, sizeof task.username, "%s", req->user.username);
+    long batch_size = req->app->cfg.batch_size;
     if (imports_bool_param(req, "update_if_exists", &task.update_if_exists) < 0 ||
-        imports_bool_param(req, "test_mode", &task.test_mode) < 0 || imports_queue(req, &task) < 0)
+        imports_bool_param(req, "test_mode", &task.test_mode) < 0 ||
+        imports_long_param(req, "batch_size", 1, CONFIG_MAX_BATCH_SIZE, &batch_size) < 0 ||
+        imports_queue(req, &task) < 0)
         return 0;
+    task.batch_size = (int)batch_size;
     long long length = mg_get_request_info(req->conn)->content_length;
     if (length > req->app->cfg.max_upload_bytes)
         return http_send_error(req, BI_ETOOBIG, "the upload is larger than %lld bytes",
@@ -455,23 +468,14 @@ static int imports_get_task(http_req *req, const char *task_id) {
     return err;
 }
 
-/* Reads the optional integer query parameter name, from 0 to max, into *out; answers 400. */
-static int imports_count_param(http_req *req, const char *name, long max, long *out) {
-    char why[128];
-    int err = http_query_long(req, name, 0, max, out, why, sizeof why);
-    if (err < 0)
-        http_send_error(req, err, "%s", why);
-    return err;
-}
-
 /* The caller's tasks (root: everyone's, ?username= filters), newest first. */
 static int imports_list(http_req *req, const char *queue) {
     char username[DB_USERNAME_MAX + 1], state[16];
     bool by_user = http_query_param(req, "username", username, sizeof username);
     bool by_state = http_query_param(req, "state", state, sizeof state);
     long limit = 1000, offset = 0;
-    if (imports_count_param(req, "limit", 100000, &limit) < 0 ||
-        imports_count_param(req, "offset", 1L << 40, &offset) < 0)
+    if (imports_long_param(req, "limit", 0, 100000, &limit) < 0 ||
+        imports_long_param(req, "offset", 0, 1L << 40, &offset) < 0)
         return 0;
     if (by_state && strcmp(state, "PENDING") != 0 && strcmp(state, "STARTED") != 0 &&
         strcmp(state, "SUCCESS") != 0 && strcmp(state, "FAILURE") != 0 &&

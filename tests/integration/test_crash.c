@@ -103,8 +103,9 @@ static void wait_final(const harness_server *s, const char *task, char *state, s
  * line NEW 201 (a line applied twice would be an UPDATE), LINES - 2 concepts at version 1. */
 static void expect_exactly_once(const char *conninfo, const char *task) {
     char sql[1024];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND state = 'SUCCESS'"
-                              " AND total = %d AND processed = %d AND created = %d AND checkpoint = %d",
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks t WHERE id = '%s' AND state = 'SUCCESS'"
+                              " AND total = %d AND checkpoint = %d AND (SELECT (sum(processed),"
+                              " sum(created)) = (%d, %d) FROM import_batches WHERE task_id = t.id)",
              task, LINES, LINES, LINES, LINES);
     cr_expect_eq(harness_sql(conninfo, sql), 1, "task %s is not a clean SUCCESS", task);
     snprintf(sql, sizeof sql, "SELECT count(DISTINCT line_no) FROM import_results WHERE task_id = '%s'"
@@ -117,10 +118,13 @@ static void expect_exactly_once(const char *conninfo, const char *task) {
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concept_versions"), 0);
 }
 
+/* The lines of task's committed batches, as SQL. */
+#define COMMITTED_SQL "SELECT coalesce(sum(processed), 0) FROM import_batches WHERE task_id = '%s'"
+
 /* Waits (up to 6 s) until task has committed at least lines lines. */
-static void wait_checkpoint(const char *conninfo, const char *task, long lines) {
+static void wait_committed(const char *conninfo, const char *task, long lines) {
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
+    snprintf(sql, sizeof sql, COMMITTED_SQL, task);
     for (int i = 0; i < 600 && harness_sql(conninfo, sql) < lines; i++)
         usleep(10 * 1000);
 }
@@ -173,7 +177,7 @@ Test(crash, a_frozen_node_is_fenced_off) {
     start_node(&first, conninfo, NULL);
     submit_file(&first, ROOT, task, sizeof task);
     char sql[512];
-    wait_checkpoint(conninfo, task, 100);
+    wait_committed(conninfo, task, 100);
     kill(first.pid, SIGSTOP); /* frozen mid-task, perhaps mid-transaction */
     start_node(&second, conninfo, NULL);
     wait_final(&second, task, state, sizeof state);
@@ -194,7 +198,7 @@ Test(crash, graceful_shutdown_hands_tasks_back_at_once) {
     start_node(&first, conninfo, NULL);
     submit_file(&first, ROOT, task, sizeof task);
     char sql[512];
-    wait_checkpoint(conninfo, task, 100);
+    wait_committed(conninfo, task, 100);
     cr_expect_eq(harness_server_stop(&first), 0, "SIGTERM exits 0");
     snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND state IN ('PENDING', 'SUCCESS')", task);
     cr_expect_eq(harness_sql(conninfo, sql), 1, "handed back without waiting for the rescue");
@@ -211,7 +215,7 @@ Test(crash, a_broken_database_connection_mid_import) {
     start_node(&node, conninfo, NULL);
     submit_file(&node, ROOT, task, sizeof task);
     char sql[512];
-    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
+    snprintf(sql, sizeof sql, COMMITTED_SQL, task);
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 600 && harness_sql(conninfo, sql) < 300 * (round + 1); i++)
             usleep(10 * 1000);
@@ -235,7 +239,7 @@ Test(crash, cancel_and_resume) {
     harness_create_user(&node, "alice", alice, sizeof alice);
     submit_file(&node, ROOT, task, sizeof task);
     char sql[512], path[400];
-    snprintf(sql, sizeof sql, "SELECT checkpoint FROM import_tasks WHERE id = '%s'", task);
+    snprintf(sql, sizeof sql, COMMITTED_SQL, task);
     for (int i = 0; i < 600 && harness_sql(conninfo, sql) < 100; i++)
         usleep(10 * 1000);
     snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", task);
@@ -247,7 +251,7 @@ Test(crash, cancel_and_resume) {
     harness_response_free(r);
     wait_final(&node, task, state, sizeof state);
     cr_expect_str_eq(state, "REVOKED");
-    snprintf(sql, sizeof sql, "SELECT processed FROM import_tasks WHERE id = '%s'", task);
+    snprintf(sql, sizeof sql, "SELECT sum(processed) FROM import_batches WHERE task_id = '%s'", task);
     long processed = harness_sql(conninfo, sql);
     cr_expect(processed > 0 && processed < LINES, "stopped at a batch boundary: %ld", processed);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM import_results WHERE task_id = '%s'", task);
@@ -325,8 +329,10 @@ Test(crash, three_nodes_share_the_work) {
         wait_final(&nodes[0], tasks[i], state, sizeof state);
         cr_expect_str_eq(state, "SUCCESS", "%s", tasks[i]);
     }
-    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks WHERE state = 'SUCCESS'"
-                                       " AND lease = 1 AND processed = 2 AND created = 1 AND updated = 1"),
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks t WHERE state = 'SUCCESS'"
+                                       " AND lease = 1 AND (SELECT (sum(processed), sum(created),"
+                                       " sum(updated)) = (2, 1, 1) FROM import_batches b"
+                                       " WHERE b.task_id = t.id)"),
                  40, "each task ran exactly once");
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_results"), 80);
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks a JOIN import_tasks b"
@@ -369,8 +375,10 @@ Test(crash, random_kill_soak, .timeout = 400) {
         snprintf(sql, sizeof sql, "SELECT count(*) FROM import_results WHERE task_id = '%.255s'"
                                   " AND action = 'NEW' AND status = 201", tasks[i]);
         cr_expect_eq(harness_sql(conninfo, sql), LINES, "%s: every line NEW 201 exactly once", tasks[i]);
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%.255s' AND processed = %d"
-                                  " AND created = %d AND checkpoint = %d", tasks[i], LINES, LINES, LINES);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks t WHERE id = '%.255s'"
+                                  " AND checkpoint = %d AND (SELECT (sum(processed), sum(created))"
+                                  " = (%d, %d) FROM import_batches WHERE task_id = t.id)",
+                 tasks[i], LINES, LINES, LINES);
         cr_expect_eq(harness_sql(conninfo, sql), 1, "%s: counters agree", tasks[i]);
     }
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_results"), 6 * LINES);
@@ -391,7 +399,7 @@ Test(crash, postgresql_restarts_mid_import, .timeout = 400) {
     harness_server node;
     start_node(&node, conninfo, NULL);
     submit_file(&node, ROOT, task, sizeof task);
-    wait_checkpoint(conninfo, task, 200);
+    wait_committed(conninfo, task, 200);
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%.255s' AND state = 'STARTED'", task);
     cr_expect_eq(harness_sql(conninfo, sql), 1, "the restart comes mid-import");

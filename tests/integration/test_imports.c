@@ -640,15 +640,17 @@ Test(imports, an_interrupted_test_mode_task_starts_again_from_line_one) {
         "{\"type\":\"Concept\",\"id\":\"c\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],"
         "\"owner\":\"T\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n";
     char task[256];
-    submit("/manage/bulkimport/?test_mode=true", ROOT, body, sizeof body - 1, task, sizeof task);
+    submit("/manage/bulkimport/?test_mode=true&batch_size=1", ROOT, body, sizeof body - 1, task,
+           sizeof task);
     harness_response *r = wait_result(task, ROOT, "summary");
     expect_summary(r, "^Processed 3 of 3 -- 3 NEW \\(201:3\\) in ");
     harness_response_free(r);
-    /* As a node that died after line 1 leaves it once rescued: PENDING, checkpoint 1, one result;
-     * line 1's organization rolled back with that node's transaction. */
-    harness_sql(srv.conninfo, "DELETE FROM import_results WHERE line_no > 1");
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_batches"), 3);
+    /* As a node that died after line 1 leaves it once rescued: PENDING, checkpoint 1, one batch
+     * recorded; line 1's organization rolled back with that node's transaction. */
+    harness_sql(srv.conninfo, "DELETE FROM import_batches WHERE first_line > 1");
     harness_sql(srv.conninfo, "UPDATE import_tasks SET state = 'PENDING', finished_at = NULL,"
-                              " checkpoint = 1, processed = 1, created = 1; NOTIFY bulkimport_tasks");
+                              " checkpoint = 1; NOTIFY bulkimport_tasks");
     r = wait_result(task, ROOT, "summary");
     expect_summary(r, "^Processed 3 of 3 -- 3 NEW \\(201:3\\) in ");
     harness_response_free(r);

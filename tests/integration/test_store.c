@@ -52,7 +52,7 @@ static applied *apply_text(const char *text, const char *username, bool is_root,
     db_user caller = {.is_root = is_root};
     snprintf(caller.username, sizeof caller.username, "%s", username);
     apply_options opt = {.update_if_exists = update_if_exists};
-    cr_assert_eq(apply_lines(conn, &caller, &opt, lines, lens, 1, a->n, a->results), 0);
+    cr_assert_eq(apply_lines(conn, &caller, &opt, lines, lens, NULL, a->n, a->results), 0);
     cr_assert_eq(db_commit(conn), 0);
     db_pool_release(pool, conn);
     db_pool_destroy(pool);
