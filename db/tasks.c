@@ -68,9 +68,10 @@ static const db_stmt stmt_record = {
     " ins AS (INSERT INTO import_batches SELECT $1, $3::integer, $4::integer, $5::integer,"
     " $6::integer, $7::integer, $8::integer, $9::integer, $10::integer[], $11::text[],"
     " $12::text[], $13::integer[], $14::text[], $15::text[], $16::text[], $17::text[],"
-    " $18::text[], $19::text[] FROM t ON CONFLICT DO NOTHING RETURNING 1)"
+    " $18::text[], $19::text[], $20::text[], $21::integer[], $22::integer[], $23::integer[]"
+    " FROM t ON CONFLICT DO NOTHING RETURNING 1)"
     " SELECT t.cancel_requested, (SELECT count(*) FROM ins) FROM t",
-    19};
+    23};
 static const db_stmt stmt_checkpoint = {
     "tasks_checkpoint",
     "UPDATE import_tasks SET checkpoint = $3::integer, heartbeat_at = clock_timestamp()"
@@ -145,9 +146,10 @@ static const db_stmt stmt_get = {
     3};
 static const db_stmt stmt_groups = {
     "tasks_groups",
-    "SELECT action, status, count(*) FROM import_results WHERE task_id = $1"
-    " GROUP BY action, status"
-    " ORDER BY min(min(line_no)) OVER (PARTITION BY action), min(line_no)",
+    "SELECT g.action, g.status, sum(g.n) FROM import_batches b CROSS JOIN LATERAL"
+    " unnest(b.group_action, b.group_status, b.group_count, b.group_first) AS g(action, status,"
+    " n, first) WHERE b.task_id = $1 GROUP BY g.action, g.status"
+    " ORDER BY min(min(g.first)) OVER (PARTITION BY g.action), min(g.first)",
     1};
 static const db_stmt stmt_stream = {
     "tasks_stream",
@@ -383,7 +385,32 @@ void db_lines_free(db_lines *lines) {
 }
 
 enum { R_LINE, R_ROOT, R_ACTION, R_STATUS, R_TYPE, R_URL, R_REPO, R_OWNER, R_MESSAGE, R_CODE,
-       R_N };
+       G_ACTION, G_STATUS, G_COUNT, G_FIRST, R_N };
+
+/* The (action, status) groups of a batch, in order of their first line. */
+typedef struct db_groups {
+    size_t n;
+    struct db_group {
+        const char *action;
+        int status;
+        int64_t count, first;
+    } g[64];
+} db_groups;
+
+/* Counts r in its group; false when the batch has more groups than fit (never in practice:
+ * a handful of actions times a handful of statuses). */
+static bool db_groups_add(db_groups *gs, const db_result *r) {
+    for (size_t i = 0; i < gs->n; i++)
+        if (gs->g[i].status == r->status && strcmp(gs->g[i].action, r->action) == 0) {
+            gs->g[i].count++;
+            gs->g[i].first = r->line < gs->g[i].first ? r->line : gs->g[i].first;
+            return true;
+        }
+    if (gs->n == sizeof gs->g / sizeof gs->g[0])
+        return false;
+    gs->g[gs->n++] = (struct db_group){r->action, r->status, 1, r->line};
+    return true;
+}
 
 /* Whether a result with action and status counts as that action done (OCL.md "Results"). */
 static bool db_result_done(const db_result *r, const char *action) {
@@ -396,6 +423,7 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
     for (int c = 0; c < R_N; c++)
         db_array_init(&cols[c]);
     int64_t first = INT64_MAX, created = 0, updated = 0, deleted = 0, skipped = 0, failed = 0;
+    db_groups groups = {0};
     for (size_t i = 0; i < n; i++) {
         const db_result *r = &results[i];
         first = r->line < first ? r->line : first;
@@ -414,6 +442,14 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
         db_array_add(&cols[R_OWNER], r->owner_url);
         db_array_add(&cols[R_MESSAGE], r->message);
         db_array_add(&cols[R_CODE], r->error_code);
+        if (!db_groups_add(&groups, r))
+            abort(); /* statuses and actions are the importer's own, a short fixed list */
+    }
+    for (size_t i = 0; i < groups.n; i++) {
+        db_array_add(&cols[G_ACTION], groups.g[i].action);
+        db_array_add_int64(&cols[G_STATUS], groups.g[i].status);
+        db_array_add_int64(&cols[G_COUNT], groups.g[i].count);
+        db_array_add_int64(&cols[G_FIRST], groups.g[i].first);
     }
     db_int numbers[] = {db_int_text(lease),   db_int_text(first),   db_int_text((int64_t)n),
                         db_int_text(created), db_int_text(updated), db_int_text(deleted),

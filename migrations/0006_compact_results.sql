@@ -24,21 +24,38 @@ CREATE TABLE import_batches (
     owner_url  text[] NOT NULL,
     message    text[] NOT NULL,
     error_code text[] NOT NULL,
+    -- The batch's (action, status) groups with their size and first line: a summary reads
+    -- these few instead of every line.
+    group_action text[] NOT NULL,
+    group_status integer[] NOT NULL,
+    group_count  integer[] NOT NULL,
+    group_first  integer[] NOT NULL,
     PRIMARY KEY (task_id, first_line)
 );
 
+-- Each finished task's per-line results become one batch.
 INSERT INTO import_batches
-SELECT task_id, min(line_no), count(*),
-       count(*) FILTER (WHERE action = 'NEW' AND status > 0 AND status < 400),
-       count(*) FILTER (WHERE action = 'UPDATE' AND status > 0 AND status < 400),
-       count(*) FILTER (WHERE action = 'DELETE' AND status > 0 AND status < 400),
-       count(*) FILTER (WHERE status = 0), count(*) FILTER (WHERE status >= 400),
-       array_agg(line_no ORDER BY line_no), array_agg(root ORDER BY line_no),
-       array_agg(action ORDER BY line_no), array_agg(status ORDER BY line_no),
-       array_agg(obj_type ORDER BY line_no), array_agg(obj_url ORDER BY line_no),
-       array_agg(repo_url ORDER BY line_no), array_agg(owner_url ORDER BY line_no),
-       array_agg(message ORDER BY line_no), array_agg(error_code ORDER BY line_no)
-FROM import_results GROUP BY task_id;
+WITH g AS (SELECT task_id, array_agg(action ORDER BY first) AS action,
+                  array_agg(status ORDER BY first) AS status, array_agg(n ORDER BY first) AS n,
+                  array_agg(first ORDER BY first) AS first
+           FROM (SELECT task_id, action, status, count(*) AS n, min(line_no) AS first
+                 FROM import_results GROUP BY task_id, action, status) s
+           GROUP BY task_id),
+     r AS (SELECT task_id, min(line_no) AS first_line, count(*) AS processed,
+                  count(*) FILTER (WHERE action = 'NEW' AND status > 0 AND status < 400) AS created,
+                  count(*) FILTER (WHERE action = 'UPDATE' AND status > 0 AND status < 400) AS updated,
+                  count(*) FILTER (WHERE action = 'DELETE' AND status > 0 AND status < 400) AS deleted,
+                  count(*) FILTER (WHERE status = 0) AS skipped,
+                  count(*) FILTER (WHERE status >= 400) AS failed,
+                  array_agg(line_no ORDER BY line_no) AS line_no, array_agg(root ORDER BY line_no) AS root,
+                  array_agg(action ORDER BY line_no) AS action, array_agg(status ORDER BY line_no) AS status,
+                  array_agg(obj_type ORDER BY line_no) AS obj_type, array_agg(obj_url ORDER BY line_no) AS obj_url,
+                  array_agg(repo_url ORDER BY line_no) AS repo_url,
+                  array_agg(owner_url ORDER BY line_no) AS owner_url,
+                  array_agg(message ORDER BY line_no) AS message,
+                  array_agg(error_code ORDER BY line_no) AS error_code
+           FROM import_results GROUP BY task_id)
+SELECT r.*, g.action, g.status, g.n, g.first FROM r JOIN g USING (task_id);
 DROP TABLE import_results;
 
 CREATE VIEW import_results AS

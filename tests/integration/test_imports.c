@@ -656,3 +656,41 @@ Test(imports, an_interrupted_test_mode_task_starts_again_from_line_one) {
     harness_response_free(r);
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM organizations"), 0);
 }
+
+Test(imports, a_large_task_runs_in_partitions_and_keeps_each_key_in_order) {
+    /* 300 concepts created, then all of them changed; concept "k" appears three times, far
+     * apart, and must end as its last line says, having been created once and updated twice. */
+    size_t cap = 700 * 260, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text + len, cap - len,
+                            "{\"type\":\"Organization\",\"id\":\"P\",\"name\":\"P\"}\n"
+                            "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"P\","
+                            "\"owner_type\":\"Organization\"}\n");
+    for (int i = 0; i < 600; i++) {
+        bool k = i == 40 || i == 290 || i == 560;
+        len += (size_t)snprintf(text + len, cap - len,
+                                "{\"type\":\"Concept\",\"id\":\"%s%d\",\"concept_class\":\"M\","
+                                "\"datatype\":\"N\",\"names\":[{\"name\":\"v%d\",\"locale\":\"en\"}],"
+                                "\"owner\":\"P\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n",
+                                k ? "k" : "p", k ? 0 : i % 300, i);
+    }
+    char task[256];
+    submit("/manage/bulkimport/?batch_size=20", ROOT, text, len, task, sizeof task);
+    free(text);
+    harness_response *r = wait_result(task, ROOT, "json");
+    expect_line(r, 43, "NEW", "201", NULL);
+    expect_line(r, 293, "UPDATE", "200", NULL);
+    expect_line(r, 563, "UPDATE", "200", NULL);
+    harness_response_free(r);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts c JOIN repositories r"
+                                           " ON r.id = c.repo_id WHERE c.mnemonic = 'k0'"
+                                           " AND c.version = 3 AND c.data->'names'->0->>'name' = 'v560'"),
+                 1, "the key's last line wins, after exactly two updates");
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_batches WHERE task_id = '%s'"
+                              " AND line_no[cardinality(line_no)] - line_no[1] >= cardinality(line_no)",
+             task);
+    cr_expect_gt(harness_sql(srv.conninfo, sql), 0, "some batches are partitions, not ranges");
+    snprintf(sql, sizeof sql, "SELECT sum(processed) FROM import_batches WHERE task_id = '%s'", task);
+    cr_expect_eq(harness_sql(srv.conninfo, sql), 602);
+}
