@@ -27,7 +27,7 @@ static int db_listener_connect(db_listener *l) {
         return 0;
     PQfinish(l->pg);
     l->pg = PQconnectdb(l->conninfo);
-    PGresult *res = PQstatus(l->pg) == CONNECTION_OK ? PQexec(l->pg, "LISTEN " DB_TASKS_CHANNEL)
+    PGresult *res = PQstatus(l->pg) == CONNECTION_OK ? PQexec(l->pg, "LISTEN " DB_TASKS_CHANNEL "; LISTEN " DB_DONE_CHANNEL)
                                                      : NULL;
     bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
@@ -41,15 +41,15 @@ static int db_listener_connect(db_listener *l) {
     return 0;
 }
 
-/* Takes every pending notification. Returns how many there were. */
+/* Takes every pending notification. Returns their DB_NOTIFY_* bits. */
 static int db_listener_drain(db_listener *l) {
-    int n = 0;
+    int seen = 0;
     PGnotify *note;
     while ((note = PQnotifies(l->pg)) != NULL) {
+        seen |= strcmp(note->relname, DB_DONE_CHANNEL) == 0 ? DB_NOTIFY_DONE : DB_NOTIFY_QUEUED;
         PQfreemem(note);
-        n++;
     }
-    return n;
+    return seen;
 }
 
 int db_listener_wait(db_listener *l, int timeout_ms) {
@@ -57,14 +57,15 @@ int db_listener_wait(db_listener *l, int timeout_ms) {
         return BI_EUNAVAIL;
     if (!PQconsumeInput(l->pg))
         goto broken;
-    if (db_listener_drain(l) > 0)
-        return 1;
+    int seen = db_listener_drain(l);
+    if (seen != 0)
+        return seen;
     struct pollfd p = {.fd = PQsocket(l->pg), .events = POLLIN};
     if (poll(&p, 1, timeout_ms) <= 0)
         return 0;
     if (!PQconsumeInput(l->pg))
         goto broken;
-    return db_listener_drain(l) > 0;
+    return db_listener_drain(l);
 broken:
     PQfinish(l->pg);
     l->pg = NULL;

@@ -1,6 +1,9 @@
 #include "summary.h"
 
+#include "tasks.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void summary_init(summary *s) { memset(s, 0, sizeof *s); }
@@ -57,4 +60,21 @@ size_t summary_format(summary *s, int64_t processed, int64_t total, double elaps
     int n = snprintf(out, out_len, "Processed %lld of %lld -- %s in %.2f secs",
                      (long long)processed, (long long)total, s->actions, elapsed);
     return n < 0 ? 0 : (size_t)n < out_len ? (size_t)n : out_len - 1;
+}
+
+static void summary_take_group(const char *action, int status, int64_t count, void *ctx) {
+    summary_add(ctx, action, status, count);
+}
+
+long summary_of_task(db_conn *conn, const db_task *t, char *out, size_t cap) {
+    summary *s = malloc(sizeof *s);
+    if (s == NULL)
+        abort();
+    summary_init(s);
+    int err = db_results_groups(conn, t->id, summary_take_group, s);
+    long len = err < 0 ? err
+                       : (long)summary_format(s, t->processed, t->total,
+                                              t->started_at[0] ? t->elapsed_seconds : 0.0, out, cap);
+    free(s);
+    return len;
 }

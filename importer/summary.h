@@ -34,4 +34,11 @@ void summary_add(summary *s, const char *action, int status, int64_t count);
 size_t summary_format(summary *s, int64_t processed, int64_t total, double elapsed, char *out,
                       size_t out_len);
 
+typedef struct db_conn db_conn;
+typedef struct db_task db_task;
+
+/* Formats finished task t's summary line from its stored results into out (at least
+ * SUMMARY_TEXT_MAX + 128 bytes). Returns its length, or a BI_E* (< 0) from the database. */
+long summary_of_task(db_conn *conn, const db_task *t, char *out, size_t cap);
+
 #endif

@@ -43,6 +43,8 @@ struct workers {
     pthread_cond_t progress; /* a batch of a task_run finished */
     struct task_run *runs;   /* tasks idle workers may help with */
     unsigned long wakeups; /* bumped by workers_wake, under lock */
+    unsigned long endings; /* bumped when any node's task ended (NOTIFY), under lock */
+    pthread_cond_t ended;
     atomic_bool stopping;
 };
 
@@ -502,9 +504,15 @@ static void *worker_listen(void *arg) {
     db_listener *l = db_listener_open(w->conninfo);
     while (!atomic_load(&w->stopping)) {
         int rc = db_listener_wait(l, 250);
-        if (rc == 1)
+        if (rc > 0 && (rc & DB_NOTIFY_QUEUED))
             workers_wake(w);
-        else if (rc < 0) /* the database is away: try again after a pause */
+        if (rc > 0 && (rc & DB_NOTIFY_DONE)) {
+            pthread_mutex_lock(&w->lock);
+            w->endings++;
+            pthread_cond_broadcast(&w->ended);
+            pthread_mutex_unlock(&w->lock);
+        }
+        if (rc < 0) /* the database is away: try again after a pause */
             worker_idle(w, worker_wakeups(w));
     }
     db_listener_close(l);
@@ -572,6 +580,7 @@ int workers_start(const workers_config *cfg, workers **out) {
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     pthread_cond_init(&w->progress, NULL);
+    pthread_cond_init(&w->ended, NULL);
     if ((w->slots = calloc((size_t)cfg->threads, sizeof *w->slots)) == NULL)
         abort();
     for (int i = 0; i < cfg->threads; i++) {
@@ -610,11 +619,44 @@ void workers_wake(workers *w) {
     pthread_mutex_unlock(&w->lock);
 }
 
+unsigned long workers_endings(workers *w) {
+    pthread_mutex_lock(&w->lock);
+    unsigned long seen = w->endings;
+    pthread_mutex_unlock(&w->lock);
+    return seen;
+}
+
+void workers_await_ending(workers *w, unsigned long seen, int ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (w->endings == seen && !atomic_load(&w->stopping))
+        if (pthread_cond_timedwait(&w->ended, &w->lock, &until) != 0)
+            break;
+    pthread_mutex_unlock(&w->lock);
+}
+
+void workers_release_waiters(workers *w) {
+    pthread_mutex_lock(&w->lock);
+    w->endings++;
+    pthread_cond_broadcast(&w->ended);
+    pthread_mutex_unlock(&w->lock);
+}
+
 void workers_stop(workers *w) {
     if (w == NULL)
         return;
     atomic_store(&w->stopping, true);
     workers_wake(w);
+    pthread_mutex_lock(&w->lock);
+    pthread_cond_broadcast(&w->ended);
+    pthread_mutex_unlock(&w->lock);
     for (int i = 0; i < w->n_started; i++)
         pthread_join(w->threads[i], NULL);
     if (w->listening)
@@ -625,6 +667,7 @@ void workers_stop(workers *w) {
     free(w->conninfo);
     pthread_cond_destroy(&w->wake);
     pthread_cond_destroy(&w->progress);
+    pthread_cond_destroy(&w->ended);
     pthread_mutex_destroy(&w->lock);
     free(w->threads);
     free(w);

@@ -28,6 +28,16 @@ int workers_start(const workers_config *cfg, workers **out);
 /* Wakes idle workers: a task was queued. Safe from any thread. */
 void workers_wake(workers *w);
 
+/* How many task endings (on any node) this node has heard of: pass it to workers_await_ending. */
+unsigned long workers_endings(workers *w);
+
+/* Waits up to ms milliseconds until a task ends after workers_endings returned seen, or the
+ * workers stop. Safe from any thread (HTTP handlers long-polling a task). */
+void workers_await_ending(workers *w, unsigned long seen, int ms);
+
+/* Wakes every workers_await_ending now (the server is shutting down). */
+void workers_release_waiters(workers *w);
+
 /* Asks the workers to stop after their current batch, hands their tasks back to PENDING (a
  * test-mode task runs to its end), waits for them, frees w. NULL does nothing. */
 void workers_stop(workers *w);

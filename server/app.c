@@ -219,6 +219,8 @@ int app_run(const config *cfg) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_info("received %s: finishing in-flight requests and stopping", strsignal(sig));
+    atomic_store(&a.stopping, true);
+    workers_release_waiters(a.workers);
     signal(SIGALRM, app_shutdown_overdue);
     alarm(APP_SHUTDOWN_WAIT_S);
     rc = 0;

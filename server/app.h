@@ -12,12 +12,15 @@
 #include "worker.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 
 typedef struct app {
     config cfg;
     char data_dir[PATH_MAX]; /* absolute */
     db_pool *pool;
     workers *workers;
+    atomic_bool stopping; /* shutdown began: long-polls answer at once */
+    atomic_int waiters;   /* long-polls and event streams being held */
 } app;
 
 /* Runs the server until SIGINT or SIGTERM. Borrows cfg for the whole run. Returns the process

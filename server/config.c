@@ -62,6 +62,8 @@ static const option options[] = {
     {"--db-connections", "BULKIMPORT_DB_CONNECTIONS", OPT_INT, offsetof(config, db_connections),
      2, 10000, "N", "database connections shared by HTTP handlers and workers "
                     "(default: workers + 8)"},
+    {"--max-waiters", "BULKIMPORT_MAX_WAITERS", OPT_INT, offsetof(config, max_waiters), 1, 1024,
+     "N", "long-polls and event streams held at once; more get 503 (default: http-threads / 2)"},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -192,6 +194,7 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         .log_level = BI_LOG_INFO,
         .http_threads = 64,
     };
+    bool max_waiters_set = false;
     bool db_connections_set = false;
     err[0] = '\0';
 
@@ -202,6 +205,7 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         if (config_apply(&cfg, &options[i], options[i].env, value, err, err_len) < 0)
             return BI_EINVAL;
         db_connections_set |= options[i].offset == offsetof(config, db_connections);
+        max_waiters_set |= options[i].offset == offsetof(config, max_waiters);
     }
 
     for (int a = 1; a < argc; a++) {
@@ -234,7 +238,10 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         if (config_apply(&cfg, o, o->flag, value, err, err_len) < 0)
             return BI_EINVAL;
         db_connections_set |= o->offset == offsetof(config, db_connections);
+        max_waiters_set |= o->offset == offsetof(config, max_waiters);
     }
+    if (!max_waiters_set)
+        cfg.max_waiters = cfg.http_threads / 2 > 0 ? cfg.http_threads / 2 : 1;
 
     if (!db_connections_set)
         cfg.db_connections = cfg.workers + 8;

@@ -30,6 +30,7 @@ typedef struct config {
     enum log_level log_level;
     int http_threads;
     int db_connections; /* default workers + 8 */
+    int max_waiters;    /* long-polls and event streams at once; default http_threads / 2 */
 } config;
 
 enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1 };

@@ -245,6 +245,15 @@ int http_send_error(http_req *req, int err, const char *fmt, ...) {
     return http_send_error_with(req, err, NULL, fmt ? message : NULL);
 }
 
+int http_send_error_headers(http_req *req, int err, const char *headers, const char *fmt, ...) {
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    return http_send_error_with(req, err, headers, message);
+}
+
 int http_read_json_object(http_req *req, size_t max_bytes, cJSON **out) {
     const struct mg_request_info *info = mg_get_request_info(req->conn);
     if (info->content_length > (long long)max_bytes) {

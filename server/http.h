@@ -114,6 +114,10 @@ int http_query_long(http_req *req, const char *name, long min, long max, long *o
 int http_send_error(http_req *req, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* http_send_error with extra response headers ("Name: value\r\n" each). */
+int http_send_error_headers(http_req *req, int err, const char *headers, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Reads the request body as a JSON object of at most max_bytes. Returns 0 and a new object in
  * *out (cJSON_Delete it), or sends 400/413 itself and returns the error (BI_EINVAL,
  * BI_ETOOBIG) — the caller then just returns 0. */

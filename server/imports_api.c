@@ -287,11 +287,13 @@ int imports_api_delete(http_req *req) {
     return http_send_no_content(req);
 }
 
+#define IMPORTS_MAX_WAIT_S 60 /* the longest long-poll */
+
 /* ---- GET ?task=: status and results -------------------------------------------------------- */
 
 
-/* 202 with live progress for a task that is not finished. */
-static int imports_send_progress(http_req *req, const db_task *t) {
+/* The task's status with live progress counters (the body of a 202 while it runs). */
+static cJSON *imports_progress_json(const db_task *t) {
     cJSON *body = cJSON_CreateObject();
     imports_add_base(body, t);
     cJSON *p = cJSON_AddObjectToObject(body, "progress");
@@ -310,33 +312,29 @@ static int imports_send_progress(http_req *req, const db_task *t) {
                                 (double)(long long)((double)(t->total - t->processed) / rate));
     else
         cJSON_AddNullToObject(p, "eta_seconds");
+    return body;
+}
+
+/* 202 with live progress for a task that is not finished. */
+static int imports_send_progress(http_req *req, const db_task *t) {
+    cJSON *body = imports_progress_json(t);
     http_send_json(req, 202, body);
     cJSON_Delete(body);
     return 0;
 }
 
-static void imports_summary_group(const char *action, int status, int64_t count, void *ctx) {
-    summary_add(ctx, action, status, count);
-}
-
 static int imports_send_summary(http_req *req, db_conn *conn, const db_task *t) {
-    summary *s = malloc(sizeof *s);
-    if (s == NULL)
-        abort();
-    summary_init(s);
-    int err = db_results_groups(conn, t->id, imports_summary_group, s);
-    if (err == 0) {
-        char line[SUMMARY_TEXT_MAX + 128];
-        size_t len = summary_format(s, t->processed, t->total,
-                                    t->started_at[0] ? t->elapsed_seconds : 0.0, line, sizeof line);
-        mg_printf(req->conn,
-                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                  "Content-Length: %zu\r\nCache-Control: no-store\r\n\r\n",
-                  len);
-        mg_write(req->conn, line, len);
-    }
-    free(s);
-    return err;
+    char line[SUMMARY_TEXT_MAX + 128];
+    long len = summary_of_task(conn, t, line, sizeof line);
+    if (len < 0)
+        return (int)len;
+    mg_printf(req->conn,
+              "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+              "Content-Length: %ld\r\nCache-Control: no-store\r\nX-Task-State: %s\r\n"
+              "X-Task-Failed: %lld\r\n\r\n",
+              len, t->state, (long long)t->failed);
+    mg_write(req->conn, line, (size_t)len);
+    return 0;
 }
 
 /* Streams the results as OCL's JSON or report, grouped root → action → status. */
@@ -394,15 +392,7 @@ static int results_row(const char *root, const char *action, int status, const c
 }
 
 static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, bool json) {
-    summary *s = malloc(sizeof *s);
-    if (s == NULL)
-        abort();
-    summary_init(s);
-    int err = db_results_groups(conn, t->id, imports_summary_group, s);
-    int64_t skipped = s->skipped;
-    free(s);
-    if (err < 0)
-        return err;
+    int64_t skipped = t->skipped; /* status "skip" */
     results_out r = {.json = json, .first = true};
     r.out = http_stream_begin(req, 200, json ? "application/json" : "text/plain; charset=utf-8");
     if (json)
@@ -413,7 +403,7 @@ static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, 
                            t->started_at[0] ? t->elapsed_seconds : 0.0);
     else
         http_stream_printf(r.out, "REPORT OF IMPORT RESULTS:\n");
-    err = db_results_stream(conn, t->id, results_row, &r);
+    int err = db_results_stream(conn, t->id, results_row, &r);
     if (json)
         http_stream_printf(r.out, "%s}}", r.first ? "" : "]}}");
     if (err < 0)
@@ -440,6 +430,101 @@ static int imports_send_failed(http_req *req, db_conn *conn, const db_task *t) {
     return 0;
 }
 
+static bool imports_running(const db_task *t) {
+    return strcmp(t->state, "PENDING") == 0 || strcmp(t->state, "STARTED") == 0;
+}
+
+/* Reads task_id into *t on a pooled connection; answers 404 itself (returns BI_ENOTFOUND). */
+static int imports_read_task(http_req *req, const char *task_id, db_task *t) {
+    db_conn *conn;
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    if (err < 0)
+        return err;
+    err = db_tasks_get(conn, task_id, &req->user, t);
+    db_pool_release(req->app->pool, conn);
+    if (err == BI_ENOTFOUND)
+        http_send_error(req, BI_ENOTFOUND, "task %.200s not found", task_id);
+    return err;
+}
+
+/* Takes one of the --max-waiters places for a long-poll or event stream; answers 503 with
+ * Retry-After when none is free, so waiters never starve uploads and health checks. */
+static bool imports_take_waiter(http_req *req) {
+    if (atomic_fetch_add(&req->app->waiters, 1) < req->app->cfg.max_waiters)
+        return true;
+    atomic_fetch_sub(&req->app->waiters, 1);
+    http_send_error_headers(req, BI_EUNAVAIL, "Retry-After: 2\r\n",
+                            "too many clients are waiting on tasks (--max-waiters %d); retry",
+                            req->app->cfg.max_waiters);
+    return false;
+}
+
+/* Long-poll: waits until task_id ends (any node's NOTIFY wakes it; it looks again every second
+ * in case one was missed) or wait_s seconds pass, then leaves *t as it last read it. */
+static int imports_wait_task(http_req *req, const char *task_id, long wait_s, db_task *t) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        unsigned long seen = workers_endings(req->app->workers);
+        int err = imports_read_task(req, task_id, t);
+        if (err < 0 || !imports_running(t) || atomic_load(&req->app->stopping))
+            return err;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left_ms = wait_s * 1000 - ((now.tv_sec - start.tv_sec) * 1000 +
+                                        (now.tv_nsec - start.tv_nsec) / 1000000);
+        if (left_ms <= 0)
+            return 0;
+        workers_await_ending(req->app->workers, seen, left_ms < 1000 ? (int)left_ms : 1000);
+    }
+}
+
+/* Server-Sent Events: a "progress" event with the status every second while task_id runs,
+ * then one "done" event with the final status and its summary line. */
+static int imports_stream_events(http_req *req, const char *task_id) {
+    db_task t;
+    int err = imports_read_task(req, task_id, &t);
+    if (err < 0)
+        return err == BI_ENOTFOUND ? 0 : err;
+    mg_printf(req->conn, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                         "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n"
+                         "Connection: close\r\n\r\n");
+    for (;;) {
+        if (!imports_running(&t))
+            break;
+        cJSON *body = imports_progress_json(&t);
+        char *text = cJSON_PrintUnformatted(body);
+        int sent = mg_printf(req->conn, "event: progress\ndata: %s\n\n", text);
+        free(text);
+        cJSON_Delete(body);
+        if (sent <= 0 || atomic_load(&req->app->stopping))
+            return 0; /* the client went away, or the server stops */
+        unsigned long seen = workers_endings(req->app->workers);
+        workers_await_ending(req->app->workers, seen, 1000);
+        db_conn *conn;
+        if (db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn) < 0)
+            continue;
+        err = db_tasks_get(conn, task_id, &req->user, &t);
+        db_pool_release(req->app->pool, conn);
+        if (err < 0)
+            return 0;
+    }
+    db_conn *conn;
+    char line[SUMMARY_TEXT_MAX + 128];
+    long len = -1;
+    if (db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn) == 0) {
+        len = summary_of_task(conn, &t, line, sizeof line);
+        db_pool_release(req->app->pool, conn);
+    }
+    cJSON *body = cJSON_CreateObject();
+    imports_add_base(body, &t);
+    cJSON_AddStringToObject(body, "summary", len >= 0 ? line : "");
+    char *text = cJSON_PrintUnformatted(body);
+    mg_printf(req->conn, "event: done\ndata: %s\n\n", text);
+    free(text);
+    cJSON_Delete(body);
+    return 0;
+}
+
 static int imports_get_task(http_req *req, const char *task_id) {
     char format[16];
     if (!http_query_param(req, "result", format, sizeof format))
@@ -448,21 +533,38 @@ static int imports_get_task(http_req *req, const char *task_id) {
                  strcmp(format, "report") == 0 || strcmp(format, "failed") == 0;
     if (!known)
         return http_send_error(req, BI_EINVAL, "result must be summary, report, json or failed");
-    db_conn *conn;
-    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    long wait_s = 0;
+    if (imports_long_param(req, "wait", 0, IMPORTS_MAX_WAIT_S, &wait_s) < 0)
+        return 0;
+    const char *accept = mg_get_header(req->conn, "Accept");
+    bool events = accept != NULL && strstr(accept, "text/event-stream") != NULL;
+    if ((events || wait_s > 0) && !imports_take_waiter(req))
+        return 0;
+    db_task t;
+    int err;
+    if (events) {
+        err = imports_stream_events(req, task_id);
+        atomic_fetch_sub(&req->app->waiters, 1);
+        return err;
+    }
+    err = wait_s > 0 ? imports_wait_task(req, task_id, wait_s, &t)
+                     : imports_read_task(req, task_id, &t);
+    if (wait_s > 0)
+        atomic_fetch_sub(&req->app->waiters, 1);
+    if (err == BI_ENOTFOUND)
+        return 0; /* answered */
     if (err < 0)
         return err;
-    db_task t;
-    err = db_tasks_get(conn, task_id, &req->user, &t);
-    if (err == BI_ENOTFOUND)
-        err = http_send_error(req, BI_ENOTFOUND, "task %.200s not found", task_id);
-    else if (err == 0 && (strcmp(t.state, "PENDING") == 0 || strcmp(t.state, "STARTED") == 0))
-        err = imports_send_progress(req, &t);
-    else if (err == 0 && strcmp(format, "summary") == 0)
+    if (imports_running(&t))
+        return imports_send_progress(req, &t);
+    db_conn *conn;
+    if ((err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
+        return err;
+    if (strcmp(format, "summary") == 0)
         err = imports_send_summary(req, conn, &t);
-    else if (err == 0 && strcmp(format, "failed") == 0)
+    else if (strcmp(format, "failed") == 0)
         err = imports_send_failed(req, conn, &t);
-    else if (err == 0)
+    else
         err = imports_send_results(req, conn, &t, strcmp(format, "json") == 0);
     db_pool_release(req->app->pool, conn);
     return err;

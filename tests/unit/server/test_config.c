@@ -30,6 +30,7 @@ Test(config, defaults) {
     cr_expect_eq(c.log_level, BI_LOG_INFO);
     cr_expect_eq(c.http_threads, 64);
     cr_expect_eq(c.db_connections, cpus + 8);
+    cr_expect_eq(c.max_waiters, 32, "half the HTTP threads");
 }
 
 Test(config, every_flag) {
@@ -49,6 +50,10 @@ Test(config, every_flag) {
     cr_expect_eq(c.log_level, BI_LOG_DEBUG);
     cr_expect_eq(c.http_threads, 16);
     cr_expect_eq(c.db_connections, 20);
+    cr_expect_eq(c.max_waiters, 8, "default follows --http-threads");
+    const char *capped[] = {"--max-waiters", "3", NULL};
+    cr_assert_eq(parse(capped, NULL, &c), CONFIG_RUN, "%s", err);
+    cr_expect_eq(c.max_waiters, 3);
 }
 
 Test(config, equals_form_and_ipv6) {
