@@ -3,7 +3,6 @@
 #include "config.h"
 #include "log.h"
 
-#include <malloc.h>
 #include <stdio.h>
 
 extern char **environ;
@@ -21,10 +20,5 @@ int main(int argc, char **argv) {
         return 2;
     }
     log_set_level(cfg.log_level);
-    /* Flat memory: a batch's per-line arrays (megabytes) are mapped for the batch and returned
-     * when it ends, instead of glibc raising its mmap threshold and keeping them in one of
-     * many per-thread arenas. */
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-    mallopt(M_ARENA_MAX, 2);
     return app_run(&cfg);
 }
