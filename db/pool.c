@@ -111,15 +111,19 @@ static void db_conn_check_idle(db_conn *conn) {
     }
 }
 
+void db_deadline(clockid_t clock, int ms, struct timespec *out) {
+    clock_gettime(clock, out);
+    out->tv_sec += ms / 1000;
+    out->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (out->tv_nsec >= 1000000000L) {
+        out->tv_sec++;
+        out->tv_nsec -= 1000000000L;
+    }
+}
+
 int db_pool_acquire(db_pool *pool, int timeout_ms, db_conn **out_conn) {
     struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    db_deadline(CLOCK_MONOTONIC, timeout_ms, &deadline);
     pthread_mutex_lock(&pool->lock);
     while (pool->n_free == 0) {
         if (pthread_cond_timedwait(&pool->freed, &pool->lock, &deadline) == ETIMEDOUT &&

@@ -8,6 +8,8 @@
 #ifndef BI_DB_POOL_H
 #define BI_DB_POOL_H
 
+#include <time.h>
+
 #include <stdbool.h>
 
 typedef struct db_pool db_pool;
@@ -44,5 +46,8 @@ bool db_server_accepts(const char *conninfo);
 
 /* Runs "SELECT 1". Returns 0 when the database answers, else BI_EUNAVAIL. */
 int db_ping(db_conn *conn);
+
+/* Sets *out to clock's time now plus ms milliseconds: a deadline for pthread_cond_timedwait. */
+void db_deadline(clockid_t clock, int ms, struct timespec *out);
 
 #endif

@@ -85,7 +85,7 @@ bool urls_version_id_is_valid(const char *name, size_t len) {
     return true;
 }
 
-static int urls_hex(char c) {
+int urls_hex_digit(char c) {
     if (c >= '0' && c <= '9')
         return c - '0';
     if (c >= 'a' && c <= 'f')
@@ -105,7 +105,7 @@ static long urls_next_segment(const char **cursor, char *out, size_t out_len) {
     for (; *p != '\0' && *p != '/'; p++) {
         int c = (unsigned char)*p;
         if (c == '%') {
-            int hi = urls_hex(p[1]), lo = hi < 0 ? -1 : urls_hex(p[2]);
+            int hi = urls_hex_digit(p[1]), lo = hi < 0 ? -1 : urls_hex_digit(p[2]);
             if (lo < 0)
                 return -1;
             c = hi * 16 + lo;

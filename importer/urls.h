@@ -68,4 +68,7 @@ bool urls_concept_id_is_valid(const char *text, size_t len);
  * collections). */
 bool urls_version_id_is_valid(const char *name, size_t len);
 
+/* The value of hexadecimal digit c, or -1 (for percent-decoding). */
+int urls_hex_digit(char c);
+
 #endif

@@ -7,6 +7,7 @@
 #include "notify.h"
 #include "owners.h"
 #include "plan.h"
+#include "pool.h"
 #include "tasks.h"
 
 #include <pthread.h>
@@ -448,8 +449,7 @@ static unsigned long worker_wakeups(workers *w) {
 /* Waits until workers_wake, stop, or the poll interval. */
 static void worker_idle(workers *w, unsigned long seen) {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += WORKER_IDLE_POLL_MS / 1000;
+    db_deadline(CLOCK_REALTIME, WORKER_IDLE_POLL_MS, &until);
     pthread_mutex_lock(&w->lock);
     while (w->wakeups == seen && !atomic_load(&w->stopping))
         if (pthread_cond_timedwait(&w->wake, &w->lock, &until) != 0)
@@ -628,13 +628,7 @@ unsigned long workers_endings(workers *w) {
 
 void workers_await_ending(workers *w, unsigned long seen, int ms) {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    db_deadline(CLOCK_REALTIME, ms, &until);
     pthread_mutex_lock(&w->lock);
     while (w->endings == seen && !atomic_load(&w->stopping))
         if (pthread_cond_timedwait(&w->ended, &w->lock, &until) != 0)

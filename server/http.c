@@ -3,22 +3,13 @@
 #include "auth.h"
 #include "error.h"
 #include "log.h"
+#include "urls.h"
 
 #include <civetweb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int http_hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Percent-decodes seg (len bytes) into out. Returns false on bad encoding, NUL or overflow. */
 static bool http_decode_segment(const char *seg, size_t len, char out[HTTP_PARAM_MAX]) {
@@ -28,7 +19,7 @@ static bool http_decode_segment(const char *seg, size_t len, char out[HTTP_PARAM
         if (c == '%') {
             if (i + 2 >= len)
                 return false;
-            int h = http_hex_value(seg[i + 1]), l = http_hex_value(seg[i + 2]);
+            int h = urls_hex_digit(seg[i + 1]), l = urls_hex_digit(seg[i + 2]);
             if (h < 0 || l < 0)
                 return false;
             c = h * 16 + l;

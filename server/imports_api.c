@@ -434,14 +434,20 @@ static bool imports_running(const db_task *t) {
     return strcmp(t->state, "PENDING") == 0 || strcmp(t->state, "STARTED") == 0;
 }
 
-/* Reads task_id into *t on a pooled connection; answers 404 itself (returns BI_ENOTFOUND). */
-static int imports_read_task(http_req *req, const char *task_id, db_task *t) {
+/* Reads task_id as the caller into *t on a pooled connection. */
+static int imports_load_task(http_req *req, const char *task_id, db_task *t) {
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
     if (err < 0)
         return err;
     err = db_tasks_get(conn, task_id, &req->user, t);
     db_pool_release(req->app->pool, conn);
+    return err;
+}
+
+/* imports_load_task that answers 404 itself (and returns BI_ENOTFOUND). */
+static int imports_read_task(http_req *req, const char *task_id, db_task *t) {
+    int err = imports_load_task(req, task_id, t);
     if (err == BI_ENOTFOUND)
         http_send_error(req, BI_ENOTFOUND, "task %.200s not found", task_id);
     return err;
@@ -500,13 +506,11 @@ static int imports_stream_events(http_req *req, const char *task_id) {
             return 0; /* the client went away, or the server stops */
         unsigned long seen = workers_endings(req->app->workers);
         workers_await_ending(req->app->workers, seen, 1000);
-        db_conn *conn;
-        if (db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn) < 0)
-            continue;
-        err = db_tasks_get(conn, task_id, &req->user, &t);
-        db_pool_release(req->app->pool, conn);
+        err = imports_load_task(req, task_id, &t);
+        if (err == BI_ENOTFOUND)
+            return 0; /* purged meanwhile: the stream just ends */
         if (err < 0)
-            return 0;
+            continue; /* the database is away: try again next second */
     }
     db_conn *conn;
     char line[SUMMARY_TEXT_MAX + 128];
