@@ -26,6 +26,7 @@ enum { EXIT_OK = 0, EXIT_FAILED_LINES = 1, EXIT_USAGE = 2, EXIT_SERVER = 3, EXIT
 typedef struct options {
     const char *url, *token;
     const char *queue, *result, *output, *user, *state;
+    const char *callback_url, *file_url, *idempotency_key;
     long batch_size;
     bool no_update, test_mode, wait, quiet, tty;
 } options;
@@ -62,6 +63,7 @@ typedef struct response {
     FILE *sink; /* when set, a 200 body streams here instead */
     char state[16];
     long failed;
+    char error[700]; /* X-Task-Error: why the task failed */
 } response;
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx) {
@@ -89,6 +91,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx) {
         snprintf(r->state, sizeof r->state, "%.*s", (int)strcspn(data + 14, "\r\n"), data + 14);
     if (len > 15 && strncasecmp(data, "X-Task-Failed: ", 15) == 0)
         r->failed = strtol(data + 15, NULL, 10);
+    if (len > 14 && strncasecmp(data, "X-Task-Error: ", 14) == 0)
+        snprintf(r->error, sizeof r->error, "%.*s", (int)strcspn(data + 14, "\r\n"), data + 14);
     return len;
 }
 
@@ -163,6 +167,10 @@ static int request(const options *o, const char *method, const char *path, uploa
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_upload_progress);
         curl_easy_setopt(c, CURLOPT_XFERINFODATA, up);
+    }
+    if (up == NULL && strcmp(method, "POST") == 0) { /* Content-Length: 0, not an open body */
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     CURLcode rc = curl_easy_perform(c);
@@ -285,7 +293,8 @@ static int follow(const options *o, const char *task, const char *format, FILE *
     }
     curl_free(id);
     if (err == 0) {
-        say(o, "task %s: %s, %ld failed line(s)\n", task, sum.state, sum.failed);
+        say(o, "task %s: %s%s%s%s, %ld failed line(s)\n", task, sum.state,
+            sum.error[0] ? " (" : "", sum.error, sum.error[0] ? ")" : "", sum.failed);
         if (sum.failed > 0 || strcmp(sum.state, "SUCCESS") != 0)
             err = EXIT_FAILED_LINES;
     }
@@ -294,8 +303,10 @@ static int follow(const options *o, const char *task, const char *format, FILE *
 }
 
 static int cmd_submit(const options *o, const char *file) {
-    FILE *in = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
-    if (in == NULL)
+    if ((file == NULL) == (o->file_url == NULL))
+        return fail(EXIT_USAGE, "submit needs FILE, -, or --file-url URL (one of them)");
+    FILE *in = file == NULL ? NULL : strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    if (file != NULL && in == NULL)
         return fail(EXIT_USAGE, "cannot open %s: %s", file, strerror(errno));
     char path[4096] = "/manage/bulkimport/";
     if (o->queue != NULL) {
@@ -312,10 +323,15 @@ static int cmd_submit(const options *o, const char *file) {
         snprintf(n, sizeof n, "%ld", o->batch_size);
         add_param(path, sizeof path, "batch_size", n);
     }
+    add_param(path, sizeof path, "callback_url", o->callback_url);
+    add_param(path, sizeof path, "file_url", o->file_url);
+    char key[512];
+    if (o->idempotency_key != NULL)
+        snprintf(key, sizeof key, "Idempotency-Key: %s", o->idempotency_key);
     upload up = {.in = in, .o = o, .started = now_s()};
     response r = {0};
-    int err = request(o, "POST", path, &up, NULL, &r);
-    if (in != stdin)
+    int err = request(o, "POST", path, in ? &up : NULL, o->idempotency_key ? key : NULL, &r);
+    if (in != NULL && in != stdin)
         fclose(in);
     if (err == 0 && r.status != 202)
         err = answer_error(&r, "submit");
@@ -358,6 +374,8 @@ static int cmd_status(const options *o, const char *task) {
         cJSON_AddStringToObject(j, "task", task);
         cJSON_AddStringToObject(j, "state", r.state);
         cJSON_AddNumberToObject(j, "failed", (double)r.failed);
+        if (r.error[0])
+            cJSON_AddStringToObject(j, "error", r.error);
         cJSON_AddStringToObject(j, "summary", r.body ? r.body : "");
         char *text = cJSON_PrintUnformatted(j);
         printf("%s\n", text);
@@ -441,10 +459,14 @@ static int cmd_cancel(const options *o, const char *task) {
 /* ---- usage ---- */
 
 static const char *const usage[][2] = {
-    {"submit", "bulkimport submit FILE|- [--queue Q] [--no-update] [--test-mode] [--wait]\n"
-               "       [--result summary|report|json|failed] [--batch-size N]\n"
+    {"submit", "bulkimport submit FILE|-|--file-url URL [--queue Q] [--no-update] [--test-mode]\n"
+               "       [--wait] [--result summary|report|json|failed] [--batch-size N]\n"
+               "       [--callback-url URL] [--idempotency-key KEY]\n"
                "  Streams FILE (- is standard input) to the server and prints the task id; with\n"
-               "  --wait, follows the task and prints the chosen result instead.\n"},
+               "  --wait, follows the task and prints the chosen result instead.\n"
+               "  --file-url URL         the server downloads the file from URL instead\n"
+               "  --callback-url URL     the server POSTs the task's signed status there at its end\n"
+               "  --idempotency-key KEY  a repeat with the same KEY (24 h) gives the same task\n"},
     {"status", "bulkimport status TASK\n  Prints the task's status as JSON.\n"},
     {"results", "bulkimport results TASK [--format summary|report|json|failed] [-o FILE]\n"
                 "  Prints (or writes to FILE) a finished task's result.\n"},
@@ -462,7 +484,7 @@ static int print_usage(FILE *out, const char *command, int code) {
             fprintf(out, "%s\n", usage[i][1]);
     if (command == NULL || code == EXIT_OK)
         fprintf(out, "Options for every command:\n"
-                     "  --url URL      the server (or BULKIMPORT_URL; default http://127.0.0.1:8080)\n"
+                     "  --url URL      the server (or BULKIMPORT_URL; default http://127.0.0.1:8000)\n"
                      "  --token TOKEN  your API token (or BULKIMPORT_TOKEN); never printed\n"
                      "  --quiet        no progress or messages on standard error\n"
                      "  --help         this text\n"
@@ -501,6 +523,12 @@ int main(int argc, char **argv) {
             VALUE(user);
         else if (strcmp(a, "--state") == 0)
             VALUE(state);
+        else if (strcmp(a, "--callback-url") == 0)
+            VALUE(callback_url);
+        else if (strcmp(a, "--file-url") == 0)
+            VALUE(file_url);
+        else if (strcmp(a, "--idempotency-key") == 0)
+            VALUE(idempotency_key);
         else if (strcmp(a, "--batch-size") == 0) {
             if (value == NULL || (o.batch_size = strtol(value, NULL, 10)) < 1)
                 return fail(EXIT_USAGE, "--batch-size needs a positive number");
@@ -525,7 +553,8 @@ int main(int argc, char **argv) {
     }
     if (command == NULL)
         return print_usage(stderr, NULL, EXIT_USAGE);
-    bool known = false, needs_arg = strcmp(command, "list") != 0;
+    bool known = false, needs_arg = strcmp(command, "list") != 0 &&
+                                     !(strcmp(command, "submit") == 0 && o.file_url != NULL);
     for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++)
         known |= strcmp(command, usage[i][0]) == 0;
     if (!known)
@@ -538,7 +567,7 @@ int main(int argc, char **argv) {
         strcmp(o.result, "json") != 0 && strcmp(o.result, "failed") != 0)
         return fail(EXIT_USAGE, "--result must be summary, report, json or failed");
     if (o.url == NULL || o.url[0] == '\0')
-        o.url = "http://127.0.0.1:8080";
+        o.url = "http://127.0.0.1:8000";
     if (o.token == NULL || o.token[0] == '\0')
         return fail(EXIT_AUTH, "no token: set BULKIMPORT_TOKEN or pass --token");
     size_t url_len = strlen(o.url);

@@ -17,7 +17,8 @@
     " b.processed, b.created, b.updated, b.deleted, b.skipped, b.failed, t.checkpoint, t.lease,"  \
     " coalesce(ocl_time(t.created_at), ''), coalesce(ocl_time(t.started_at), ''),"                \
     " coalesce(ocl_time(t.finished_at), ''), coalesce(extract(epoch FROM coalesce(t.finished_at,"  \
-    " clock_timestamp()) - t.started_at), 0), coalesce(t.error, ''), t.batch_size"
+    " clock_timestamp()) - t.started_at), 0), coalesce(t.error, ''), t.batch_size,"            \
+    " coalesce(t.file_url, ''), t.fetched"
 
 /* The counters of task t, summed over its committed batches (a FROM item named b). */
 #define TASK_COUNTERS                                                                              \
@@ -28,12 +29,32 @@
 
 static const db_stmt stmt_create = {
     "tasks_create",
-    "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode, batch_size)"
-    " VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6::boolean, $7::integer)",
-    7};
+    "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode, batch_size,"
+    " callback_url) VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6::boolean, $7::integer, $8)",
+    8};
 static const db_stmt stmt_complete = {
     "tasks_complete",
-    "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer WHERE id = $1", 3};
+    "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer, file_url = $4::text,"
+    " fetched = $4::text IS NULL WHERE id = $1",
+    4};
+/* Remembers an Idempotency-Key; a key of the last 24 hours is kept (no row comes back). */
+static const db_stmt stmt_idempotency_put = {
+    "idempotency_put",
+    "INSERT INTO idempotency_keys (username, key, task_id) VALUES ($1, $2, $3)"
+    " ON CONFLICT (username, key) DO UPDATE SET task_id = EXCLUDED.task_id,"
+    " created_at = clock_timestamp() WHERE idempotency_keys.created_at < clock_timestamp()"
+    " - interval '24 hours' RETURNING 1",
+    3};
+static const db_stmt stmt_idempotency_find = {
+    "idempotency_find",
+    "SELECT task_id FROM idempotency_keys WHERE username = $1 AND key = $2"
+    " AND created_at >= clock_timestamp() - interval '24 hours'",
+    2};
+static const db_stmt stmt_fetched = {
+    "tasks_fetched",
+    "UPDATE import_tasks SET total = $3::integer, fetched = true WHERE id = $1"
+    " AND lease = $2::bigint AND state = 'STARTED' RETURNING 1",
+    3};
 /* The oldest runnable task: root's priority queue first; a named queue's next task only when
  * none of that (user, queue) is started or older. SKIP LOCKED: claimers never wait on each
  * other. A test-mode task's earlier attempt rolled back whole, so it starts again from line 1:
@@ -175,7 +196,8 @@ static const db_stmt stmt_list = {
     " SELECT (SELECT count(*) FROM base), coalesce((SELECT json_agg(json_build_object("
     "'task', p.id, 'state', p.state, 'queue', p.queue, 'username', p.username,"
     " 'created_at', ocl_time(p.created_at), 'started_at', ocl_time(p.started_at),"
-    " 'finished_at', ocl_time(p.finished_at), 'total', p.total, 'processed', p.processed)"
+    " 'finished_at', ocl_time(p.finished_at), 'total', p.total, 'processed', p.processed,"
+    " 'error', p.error)"
     " ORDER BY p.created_at DESC, p.id) FROM (SELECT t.*, b.processed FROM (SELECT * FROM base"
     " ORDER BY created_at DESC, id LIMIT $4::bigint OFFSET $5::bigint) t" TASK_COUNTERS ") p),"
     " '[]')",
@@ -194,22 +216,13 @@ static const db_stmt stmt_failed = {
 struct db_upload {
     db_conn *conn;
     char task_id[DB_TASK_ID_MAX];
+    char username[DB_USERNAME_MAX + 1];
     char *buf;
     size_t len;
 };
 
-int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out) {
-    db_int batch_size = db_int_text(task->batch_size);
-    const char *values[] = {task->id,
-                            task->username,
-                            task->queue,
-                            task->named ? "true" : "false",
-                            task->update_if_exists ? "true" : "false",
-                            task->test_mode ? "true" : "false",
-                            batch_size.s};
-    int err = db_begin(conn);
-    if (err == 0)
-        err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);
+/* Starts the COPY of task's lines in the transaction just begun (err: how that went). */
+static int db_upload_open(db_conn *conn, const db_task *task, int err, db_upload **out) {
     if (err == 0)
         err = db_copy_begin(conn, "COPY import_lines (task_id, line_no, text, error) FROM STDIN");
     if (err < 0) {
@@ -221,8 +234,29 @@ int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out) {
         abort();
     u->conn = conn;
     snprintf(u->task_id, sizeof u->task_id, "%s", task->id);
+    snprintf(u->username, sizeof u->username, "%s", task->username);
     *out = u;
     return 0;
+}
+
+int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out) {
+    db_int batch_size = db_int_text(task->batch_size);
+    const char *values[] = {task->id,
+                            task->username,
+                            task->queue,
+                            task->named ? "true" : "false",
+                            task->update_if_exists ? "true" : "false",
+                            task->test_mode ? "true" : "false",
+                            batch_size.s,
+                            task->callback_url[0] ? task->callback_url : NULL};
+    int err = db_begin(conn);
+    if (err == 0)
+        err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);
+    return db_upload_open(conn, task, err, out);
+}
+
+int db_fetch_begin(db_conn *conn, const db_task *task, db_upload **out) {
+    return db_upload_open(conn, task, db_begin(conn), out);
 }
 
 /* Sends the buffered rows. */
@@ -284,25 +318,69 @@ static void db_upload_free(db_upload *u) {
     free(u);
 }
 
-int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total) {
-    db_conn *conn = u->conn;
-    db_int total_text = db_int_text(total);
-    const char *values[] = {u->task_id, (const char *)sha256, total_text.s};
-    const int lengths[] = {0, 32, 0};
-    const int formats[] = {0, 1, 0};
+/* Sends what is buffered and ends the COPY. */
+static int db_upload_close_copy(db_upload *u) {
     int err = db_upload_flush(u);
+    return err == 0 ? db_copy_end(u->conn, NULL) : err;
+}
+
+/* Commits u's transaction when err is 0, else rolls it back; frees u; returns err or the
+ * commit's error. */
+static int db_upload_end(db_upload *u, int err) {
     if (err == 0)
-        err = db_copy_end(conn, NULL);
-    if (err == 0)
-        err = db_exec(conn, &stmt_complete, values, lengths, formats, PGRES_COMMAND_OK, NULL);
-    if (err == 0)
-        err = db_exec_sql(conn, "NOTIFY " DB_TASKS_CHANNEL, PGRES_COMMAND_OK, NULL);
-    if (err == 0)
-        err = db_commit(conn);
+        err = db_commit(u->conn);
     if (err < 0)
-        db_rollback(conn);
+        db_rollback(u->conn);
     db_upload_free(u);
     return err;
+}
+
+int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total,
+                     const char *file_url, const char *idempotency_key) {
+    db_conn *conn = u->conn;
+    db_int total_text = db_int_text(total);
+    const char *values[] = {u->task_id, (const char *)sha256, total_text.s, file_url};
+    const int lengths[] = {0, 32, 0, 0};
+    const int formats[] = {0, 1, 0, 0};
+    int err = db_upload_close_copy(u);
+    if (err == 0)
+        err = db_exec(conn, &stmt_complete, values, lengths, formats, PGRES_COMMAND_OK, NULL);
+    if (err == 0 && idempotency_key != NULL) {
+        /* A twin request with the same key waits here for the first one's commit. */
+        const char *key_values[] = {u->username, idempotency_key, u->task_id};
+        PGresult *res = NULL;
+        err = db_exec_row(conn, &stmt_idempotency_put, key_values, &res);
+        PQclear(res);
+        if (err == BI_ENOTFOUND)
+            err = BI_EREPEATED;
+    }
+    if (err == 0)
+        err = db_exec_sql(conn, "NOTIFY " DB_TASKS_CHANNEL, PGRES_COMMAND_OK, NULL);
+    return db_upload_end(u, err);
+}
+
+int db_fetch_commit(db_upload *u, int64_t lease, int64_t total) {
+    db_int lease_text = db_int_text(lease);
+    db_int total_text = db_int_text(total);
+    const char *values[] = {u->task_id, lease_text.s, total_text.s};
+    int err = db_upload_close_copy(u);
+    PGresult *res = NULL;
+    if (err == 0)
+        err = db_exec_row(u->conn, &stmt_fetched, values, &res);
+    PQclear(res);
+    return db_upload_end(u, err == BI_ENOTFOUND ? BI_EBUSY : err);
+}
+
+int db_idempotency_find(db_conn *conn, const char *username, const char *idempotency_key,
+                        char *task_id) {
+    const char *values[] = {username, idempotency_key};
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_idempotency_find, values, &res);
+    if (err < 0)
+        return err;
+    snprintf(task_id, DB_TASK_ID_MAX, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
 }
 
 void db_upload_abort(db_upload *u) {
@@ -332,6 +410,8 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     t->elapsed_seconds = strtod(PQgetvalue(res, row, 19), NULL);
     snprintf(t->error, sizeof t->error, "%s", PQgetvalue(res, row, 20));
     t->batch_size = atoi(PQgetvalue(res, row, 21));
+    snprintf(t->file_url, sizeof t->file_url, "%s", PQgetvalue(res, row, 22));
+    t->fetched = PQgetvalue(res, row, 23)[0] == 't';
 }
 
 int db_tasks_claim(db_conn *conn, const char *worker, db_task *out) {

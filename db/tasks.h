@@ -14,6 +14,7 @@ typedef struct db_conn db_conn;
 
 #define DB_TASK_ID_MAX 176 /* <uuid4>-<username>~<queue> */
 #define DB_TIME_MAX 32
+#define DB_URL_MAX 2048 /* file_url, callback_url */
 
 typedef struct db_task {
     char id[DB_TASK_ID_MAX];
@@ -28,7 +29,10 @@ typedef struct db_task {
     char created_at[DB_TIME_MAX], started_at[DB_TIME_MAX], finished_at[DB_TIME_MAX]; /* "" */
     double elapsed_seconds; /* finished (or now) - started; 0 before the start */
     int batch_size;         /* lines per batch, fixed when the task is created */
-    char error[256];
+    char error[640];
+    char file_url[DB_URL_MAX + 1];     /* "": the lines were uploaded */
+    bool fetched;                      /* the lines are stored (always, for an upload) */
+    char callback_url[DB_URL_MAX + 1]; /* "": no webhook; written at creation, not read back */
 } db_task;
 
 /* ---- upload ---- */
@@ -43,13 +47,22 @@ int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out);
 int db_upload_line(db_upload *u, int64_t line_no, const char *text, size_t len,
                    const char *error_code);
 
-/* Ends the COPY, records total and the content hash, wakes the workers and commits. Returns 0,
- * BI_ECONFLICT when the same user has the same content with the same options queued (nothing is
- * stored), or BI_EUNAVAIL / BI_EINTERNAL. Frees u either way. */
-int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total);
+/* Ends the COPY, records total, the content hash and file_url (NULL: none; the task then waits
+ * for a worker to fetch its lines), remembers idempotency_key (NULL: none) for the task's user,
+ * wakes the workers and commits. Returns 0, BI_ECONFLICT when the same user has the same content
+ * with the same options queued, BI_EREPEATED when the user's idempotency_key names a task made
+ * in the last 24 hours (in both cases nothing is stored), or BI_EUNAVAIL / BI_EINTERNAL. Frees
+ * u either way. */
+int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total,
+                     const char *file_url, const char *idempotency_key);
 
 /* Rolls the upload back: no task, no lines. Frees u. */
 void db_upload_abort(db_upload *u);
+
+/* The task username made with idempotency_key in the last 24 hours into task_id
+ * (DB_TASK_ID_MAX bytes). Returns 0, BI_ENOTFOUND, or BI_EUNAVAIL / BI_EINTERNAL. */
+int db_idempotency_find(db_conn *conn, const char *username, const char *idempotency_key,
+                        char *task_id);
 
 /* ---- workers ---- */
 
@@ -58,6 +71,15 @@ void db_upload_abort(db_upload *u);
  * PENDING. Marks it STARTED with a new lease. Returns 0 and *out, BI_ENOTFOUND when nothing is
  * runnable, or BI_EUNAVAIL / BI_EINTERNAL. */
 int db_tasks_claim(db_conn *conn, const char *worker, db_task *out);
+
+/* Opens the transaction that stores the lines of task (held by a worker, file_url set) as they
+ * are downloaded: feed them with db_upload_line, end with db_fetch_commit or db_upload_abort. */
+int db_fetch_begin(db_conn *conn, const db_task *task, db_upload **out);
+
+/* Ends the COPY, records total and marks the task fetched, if it still holds lease, and
+ * commits. Returns 0, BI_EBUSY (lease lost: nothing stored), or BI_EUNAVAIL / BI_EINTERNAL.
+ * Frees u either way. */
+int db_fetch_commit(db_upload *u, int64_t lease, int64_t total);
 
 /* Lines of a task after line after, at most limit, in order. */
 typedef struct db_lines db_lines;

@@ -28,6 +28,13 @@ static const db_stmt stmt_root_keep = {
     " ON CONFLICT (username) DO NOTHING RETURNING true",
     1};
 
+/* A user's webhook secret: the stored one, or fresh ($2) when there is none or on rotate ($3). */
+static const db_stmt stmt_webhook_secret = {
+    "users_webhook_secret",
+    "UPDATE users SET webhook_secret = CASE WHEN $3::boolean THEN $2"
+    " ELSE coalesce(webhook_secret, $2) END WHERE username = $1 RETURNING webhook_secret",
+    3};
+
 static const int binary_hash_formats[] = {1, 1, 1};
 
 int db_users_find_by_token(db_conn *conn, const unsigned char hash[DB_TOKEN_HASH_LEN],
@@ -80,6 +87,18 @@ int db_users_ensure_root(db_conn *conn, const unsigned char hash[DB_TOKEN_HASH_L
     if (err < 0)
         return err;
     *out_created = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return 0;
+}
+
+int db_users_webhook_secret(db_conn *conn, const char *username, const char *fresh, bool rotate,
+                            char *out) {
+    const char *values[] = {username, fresh, rotate ? "true" : "false"};
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_webhook_secret, values, &res);
+    if (err < 0)
+        return err;
+    snprintf(out, DB_WEBHOOK_SECRET_MAX + 1, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return 0;
 }

@@ -40,4 +40,12 @@ int db_users_set_token(db_conn *conn, const char *username,
 int db_users_ensure_root(db_conn *conn, const unsigned char hash[DB_TOKEN_HASH_LEN], bool replace,
                          bool *out_created);
 
+#define DB_WEBHOOK_SECRET_MAX 64
+
+/* The webhook signing secret of username into out (DB_WEBHOOK_SECRET_MAX + 1 bytes): the stored
+ * one, or fresh (the caller's new random secret) when the user has none yet or rotate is true.
+ * Returns 0, BI_ENOTFOUND for an unknown user, or BI_EUNAVAIL / BI_EINTERNAL. */
+int db_users_webhook_secret(db_conn *conn, const char *username, const char *fresh, bool rotate,
+                            char *out);
+
 #endif

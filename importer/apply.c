@@ -36,6 +36,15 @@ typedef struct apply_ctx {
 
 /* ---- results ---------------------------------------------------------------------------- */
 
+/* Replaces the URL *field with a copy of value (NULL: ""). */
+static void apply_set(char **field, const char *value) {
+    char *copy = strdup(value != NULL ? value : "");
+    if (copy == NULL)
+        abort();
+    free(*field);
+    *field = copy;
+}
+
 static char *apply_vformat(const char *fmt, va_list ap) {
     va_list copy;
     va_copy(copy, ap);
@@ -556,7 +565,7 @@ static int apply_content_set(apply_ctx *ctx, const size_t *idx, size_t n_idx) {
         size_t i = line_of[k];
         apply_result *r = &ctx->results[i];
         if (rows[k].found)
-            snprintf(r->obj_url, sizeof r->obj_url, "%s", rows[k].out_url);
+            apply_set(&r->obj_url, rows[k].out_url);
         ops[k] = apply_decide(ctx, i, rows[k].found);
         repo = NULL;
         for (size_t c = 0; c < cache.n; c++)
@@ -590,7 +599,7 @@ static int apply_content_set(apply_ctx *ctx, const size_t *idx, size_t n_idx) {
                 apply_fail(r, "NEW", 409, BI_ECONFLICT,
                            "Object already exists at: %s (created concurrently)", r->obj_url);
             } else if (ops[k] == APPLY_OP_CREATE) {
-                snprintf(r->obj_url, sizeof r->obj_url, "%s", row->out_url);
+                apply_set(&r->obj_url, row->out_url);
                 apply_succeed(r, 201, apply_summary(r, r->obj_url, 1, false));
             } else if (ops[k] == APPLY_OP_DELETE) {
                 cJSON *s = apply_summary(r, r->obj_url, row->version, !row->changed);
@@ -664,7 +673,7 @@ static bool apply_repeat_unchanged(apply_ctx *ctx, size_t i, size_t prev) {
         memcmp(l->data, p->data, l->data_len) != 0)
         return false;
     apply_result *r = &ctx->results[i];
-    snprintf(r->obj_url, sizeof r->obj_url, "%s", ctx->results[prev].obj_url);
+    apply_set(&r->obj_url, ctx->results[prev].obj_url);
     r->action = "UPDATE";
     apply_succeed(r, 200, apply_summary(r, r->obj_url, p->version, true));
     ctx->lines[i].wrote = true;
@@ -744,18 +753,21 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
         rc = rules_check_text(text, len, &rerr);
     }
     r->type = l->rl.type;
-    snprintf(r->obj_url, sizeof r->obj_url, "%s", l->rl.url);
-    snprintf(r->root, sizeof r->root, "%s", l->rl.root);
+    apply_set(&r->obj_url, l->rl.url);
+    apply_set(&r->root, l->rl.root);
+    char owner_url[URLS_MAX] = "", repo_url[URLS_MAX] = "";
     if (l->rl.type != RULES_NO_TYPE && l->rl.type != RULES_ORGANIZATION &&
         l->rl.type != RULES_USER) {
-        urls_format_owner(&l->rl.ref, r->owner_url, sizeof r->owner_url);
+        urls_format_owner(&l->rl.ref, owner_url, sizeof owner_url);
         if (l->rl.type != RULES_SOURCE && l->rl.type != RULES_COLLECTION)
-            urls_format_repo(&l->rl.ref, r->repo_url, sizeof r->repo_url);
+            urls_format_repo(&l->rl.ref, repo_url, sizeof repo_url);
         else
-            snprintf(r->repo_url, sizeof r->repo_url, "%s", l->rl.url);
+            snprintf(repo_url, sizeof repo_url, "%s", l->rl.url);
     } else if (l->rl.type == RULES_ORGANIZATION) {
-        snprintf(r->owner_url, sizeof r->owner_url, "%s", l->rl.url);
+        snprintf(owner_url, sizeof owner_url, "%s", l->rl.url);
     }
+    apply_set(&r->owner_url, owner_url);
+    apply_set(&r->repo_url, repo_url);
     if (rc < 0) {
         apply_fail(r, "SKIP", 400, rc, "%s", rerr.message);
         return;
@@ -844,7 +856,11 @@ int apply_lines(db_conn *conn, const db_user *caller, const apply_options *opt,
 
 void apply_results_free(apply_result *results, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        free(results[i].message);
-        results[i].message = NULL;
+        char **fields[] = {&results[i].message, &results[i].obj_url, &results[i].repo_url,
+                           &results[i].owner_url, &results[i].root};
+        for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+            free(*fields[f]);
+            *fields[f] = NULL;
+        }
     }
 }

@@ -31,10 +31,12 @@ typedef struct apply_result {
     const char *action; /* "NEW", "UPDATE", "DELETE" or "SKIP" (static) */
     int status;         /* HTTP status, or APPLY_STATUS_SKIP */
     int error;          /* BI_E* of a failed line (status >= 400), else 0 */
-    char obj_url[URLS_MAX];
-    char repo_url[URLS_MAX];
-    char owner_url[URLS_MAX];
-    char root[URLS_MAX];
+    /* Each malloc'd to its length ("" when none), not a URLS_MAX buffer: a batch holds a result
+     * per line, and four fixed buffers per line were most of a node's memory. */
+    char *obj_url;
+    char *repo_url;
+    char *owner_url;
+    char *root;
     char *message; /* the object's summary JSON on success, else the reason; malloc'd */
 } apply_result;
 
@@ -47,7 +49,7 @@ int apply_lines(db_conn *conn, const db_user *caller, const apply_options *opt,
                 const char *const *lines, const size_t *lens, const int64_t *numbers, size_t n,
                 apply_result *results);
 
-/* Frees the messages of results[0..n). */
+/* Frees the URLs and messages of results[0..n). */
 void apply_results_free(apply_result *results, size_t n);
 
 #endif

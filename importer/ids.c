@@ -1,5 +1,9 @@
 #include "ids.h"
 
+#include "error.h"
+
+#include <sys/random.h>
+
 bool ids_name_is_valid(const char *name, size_t len) {
     if (len == 0 || len > IDS_NAME_MAX)
         return false;
@@ -11,4 +15,21 @@ bool ids_name_is_valid(const char *name, size_t len) {
             return false;
     }
     return true;
+}
+
+void ids_hex(const unsigned char *bytes, size_t n, char *out) {
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[bytes[i] >> 4];
+        out[2 * i + 1] = hex[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int ids_random_hex(size_t n_bytes, char *out) {
+    unsigned char bytes[64];
+    if (n_bytes > sizeof bytes || getrandom(bytes, n_bytes, 0) != (ssize_t)n_bytes)
+        return BI_EINTERNAL;
+    ids_hex(bytes, n_bytes, out);
+    return 0;
 }

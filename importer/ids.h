@@ -1,5 +1,6 @@
 /* ids.h — syntax of the names OCL uses as path segments: usernames, organization, source,
- * collection and version ids, queue names. Pure functions: no I/O.
+ * collection and version ids, queue names; and the hex spelling of random secrets and digests.
+ * No I/O but getrandom().
  */
 #ifndef BI_IMPORTER_IDS_H
 #define BI_IMPORTER_IDS_H
@@ -12,5 +13,12 @@
 /* Returns true when name (len bytes, need not be NUL-terminated) matches
  * [A-Za-z0-9._@-]{1,64}. */
 bool ids_name_is_valid(const char *name, size_t len);
+
+/* Writes bytes[0..n) as 2n lowercase hex digits plus a NUL to out. */
+void ids_hex(const unsigned char *bytes, size_t n, char *out);
+
+/* Writes n_bytes random bytes (getrandom) as 2 * n_bytes hex digits plus a NUL to out (n_bytes
+ * at most 64). Returns 0, or BI_EINTERNAL when the kernel gives no randomness. */
+int ids_random_hex(size_t n_bytes, char *out);
 
 #endif

@@ -2,6 +2,8 @@
 
 #include "tasks.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,4 +79,32 @@ long summary_of_task(db_conn *conn, const db_task *t, char *out, size_t cap) {
                                               t->started_at[0] ? t->elapsed_seconds : 0.0, out, cap);
     free(s);
     return len;
+}
+
+cJSON *summary_status_json(const db_task *t, bool progress) {
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "task", t->id);
+    cJSON_AddStringToObject(body, "state", t->state);
+    cJSON_AddStringToObject(body, "status", t->state);
+    cJSON_AddStringToObject(body, "username", t->username);
+    cJSON_AddStringToObject(body, "queue", t->queue);
+    if (!progress)
+        return body;
+    cJSON *p = cJSON_AddObjectToObject(body, "progress");
+    const struct {
+        const char *name;
+        int64_t value;
+    } counters[] = {{"total", t->total},     {"processed", t->processed}, {"created", t->created},
+                    {"updated", t->updated}, {"deleted", t->deleted},     {"skipped", t->skipped},
+                    {"failed", t->failed}};
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+        cJSON_AddNumberToObject(p, counters[i].name, (double)counters[i].value);
+    double rate = t->elapsed_seconds > 0 ? (double)t->processed / t->elapsed_seconds : 0;
+    cJSON_AddNumberToObject(p, "lines_per_second", (double)(long long)(rate * 10) / 10);
+    if (rate > 0 && t->total >= t->processed)
+        cJSON_AddNumberToObject(p, "eta_seconds",
+                                (double)(long long)((double)(t->total - t->processed) / rate));
+    else
+        cJSON_AddNullToObject(p, "eta_seconds");
+    return body;
 }

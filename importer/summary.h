@@ -1,11 +1,12 @@
 /* summary.h — OCL's one-line result summary (OCL.md "Results"), built from the (action,
  * status, count) groups of a task's results in first-seen order:
  *   Processed 348 of 348 -- 346 NEW (200:39, 201:307); 1 UPDATE (200:1); 1 DELETE (204:1) in 94.11 secs
- * Pure: no I/O.
+ * summary_format is pure; summary_of_task reads the stored groups.
  */
 #ifndef BI_IMPORTER_SUMMARY_H
 #define BI_IMPORTER_SUMMARY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,5 +41,11 @@ typedef struct db_task db_task;
 /* Formats finished task t's summary line from its stored results into out (at least
  * SUMMARY_TEXT_MAX + 128 bytes). Returns its length, or a BI_E* (< 0) from the database. */
 long summary_of_task(db_conn *conn, const db_task *t, char *out, size_t cap);
+
+/* The task's status as OCL's JSON: {task, state, status, username, queue}, and with progress
+ * also "progress": {total, processed, created, updated, deleted, skipped, failed,
+ * lines_per_second, eta_seconds}. The caller frees it (cJSON_Delete). */
+typedef struct cJSON cJSON;
+cJSON *summary_status_json(const db_task *t, bool progress);
 
 #endif

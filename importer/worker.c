@@ -3,6 +3,8 @@
 #include "apply.h"
 #include "error.h"
 #include "fault.h"
+#include "fetch.h"
+#include "intake.h"
 #include "log.h"
 #include "notify.h"
 #include "owners.h"
@@ -83,13 +85,13 @@ static int worker_batch(workers *w, db_conn *conn, db_conn *rec, const db_task *
             r->error = code;
         }
         rows[i] = (db_result){.line = r->line,
-                              .root = r->root,
+                              .root = r->root ? r->root : "/",
                               .action = r->action,
                               .status = r->status,
                               .obj_type = r->type == RULES_NO_TYPE ? NULL : rules_type_name(r->type),
-                              .obj_url = r->obj_url[0] ? r->obj_url : NULL,
-                              .repo_url = r->repo_url[0] ? r->repo_url : NULL,
-                              .owner_url = r->owner_url[0] ? r->owner_url : NULL,
+                              .obj_url = r->obj_url && r->obj_url[0] ? r->obj_url : NULL,
+                              .repo_url = r->repo_url && r->repo_url[0] ? r->repo_url : NULL,
+                              .owner_url = r->owner_url && r->owner_url[0] ? r->owner_url : NULL,
                               .message = r->message ? r->message : "",
                               .error_code = r->error ? error_code(r->error) : NULL};
     }
@@ -369,6 +371,44 @@ static int run_plan(task_run *run) {
     return err;
 }
 
+/* Downloads task's file_url into its lines in one transaction, fenced by the lease, and sets
+ * task->total. Returns 0; BI_EIO with why (FETCH_WHY_MAX bytes) when the download failed (the
+ * task fails); BI_EINTERNAL when the node is stopping (the task is handed back); BI_EBUSY or
+ * BI_EUNAVAIL. */
+static int worker_fetch(workers *w, db_conn *conn, db_task *task, bool is_root, char *why) {
+    db_upload *db;
+    int err = db_fetch_begin(conn, task, &db);
+    if (err < 0)
+        return err;
+    intake in;
+    intake_init(&in, db, (size_t)w->cfg.max_line_bytes,
+                task->test_mode ? w->cfg.max_test_mode_lines : 0, false);
+    fetch_download_opts opts = {.any_address = is_root || w->cfg.fetch_any_address,
+                                .max_bytes = w->cfg.max_fetch_bytes,
+                                .timeout_s = w->cfg.fetch_timeout_s,
+                                .stopping = &w->stopping};
+    err = fetch_download(task->file_url, &opts, intake_feed, &in, why);
+    if (err == 0)
+        err = intake_finish(&in, NULL);
+    if (err == BI_ETOOBIG && in.too_many_lines)
+        snprintf(why, FETCH_WHY_MAX, "a test_mode import may have at most %d lines",
+                 w->cfg.max_test_mode_lines);
+    if (err == 0 && in.lines == 0) {
+        snprintf(why, FETCH_WHY_MAX, "the file has no content to import");
+        err = BI_EIO;
+    }
+    if (err == 0 && (err = db_fetch_commit(db, task->lease, in.lines)) == 0) {
+        task->total = in.lines;
+        task->fetched = true;
+    } else if (err != 0) {
+        db_upload_abort(db);
+    }
+    intake_fini(&in);
+    if (err == BI_ETOOBIG)
+        err = BI_EIO; /* the task fails with why */
+    return err;
+}
+
 /* Runs task (claimed by this worker) to its end on conn, or until the workers stop (the task is
  * handed back), a cancel (REVOKED), or a lost lease (someone else holds it: let go at once). A
  * test-mode task applies every batch in one transaction on conn that is rolled back at the end,
@@ -382,6 +422,14 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
     run.caller.is_root = err == 0 && user.is_root;
     log_info("task %s: started (%lld lines from line %lld%s)", task->id, (long long)task->total,
              (long long)task->checkpoint + 1, task->test_mode ? ", test mode" : "");
+    char why[FETCH_WHY_MAX] = "";
+    if (err == 0 && !task->fetched) {
+        log_info("task %s: downloading its file_url", task->id);
+        err = worker_fetch(w, conn, task, run.caller.is_root, why);
+        run.stopped = err == BI_EINTERNAL && atomic_load(&w->stopping);
+        if (err == 0)
+            log_info("task %s: downloaded %lld lines", task->id, (long long)task->total);
+    }
     bool own_rec = false;
     if (err == 0 && task->test_mode) {
         err = db_pool_acquire(w->cfg.pool, 5000, &run.rec);
@@ -392,7 +440,7 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
             err = db_tasks_batch_timeouts(conn, w->cfg.rescue_after_ms / 2);
     }
     run.shared = !task->named && !task->test_mode && w->cfg.threads > 1;
-    if (err == 0) {
+    if (err == 0 && !run.stopped) {
         if (run.shared)
             run_share(&run, true);
         err = run_plan(&run);
@@ -415,8 +463,12 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
         const char *state = run.cancel ? "REVOKED" : err == 0 ? "SUCCESS" : "FAILURE";
         if (!run.cancel && err == 0)
             fault_point("before_success");
-        int finish = db_tasks_finish(rec, task->id, task->lease, state,
-                                     err == 0 ? NULL : error_message(err));
+        char error[FETCH_WHY_MAX + 32];
+        if (why[0])
+            snprintf(error, sizeof error, "file_url download failed: %s", why);
+        else
+            snprintf(error, sizeof error, "%s", error_message(err));
+        int finish = db_tasks_finish(rec, task->id, task->lease, state, err == 0 ? NULL : error);
         log_info("task %s: %s after %lld more lines%s", task->id, state, (long long)run.processed,
                  finish < 0 ? " (state not recorded)" : "");
         if (finish == BI_EUNAVAIL)

@@ -7,6 +7,8 @@
 
 #include "pool.h"
 
+#include <stdbool.h>
+
 typedef struct workers workers;
 
 typedef struct workers_config {
@@ -18,6 +20,12 @@ typedef struct workers_config {
     int rescue_after_ms; /* a STARTED task silent this long goes back to PENDING */
     int retention_days;  /* finished tasks are purged after this */
     const char *node;    /* names this process in tasks' "worker" column */
+    /* A task with a file_url downloads its file first (importer/fetch.h): */
+    long long max_fetch_bytes; /* a larger file fails the task */
+    long fetch_timeout_s;      /* the whole download */
+    bool fetch_any_address;    /* --fetch-allow-private: not only root may fetch private URLs */
+    long long max_line_bytes;  /* as for uploads */
+    int max_test_mode_lines;
 } workers_config;
 
 /* Starts cfg->threads workers and a listener thread that wakes them when any node queues a

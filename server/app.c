@@ -7,7 +7,9 @@
 #include "migrate.h"
 #include "pgembed.h"
 #include "users.h"
+#include "webhook.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,6 +26,7 @@
 #define APP_DB_START_WAIT_S 30
 /* How long shutdown may wait for in-flight requests before the process exits anyway. */
 #define APP_SHUTDOWN_WAIT_S 30
+#define APP_WEBHOOK_TIMEOUT_S 10L /* one webhook attempt */
 
 /* SIGALRM during shutdown: requests did not finish in time. The embedded postmaster still stops:
  * it gets its parent-death signal. */
@@ -171,6 +174,7 @@ int app_run(const config *cfg) {
     int lock_fd = -1;
     pgembed *pg = NULL;
     struct mg_context *http = NULL;
+    webhooks *hooks = NULL;
     int rc = 1;
 
     /* Block the stop signals before any thread exists: every thread inherits the mask and the
@@ -181,6 +185,10 @@ int app_run(const config *cfg) {
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) { /* before any thread uses libcurl */
+        log_error("cannot initialise libcurl");
+        return 1;
+    }
 
     if (app_prepare_data_dir(cfg->data_dir, a.data_dir) < 0)
         goto done;
@@ -204,8 +212,20 @@ int app_run(const config *cfg) {
                          .heartbeat_ms = cfg->heartbeat_ms,
                          .rescue_after_ms = cfg->rescue_after_ms,
                          .retention_days = cfg->retention_days,
-                         .node = node};
+                         .node = node,
+                         .max_fetch_bytes = cfg->max_upload_bytes,
+                         .fetch_timeout_s = cfg->fetch_timeout_s,
+                         .fetch_any_address = cfg->fetch_allow_private,
+                         .max_line_bytes = cfg->max_line_bytes,
+                         .max_test_mode_lines = cfg->max_test_mode_lines};
     if (workers_start(&wc, &a.workers) < 0)
+        goto done;
+    webhooks_config hc = {.conninfo = conninfo,
+                          .workers = a.workers,
+                          .any_address = cfg->fetch_allow_private,
+                          .first_retry_ms = cfg->webhook_retry_ms,
+                          .timeout_s = APP_WEBHOOK_TIMEOUT_S};
+    if (webhooks_start(&hc, &hooks) < 0)
         goto done;
     int port = 0;
     if (http_start(&a, &http, &port) < 0)
@@ -227,11 +247,13 @@ int app_run(const config *cfg) {
 done:
     fflush(stdout);
     http_stop(http);
+    webhooks_stop(hooks);
     workers_stop(a.workers);
     db_pool_destroy(a.pool);
     pgembed_stop(pg);
     if (lock_fd >= 0)
         close(lock_fd);
+    curl_global_cleanup();
     if (rc == 0)
         log_info("stopped");
     return rc;

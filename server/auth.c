@@ -2,11 +2,11 @@
 
 #include "error.h"
 #include "http.h"
+#include "ids.h"
 
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <strings.h>
-#include <sys/random.h>
 
 /* How long a request may wait for a database connection before answering 503. */
 #define AUTH_POOL_WAIT_MS HTTP_DB_WAIT_MS
@@ -42,16 +42,7 @@ void auth_token_hash(const char *token, size_t len, unsigned char out[DB_TOKEN_H
 }
 
 int auth_token_generate(char out[AUTH_TOKEN_HEX_LEN + 1]) {
-    unsigned char bytes[AUTH_TOKEN_HEX_LEN / 2];
-    if (getrandom(bytes, sizeof bytes, 0) != (ssize_t)sizeof bytes)
-        return BI_EINTERNAL;
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < sizeof bytes; i++) {
-        out[2 * i] = hex[bytes[i] >> 4];
-        out[2 * i + 1] = hex[bytes[i] & 15];
-    }
-    out[AUTH_TOKEN_HEX_LEN] = '\0';
-    return 0;
+    return ids_random_hex(AUTH_TOKEN_HEX_LEN / 2, out);
 }
 
 int auth_authenticate(db_pool *pool, const char *header, db_user *out_user) {

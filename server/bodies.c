@@ -1,6 +1,7 @@
 #include "bodies.h"
 
 #include "error.h"
+#include "urls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,8 @@
 #define BODY_HEADERS_MAX 8192
 #define BODY_OUT 16384
 
-enum part_state { MP_PREAMBLE, MP_AFTER_DELIM, MP_HEADERS, MP_BODY, MP_SKIP, MP_DONE };
+enum part_state { MP_PREAMBLE, MP_AFTER_DELIM, MP_HEADERS, MP_BODY, MP_URL, MP_SKIP, MP_DONE };
+enum part_field { FIELD_OTHER, FIELD_FILE, FIELD_FILE_URL };
 enum form_state { FORM_KEY, FORM_VALUE, FORM_SKIP };
 
 struct body_reader {
@@ -29,6 +31,9 @@ struct body_reader {
     char headers[BODY_HEADERS_MAX];
     size_t headers_len;
     bool found; /* the wanted field has been read */
+    char file_url[BODY_FILE_URL_MAX + 1];
+    size_t file_url_len;
+    bool has_file_url;
     /* Form */
     enum form_state form;
     char key[16];
@@ -104,8 +109,9 @@ body_reader *body_reader_new(const char *content_type, bool form_ok, body_emit e
     return r;
 }
 
-/* The part's headers name the wanted field (file or data), not e.g. filename="data". */
-static bool body_part_is_wanted(const char *headers) {
+/* Which field the part's headers name: the file (field file or data), file_url, or another;
+ * the name= parameter, not e.g. filename="data". */
+static enum part_field body_part_field(const char *headers) {
     for (const char *p = headers; (p = strcasestr(p, "name=")) != NULL; p += 5) {
         bool param = p > headers && (p[-1] == ';' || p[-1] == ' ' || p[-1] == '\t');
         if (!param)
@@ -113,18 +119,48 @@ static bool body_part_is_wanted(const char *headers) {
         const char *v = p + 5;
         bool quoted = *v == '"';
         v += quoted;
-        for (int i = 0; i < 2; i++) {
-            const char *name = i ? "data" : "file";
-            if (strncmp(v, name, 4) == 0 && (quoted ? v[4] == '"' : (v[4] == ';' || v[4] == '\r')))
-                return true;
+        static const struct {
+            const char *name;
+            enum part_field field;
+        } names[] = {{"file", FIELD_FILE}, {"data", FIELD_FILE}, {"file_url", FIELD_FILE_URL}};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            size_t n = strlen(names[i].name);
+            if (strncmp(v, names[i].name, n) == 0 &&
+                (quoted ? v[n] == '"' : (v[n] == ';' || v[n] == '\r')))
+                return names[i].field;
         }
+        return FIELD_OTHER;
     }
-    return false;
+    return FIELD_OTHER;
 }
 
-/* Content bytes of the current part: kept in the wanted field, dropped elsewhere. */
+/* Content bytes of the current part: kept in the wanted field and file_url, dropped elsewhere. */
 static int body_part_bytes(body_reader *r, const char *data, size_t len) {
+    if (r->state == MP_URL) {
+        if (r->file_url_len + len > BODY_FILE_URL_MAX) {
+            r->error = "the field 'file_url' is longer than 2048 bytes";
+            return BI_EINVAL;
+        }
+        memcpy(r->file_url + r->file_url_len, data, len);
+        r->file_url_len += len;
+        r->file_url[r->file_url_len] = '\0';
+        return 0;
+    }
     return r->state == MP_BODY ? body_out(r, data, len) : 0;
+}
+
+/* Chooses how to read the part whose headers just ended. */
+static enum part_state body_part_state(body_reader *r) {
+    enum part_field field = body_part_field(r->headers);
+    if (field == FIELD_FILE && !r->found) {
+        r->found = true;
+        return MP_BODY;
+    }
+    if (field == FIELD_FILE_URL && !r->has_file_url) {
+        r->has_file_url = true;
+        return MP_URL;
+    }
+    return MP_SKIP;
 }
 
 static int body_multipart_byte(body_reader *r, char c) {
@@ -157,8 +193,7 @@ static int body_multipart_byte(body_reader *r, char c) {
         r->headers[r->headers_len++] = c;
         if (r->headers_len >= 4 && memcmp(r->headers + r->headers_len - 4, "\r\n\r\n", 4) == 0) {
             r->headers[r->headers_len] = '\0';
-            r->state = !r->found && body_part_is_wanted(r->headers) ? MP_BODY : MP_SKIP;
-            r->found |= r->state == MP_BODY;
+            r->state = body_part_state(r);
             r->headers_len = 0;
         }
         return 0;
@@ -185,13 +220,6 @@ static int body_multipart_byte(body_reader *r, char c) {
     }
 }
 
-static int body_hex(char c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 static int body_form_byte(body_reader *r, char c) {
     if (c == '&') {
         r->form = FORM_KEY;
@@ -215,7 +243,7 @@ static int body_form_byte(body_reader *r, char c) {
         if (r->pct < 3)
             return 0;
         r->pct = 0;
-        int h = body_hex(r->pct_hex[0]), l = body_hex(r->pct_hex[1]);
+        int h = urls_hex_digit(r->pct_hex[0]), l = urls_hex_digit(r->pct_hex[1]);
         if (h < 0 || l < 0) {
             r->error = "bad %-escape in the form field 'data'";
             return BI_EINVAL;
@@ -240,9 +268,14 @@ int body_reader_feed(body_reader *r, const char *data, size_t len) {
 }
 
 int body_reader_finish(body_reader *r) {
-    if (r->kind == BODY_MULTIPART && (!r->found || r->state != MP_DONE)) {
-        r->error = r->found ? "the multipart body ends before its closing boundary"
-                            : "the multipart body has no field 'file' or 'data'";
+    if (r->kind == BODY_MULTIPART && r->found && r->has_file_url) {
+        r->error = "give the field 'file' or the field 'file_url', not both";
+        return BI_EINVAL;
+    }
+    if (r->kind == BODY_MULTIPART && ((!r->found && !r->has_file_url) || r->state != MP_DONE)) {
+        r->error = r->found || r->has_file_url
+                       ? "the multipart body ends before its closing boundary"
+                       : "the multipart body has no field 'file', 'data' or 'file_url'";
         return BI_EINVAL;
     }
     if (r->kind == BODY_FORM && !r->found) {
@@ -250,6 +283,10 @@ int body_reader_finish(body_reader *r) {
         return BI_EINVAL;
     }
     return body_flush(r);
+}
+
+const char *body_reader_file_url(const body_reader *r) {
+    return r->has_file_url ? r->file_url : NULL;
 }
 
 const char *body_reader_error(const body_reader *r) { return r->error ? r->error : ""; }

@@ -1,6 +1,7 @@
 /* bodies.h — the import file inside a request body, extracted as it streams, in bounded
  * memory: the raw body, the field "file" (or "data") of a multipart/form-data body, or the
- * field "data" of an application/x-www-form-urlencoded body (the parallel-inline path).
+ * field "data" of an application/x-www-form-urlencoded body (the parallel-inline path). A
+ * multipart body may instead carry a field "file_url": the file is then downloaded later.
  */
 #ifndef BI_SERVER_BODIES_H
 #define BI_SERVER_BODIES_H
@@ -25,8 +26,15 @@ body_reader *body_reader_new(const char *content_type, bool form_ok, body_emit e
  * body_reader_error telling why (malformed multipart). */
 int body_reader_feed(body_reader *r, const char *data, size_t len);
 
-/* Ends the body. Returns 0, or BI_EINVAL when the wanted field never came or was cut short. */
+/* Ends the body. Returns 0, or BI_EINVAL when neither the wanted field nor file_url came, both
+ * came, or the body was cut short. */
 int body_reader_finish(body_reader *r);
+
+#define BODY_FILE_URL_MAX 2048
+
+/* The multipart field file_url (NUL-terminated, at most BODY_FILE_URL_MAX bytes), or NULL when
+ * the body had none. Valid after body_reader_finish. */
+const char *body_reader_file_url(const body_reader *r);
 
 /* Why the last BI_EINVAL. */
 const char *body_reader_error(const body_reader *r);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum option_kind { OPT_LISTEN, OPT_TEXT, OPT_INT, OPT_BYTES, OPT_LOG_LEVEL, OPT_TOKEN };
+enum option_kind { OPT_LISTEN, OPT_TEXT, OPT_INT, OPT_LONG, OPT_BYTES, OPT_LOG_LEVEL, OPT_TOKEN, OPT_BOOL };
 
 typedef struct option {
     const char *flag;
@@ -64,6 +64,16 @@ static const option options[] = {
                     "(default: workers + 8)"},
     {"--max-waiters", "BULKIMPORT_MAX_WAITERS", OPT_INT, offsetof(config, max_waiters), 1, 1024,
      "N", "long-polls and event streams held at once; more get 503 (default: http-threads / 2)"},
+    {"--fetch-allow-private", "BULKIMPORT_FETCH_ALLOW_PRIVATE", OPT_BOOL,
+     offsetof(config, fetch_allow_private), 0, 0, "",
+     "let every user's file_url and callback_url reach loopback, private and link-local "
+     "addresses (a switch; default false: only root's may; the variable takes true or false)"},
+    {"--fetch-timeout", "BULKIMPORT_FETCH_TIMEOUT", OPT_LONG, offsetof(config, fetch_timeout_s),
+     1, 86400, "SECONDS", "longest file_url download; the task fails beyond (default 600)"},
+    {"--webhook-retry-ms", "BULKIMPORT_WEBHOOK_RETRY_MS", OPT_LONG,
+     offsetof(config, webhook_retry_ms), 10, 3600000, "MS",
+     "wait before a failed webhook's first retry; doubles after each, retried for up to an hour "
+     "(default 5000)"},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -74,7 +84,8 @@ void config_print_usage(FILE *out) {
                  "Each option can also be set by its environment variable; the flag wins.\n\n");
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const option *o = &options[i];
-        fprintf(out, "  %s %s\n      %s\n      env: %s\n", o->flag, o->metavar, o->help, o->env);
+        fprintf(out, "  %s%s%s\n      %s\n      env: %s\n", o->flag, o->metavar[0] ? " " : "",
+                o->metavar, o->help, o->env);
     }
     fprintf(out, "  -h, --help\n      show this help and exit\n");
 }
@@ -146,7 +157,16 @@ static int config_apply(config *cfg, const option *o, const char *source, const 
         *(const char **)field = value;
         return 0;
     }
+    case OPT_BOOL:
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0 && strcmp(value, "1") != 0 &&
+            strcmp(value, "0") != 0) {
+            snprintf(err, err_len, "%s: '%s' is not true, false, 1 or 0", source, value);
+            return BI_EINVAL;
+        }
+        *(bool *)field = value[0] == 't' || value[0] == '1';
+        return 0;
     case OPT_INT:
+    case OPT_LONG:
     case OPT_BYTES:
         if (!config_parse_integer(value, o->min, o->max, &number)) {
             snprintf(err, err_len, "%s: '%s' is not an integer from %lld to %lld", source, value,
@@ -155,6 +175,8 @@ static int config_apply(config *cfg, const option *o, const char *source, const 
         }
         if (o->kind == OPT_INT)
             *(int *)field = (int)number;
+        else if (o->kind == OPT_LONG)
+            *(long *)field = (long)number;
         else
             *(long long *)field = number;
         return 0;
@@ -193,6 +215,8 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         .retention_days = 30,
         .log_level = BI_LOG_INFO,
         .http_threads = 64,
+        .fetch_timeout_s = 600,
+        .webhook_retry_ms = 5000,
     };
     bool max_waiters_set = false;
     bool db_connections_set = false;
@@ -228,6 +252,8 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
             snprintf(err, err_len, "unknown option '%s' (see --help)", arg);
             return BI_EINVAL;
         }
+        if (value == NULL && o->kind == OPT_BOOL)
+            value = "true"; /* a bare switch */
         if (value == NULL) {
             if (a + 1 >= argc) {
                 snprintf(err, err_len, "%s needs a value", o->flag);

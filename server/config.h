@@ -10,6 +10,7 @@
 
 #include "log.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #define CONFIG_MAX_BATCH_SIZE 100000 /* --batch-size and a task's batch_size (a table CHECK too) */
@@ -31,6 +32,9 @@ typedef struct config {
     int http_threads;
     int db_connections; /* default workers + 8 */
     int max_waiters;    /* long-polls and event streams at once; default http_threads / 2 */
+    bool fetch_allow_private; /* non-root users' file_url and webhooks may reach private addresses */
+    long fetch_timeout_s;     /* a file_url download's limit */
+    long webhook_retry_ms;    /* the first retry's delay; it doubles, for up to an hour */
 } config;
 
 enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1 };

@@ -3,9 +3,10 @@
 #include "bodies.h"
 #include "error.h"
 #include "fault.h"
+#include "fetch.h"
 #include "ids.h"
+#include "intake.h"
 #include "log.h"
-#include "split.h"
 #include "summary.h"
 #include "tasks.h"
 #include "worker.h"
@@ -21,32 +22,7 @@
 
 /* ---- POST: the upload ---------------------------------------------------------------------- */
 
-typedef struct upload {
-    db_upload *db;
-    EVP_MD_CTX *sha;
-    splitter split;
-    int64_t lines;
-    int64_t max_lines; /* 0: no cap (test mode has one) */
-    bool too_many_lines;
-} upload;
-
-/* The file's bytes, as extracted from the body: hashed and cut into lines. */
-static int imports_take_bytes(const char *data, size_t len, void *ctx) {
-    upload *u = ctx;
-    EVP_DigestUpdate(u->sha, data, len);
-    return split_feed(&u->split, data, len);
-}
-
-static int imports_store_line(const split_line *line, void *ctx) {
-    upload *u = ctx;
-    u->lines = line->number;
-    if (u->max_lines > 0 && line->number > u->max_lines) {
-        u->too_many_lines = true;
-        return BI_ETOOBIG;
-    }
-    return db_upload_line(u->db, line->number, line->text, line->len,
-                          line->error ? error_code(line->error) : NULL);
-}
+#define IMPORTS_KEY_MAX 255 /* an Idempotency-Key */
 
 /* Reads the optional boolean query parameter name into *out; answers 400 for anything but
  * "true" or "false", with OCL's message. */
@@ -101,19 +77,18 @@ static int imports_task_id(db_task *task) {
     return 0;
 }
 
-/* Streams the request body through the body reader and the splitter into the upload;
- * answers 400 (malformed multipart or form) and 413 (past the limit) itself. Returns 0 when the
- * whole body arrived and was stored. */
-static int imports_stream_body(http_req *req, upload *u, bool form_ok) {
+/* Streams the request body through the body reader into the intake; answers 400 (malformed
+ * multipart or form) and 413 (past the limit) itself. Returns 0 when the whole body arrived and
+ * was stored; a multipart field file_url is copied to file_url (DB_URL_MAX + 1 bytes). */
+static int imports_stream_body(http_req *req, intake *in, bool form_ok, char *file_url) {
     const config *cfg = &req->app->cfg;
     const char *why = NULL;
     body_reader *body = body_reader_new(mg_get_header(req->conn, "Content-Type"), form_ok,
-                                        imports_take_bytes, u, &why);
+                                        intake_feed, in, &why);
     if (body == NULL) {
         http_send_error(req, BI_EINVAL, "%s", why);
         return BI_EINVAL;
     }
-    split_init(&u->split, (size_t)cfg->max_line_bytes, imports_store_line, u);
     char *chunk = malloc(IMPORTS_READ_CHUNK);
     if (chunk == NULL)
         abort();
@@ -131,14 +106,16 @@ static int imports_stream_body(http_req *req, upload *u, bool form_ok) {
         err = BI_EIO; /* the client went away mid-body */
     if (err == 0)
         err = body_reader_finish(body);
-    if (err == 0)
-        err = split_finish(&u->split);
-    if (err == BI_EINVAL)
+    const char *url = err == 0 ? body_reader_file_url(body) : NULL;
+    if (url != NULL && !fetch_url_is_http(url))
+        http_send_error(req, err = BI_EINVAL, "file_url must be an http:// or https:// URL");
+    else if (url != NULL)
+        snprintf(file_url, DB_URL_MAX + 1, "%s", url);
+    else if (err == BI_EINVAL)
         http_send_error(req, err, "%s", body_reader_error(body));
     body_reader_free(body);
-    split_fini(&u->split);
     free(chunk);
-    if (err == BI_ETOOBIG && u->too_many_lines)
+    if (err == BI_ETOOBIG && in->too_many_lines)
         http_send_error(req, err, "a test_mode import may have at most %d lines",
                         cfg->max_test_mode_lines);
     else if (err == BI_ETOOBIG)
@@ -146,42 +123,151 @@ static int imports_stream_body(http_req *req, upload *u, bool form_ok) {
     return err;
 }
 
-/* Queues the body as a task; form_ok accepts a urlencoded "data" field (parallel-inline). */
+/* Reads the optional query parameter name, an http(s) URL, into out (DB_URL_MAX + 1 bytes).
+ * Returns 1 when given, 0 when absent, or answers 400 and returns BI_EINVAL. */
+static int imports_url_param(http_req *req, const char *name, char *out) {
+    const char *query = mg_get_request_info(req->conn)->query_string;
+    int n = query != NULL ? mg_get_var(query, strlen(query), name, out, DB_URL_MAX + 1) : -1;
+    if (n == -1)
+        return 0;
+    if (n < 0 || !fetch_url_is_http(out))
+        return http_send_error(req, BI_EINVAL,
+                               "%s must be an http:// or https:// URL of at most %d bytes", name,
+                               DB_URL_MAX),
+               BI_EINVAL;
+    return 1;
+}
+
+/* The Idempotency-Key header into key (IMPORTS_KEY_MAX + 1 bytes, "" when absent). Answers 400
+ * for a malformed one. */
+static int imports_idempotency_key(http_req *req, char *key) {
+    const char *value = mg_get_header(req->conn, "Idempotency-Key");
+    key[0] = '\0';
+    if (value == NULL)
+        return 0;
+    size_t len = strlen(value);
+    bool ok = len >= 1 && len <= IMPORTS_KEY_MAX;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = value[i] > ' ' && value[i] < 0x7f;
+    if (!ok)
+        return http_send_error(req, BI_EINVAL,
+                               "Idempotency-Key must be 1 to %d printable ASCII characters "
+                               "without spaces",
+                               IMPORTS_KEY_MAX),
+               BI_EINVAL;
+    memcpy(key, value, len + 1);
+    return 0;
+}
+
+/* Answers 202 with the body of a new task: its id, PENDING, its user and queue. */
+static int imports_send_queued(http_req *req, const db_task *task, bool replayed) {
+    db_task queued = *task;
+    snprintf(queued.state, sizeof queued.state, "PENDING");
+    cJSON *body = summary_status_json(&queued, false);
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    if (text == NULL)
+        abort();
+    http_send_json_text(req, 202, replayed ? "Idempotent-Replayed: true\r\n" : NULL, text,
+                        strlen(text));
+    free(text);
+    return 0;
+}
+
+/* When the caller's key made a task in the last 24 hours, answers with that task's 202 body
+ * and returns 1; returns 0 when it did not, or a database error. */
+static int imports_replay(http_req *req, const char *key) {
+    db_conn *conn;
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    if (err < 0)
+        return err;
+    char task_id[DB_TASK_ID_MAX];
+    db_task t;
+    err = db_idempotency_find(conn, req->user.username, key, task_id);
+    if (err == 0)
+        err = db_tasks_get(conn, task_id, &req->user, &t);
+    db_pool_release(req->app->pool, conn);
+    if (err == BI_ENOTFOUND)
+        return 0;
+    if (err < 0)
+        return err;
+    log_info("task %s: the same Idempotency-Key again from %s: no new task", t.id,
+             req->user.username);
+    imports_send_queued(req, &t, true);
+    return 1;
+}
+
+/* The content hash of a task that downloads url: its lines are not here yet, so two tasks
+ * queued for the same URL with the same options are the duplicate that 409 refuses. */
+static void imports_url_hash(const char *url, unsigned char hash[32]) {
+    EVP_MD_CTX *sha = EVP_MD_CTX_new();
+    if (sha == NULL || EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1)
+        abort();
+    EVP_DigestUpdate(sha, "file_url\n", 9);
+    EVP_DigestUpdate(sha, url, strlen(url));
+    EVP_DigestFinal_ex(sha, hash, NULL);
+    EVP_MD_CTX_free(sha);
+}
+
+/* Reads the task's options from the query: update_if_exists, test_mode, batch_size, the queue
+ * (path), callback_url; and file_url into file_url. Answers 400 itself. */
+static int imports_options(http_req *req, db_task *task, char *file_url) {
+    long batch_size = req->app->cfg.batch_size;
+    int by_url;
+    if (imports_bool_param(req, "update_if_exists", &task->update_if_exists) < 0 ||
+        imports_bool_param(req, "test_mode", &task->test_mode) < 0 ||
+        imports_long_param(req, "batch_size", 1, CONFIG_MAX_BATCH_SIZE, &batch_size) < 0 ||
+        imports_queue(req, task) < 0 ||
+        imports_url_param(req, "callback_url", task->callback_url) < 0 ||
+        (by_url = imports_url_param(req, "file_url", file_url)) < 0)
+        return BI_EINVAL;
+    task->batch_size = (int)batch_size;
+    if (by_url && mg_get_request_info(req->conn)->content_length > 0)
+        return http_send_error(req, BI_EINVAL, "give the file in the body or file_url, not both"),
+               BI_EINVAL;
+    return 0;
+}
+
+/* Queues the body (or the file at file_url) as a task; form_ok accepts a urlencoded "data"
+ * field (parallel-inline). */
 static int imports_post(http_req *req, bool form_ok) {
     db_task task = {.update_if_exists = true};
     snprintf(task.username, sizeof task.username, "%s", req->user.username);
-    long batch_size = req->app->cfg.batch_size;
-    if (imports_bool_param(req, "update_if_exists", &task.update_if_exists) < 0 ||
-        imports_bool_param(req, "test_mode", &task.test_mode) < 0 ||
-        imports_long_param(req, "batch_size", 1, CONFIG_MAX_BATCH_SIZE, &batch_size) < 0 ||
-        imports_queue(req, &task) < 0)
+    char file_url[DB_URL_MAX + 1] = "", key[IMPORTS_KEY_MAX + 1];
+    if (imports_options(req, &task, file_url) < 0 || imports_idempotency_key(req, key) < 0)
         return 0;
-    task.batch_size = (int)batch_size;
+    int err = key[0] ? imports_replay(req, key) : 0;
+    if (err != 0)
+        return err < 0 ? err : 0;
     long long length = mg_get_request_info(req->conn)->content_length;
     if (length > req->app->cfg.max_upload_bytes)
         return http_send_error(req, BI_ETOOBIG, "the upload is larger than %lld bytes",
                                req->app->cfg.max_upload_bytes);
-    int err = imports_task_id(&task);
     db_conn *conn;
-    if (err < 0 || (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
+    if ((err = imports_task_id(&task)) < 0 ||
+        (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
         return err;
-    upload u = {.sha = EVP_MD_CTX_new(),
-                .max_lines = task.test_mode ? req->app->cfg.max_test_mode_lines : 0};
-    if (u.sha == NULL || EVP_DigestInit_ex(u.sha, EVP_sha256(), NULL) != 1)
-        abort();
-    err = db_upload_begin(conn, &task, &u.db);
-    if (err == 0) {
-        err = imports_stream_body(req, &u, form_ok);
+    db_upload *db;
+    intake in = {0};
+    if ((err = db_upload_begin(conn, &task, &db)) == 0) {
+        intake_init(&in, db, (size_t)req->app->cfg.max_line_bytes,
+                    task.test_mode ? req->app->cfg.max_test_mode_lines : 0, true);
         unsigned char hash[32];
-        EVP_DigestFinal_ex(u.sha, hash, NULL);
-        if (err == 0 && u.lines == 0)
+        if (!file_url[0])
+            err = imports_stream_body(req, &in, form_ok, file_url);
+        if (err == 0)
+            err = intake_finish(&in, hash);
+        if (file_url[0])
+            imports_url_hash(file_url, hash);
+        if (err == 0 && in.lines == 0 && !file_url[0])
             err = BI_ENOTFOUND; /* nothing to import: answered below */
         if (err == 0)
-            err = db_upload_commit(u.db, hash, u.lines);
+            err = db_upload_commit(db, hash, in.lines, file_url[0] ? file_url : NULL,
+                                   key[0] ? key : NULL);
         else
-            db_upload_abort(u.db);
+            db_upload_abort(db);
+        intake_fini(&in);
     }
-    EVP_MD_CTX_free(u.sha);
     db_pool_release(req->app->pool, conn);
     if (err == BI_ETOOBIG || err == BI_EINVAL)
         return 0; /* answered while streaming */
@@ -191,30 +277,22 @@ static int imports_post(http_req *req, bool form_ok) {
     }
     if (err == BI_ENOTFOUND)
         return http_send_error(req, BI_EINVAL, "No content to import");
-    if (err == BI_ECONFLICT)
+    if ((err == BI_EREPEATED || err == BI_ECONFLICT) && key[0]) {
+        int replayed = imports_replay(req, key); /* a twin with the same key won the race */
+        if (replayed != 0)
+            return replayed < 0 ? replayed : 0;
+    }
+    if (err == BI_ECONFLICT || err == BI_EREPEATED)
         return http_send_error(req, BI_ECONFLICT, "The same import has been already queued");
     if (err < 0)
         return err;
     fault_point("after_upload_commit");
     workers_wake(req->app->workers);
-    log_info("task %s: queued, %lld lines", task.id, (long long)u.lines);
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "task", task.id);
-    cJSON_AddStringToObject(body, "state", "PENDING");
-    cJSON_AddStringToObject(body, "status", "PENDING");
-    cJSON_AddStringToObject(body, "username", task.username);
-    cJSON_AddStringToObject(body, "queue", task.queue);
-    http_send_json(req, 202, body);
-    cJSON_Delete(body);
-    return 0;
-}
-
-static void imports_add_base(cJSON *body, const db_task *t) {
-    cJSON_AddStringToObject(body, "task", t->id);
-    cJSON_AddStringToObject(body, "state", t->state);
-    cJSON_AddStringToObject(body, "status", t->state);
-    cJSON_AddStringToObject(body, "username", t->username);
-    cJSON_AddStringToObject(body, "queue", t->queue);
+    if (file_url[0])
+        log_info("task %s: queued, its file to be downloaded", task.id);
+    else
+        log_info("task %s: queued, %lld lines", task.id, (long long)in.lines);
+    return imports_send_queued(req, &task, false);
 }
 
 /* POST ?task=ID&action=resume: a REVOKED or FAILURE task goes back to PENDING. */
@@ -240,8 +318,7 @@ static int imports_resume(http_req *req, const char *task_id) {
     workers_wake(req->app->workers);
     log_info("task %s: resumed by %s from line %lld", task_id, req->user.username,
              (long long)t.checkpoint + 1);
-    cJSON *body = cJSON_CreateObject();
-    imports_add_base(body, &t);
+    cJSON *body = summary_status_json(&t, false);
     http_send_json(req, 202, body);
     cJSON_Delete(body);
     return 0;
@@ -292,32 +369,9 @@ int imports_api_delete(http_req *req) {
 /* ---- GET ?task=: status and results -------------------------------------------------------- */
 
 
-/* The task's status with live progress counters (the body of a 202 while it runs). */
-static cJSON *imports_progress_json(const db_task *t) {
-    cJSON *body = cJSON_CreateObject();
-    imports_add_base(body, t);
-    cJSON *p = cJSON_AddObjectToObject(body, "progress");
-    const struct {
-        const char *name;
-        int64_t value;
-    } counters[] = {{"total", t->total},     {"processed", t->processed}, {"created", t->created},
-                    {"updated", t->updated}, {"deleted", t->deleted},     {"skipped", t->skipped},
-                    {"failed", t->failed}};
-    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
-        cJSON_AddNumberToObject(p, counters[i].name, (double)counters[i].value);
-    double rate = t->elapsed_seconds > 0 ? (double)t->processed / t->elapsed_seconds : 0;
-    cJSON_AddNumberToObject(p, "lines_per_second", (double)(long long)(rate * 10) / 10);
-    if (rate > 0)
-        cJSON_AddNumberToObject(p, "eta_seconds",
-                                (double)(long long)((double)(t->total - t->processed) / rate));
-    else
-        cJSON_AddNullToObject(p, "eta_seconds");
-    return body;
-}
-
 /* 202 with live progress for a task that is not finished. */
 static int imports_send_progress(http_req *req, const db_task *t) {
-    cJSON *body = imports_progress_json(t);
+    cJSON *body = summary_status_json(t, true);
     http_send_json(req, 202, body);
     cJSON_Delete(body);
     return 0;
@@ -328,11 +382,17 @@ static int imports_send_summary(http_req *req, db_conn *conn, const db_task *t) 
     long len = summary_of_task(conn, t, line, sizeof line);
     if (len < 0)
         return (int)len;
+    char error[sizeof t->error + 32] = ""; /* why a task failed, as one printable ASCII line */
+    if (t->error[0]) {
+        int n = snprintf(error, sizeof error, "X-Task-Error: %s\r\n", t->error);
+        for (int i = 14; i < n - 2; i++)
+            error[i] = error[i] < ' ' || error[i] > '~' ? '?' : error[i];
+    }
     mg_printf(req->conn,
               "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
               "Content-Length: %ld\r\nCache-Control: no-store\r\nX-Task-State: %s\r\n"
-              "X-Task-Failed: %lld\r\n\r\n",
-              len, t->state, (long long)t->failed);
+              "X-Task-Failed: %lld\r\n%s\r\n",
+              len, t->state, (long long)t->failed, error);
     mg_write(req->conn, line, (size_t)len);
     return 0;
 }
@@ -497,7 +557,7 @@ static int imports_stream_events(http_req *req, const char *task_id) {
     for (;;) {
         if (!imports_running(&t))
             break;
-        cJSON *body = imports_progress_json(&t);
+        cJSON *body = summary_status_json(&t, true);
         char *text = cJSON_PrintUnformatted(body);
         int sent = mg_printf(req->conn, "event: progress\ndata: %s\n\n", text);
         free(text);
@@ -519,8 +579,7 @@ static int imports_stream_events(http_req *req, const char *task_id) {
         len = summary_of_task(conn, &t, line, sizeof line);
         db_pool_release(req->app->pool, conn);
     }
-    cJSON *body = cJSON_CreateObject();
-    imports_add_base(body, &t);
+    cJSON *body = summary_status_json(&t, false);
     cJSON_AddStringToObject(body, "summary", len >= 0 ? line : "");
     char *text = cJSON_PrintUnformatted(body);
     mg_printf(req->conn, "event: done\ndata: %s\n\n", text);

@@ -15,6 +15,8 @@ static const http_route routes[] = {
     {"GET", "/readyz", health_get_readyz, HTTP_PUBLIC},
     {"GET", "/user/", users_api_get_me, 0},
     {"POST", "/user/token/", users_api_rotate_own_token, 0},
+    {"GET", "/user/webhook-secret/", users_api_get_webhook_secret, 0},
+    {"POST", "/user/webhook-secret/", users_api_rotate_webhook_secret, 0},
     {"POST", "/users/", users_api_create, 0},
     {"POST", "/users/:username/token/", users_api_issue_token, 0},
     {"POST", "/manage/bulkimport/", imports_api_post, HTTP_OCL},

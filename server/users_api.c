@@ -119,3 +119,30 @@ int users_api_issue_token(http_req *req) {
         return http_send_error(req, BI_EPERM, "only root may issue tokens for other users");
     return users_api_replace_token(req, req->params[0]);
 }
+
+/* Answers with the caller's webhook secret: the stored one, a new one on rotate or first use. */
+static int users_api_webhook_secret(http_req *req, bool rotate) {
+    char fresh[DB_WEBHOOK_SECRET_MAX + 1], secret[DB_WEBHOOK_SECRET_MAX + 1];
+    int err = ids_random_hex(DB_WEBHOOK_SECRET_MAX / 2, fresh);
+    db_conn *conn;
+    if (err < 0 || (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
+        return err;
+    err = db_users_webhook_secret(conn, req->user.username, fresh, rotate, secret);
+    db_pool_release(req->app->pool, conn);
+    if (err < 0)
+        return err;
+    if (rotate)
+        log_info("user %s: webhook secret rotated", req->user.username);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "username", req->user.username);
+    cJSON_AddStringToObject(body, "webhook_secret", secret);
+    cJSON_AddStringToObject(body, "algorithm", "HMAC-SHA256");
+    cJSON_AddStringToObject(body, "header", "X-Bulkimport-Signature");
+    http_send_json(req, 200, body);
+    cJSON_Delete(body);
+    return 0;
+}
+
+int users_api_get_webhook_secret(http_req *req) { return users_api_webhook_secret(req, false); }
+
+int users_api_rotate_webhook_secret(http_req *req) { return users_api_webhook_secret(req, true); }

@@ -24,4 +24,12 @@ int users_api_rotate_own_token(http_req *req);
  * {"username","token"}; 404 for an unknown user. */
 int users_api_issue_token(http_req *req);
 
+/* GET /user/webhook-secret/: 200 {"username","webhook_secret","algorithm","header"} — the
+ * caller's key for verifying webhook signatures (made on first use). */
+int users_api_get_webhook_secret(http_req *req);
+
+/* POST /user/webhook-secret/: replaces the caller's webhook secret and answers as GET. Webhooks
+ * sent from then on, retries included, are signed with the new one. */
+int users_api_rotate_webhook_secret(http_req *req);
+
 #endif

@@ -201,13 +201,22 @@ void harness_server_start(harness_server *s, const char *const args[]) {
     }
 }
 
-void harness_server_start_default(harness_server *s) {
-    char conninfo[512];
+void harness_server_start_with(harness_server *s, int workers, const char *const extra[]) {
+    char conninfo[512], threads[16];
     harness_database_create(conninfo, sizeof conninfo);
-    const char *args[] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
-                          "--workers", "2", NULL};
+    snprintf(threads, sizeof threads, "%d", workers);
+    const char *args[24] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
+                            "--workers", threads};
+    int n = 6;
+    for (int i = 0; extra[i] != NULL && n < 22; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
     harness_server_start(s, args);
     snprintf(s->conninfo, sizeof s->conninfo, "%s", conninfo);
+}
+
+void harness_server_start_default(harness_server *s) {
+    harness_server_start_with(s, 2, (const char *const[]){NULL});
 }
 
 static int wait_exit(pid_t pid, int timeout_s) {
@@ -283,7 +292,7 @@ static harness_response *harness_send(const harness_server *s, const char *metho
                                       const char *path, const char *auth,
                                       const char *content_type, const char *body,
                                       size_t body_len, FILE *file, long timeout_s,
-                                      bool may_fail) {
+                                      bool may_fail, const char *extra_header) {
     static bool curl_ready;
     if (!curl_ready) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -303,6 +312,8 @@ static harness_response *harness_send(const harness_server *s, const char *metho
         snprintf(type_line, sizeof type_line, "Content-Type: %s", content_type);
         headers = curl_slist_append(headers, type_line);
     }
+    if (extra_header != NULL)
+        headers = curl_slist_append(headers, extra_header);
     if (file != NULL) {
         fseek(file, 0, SEEK_END);
         curl_off_t size = ftell(file);
@@ -346,14 +357,23 @@ harness_response *harness_request_typed(const harness_server *s, const char *met
                                         const char *path, const char *auth,
                                         const char *content_type, const char *body,
                                         size_t body_len) {
-    return harness_send(s, method, path, auth, content_type, body, body_len, NULL, 60, false);
+    return harness_send(s, method, path, auth, content_type, body, body_len, NULL, 60, false,
+                        NULL);
+}
+
+harness_response *harness_request_with_header(const harness_server *s, const char *method,
+                                              const char *path, const char *auth,
+                                              const char *header, const char *content_type,
+                                              const char *body, size_t body_len) {
+    return harness_send(s, method, path, auth, content_type, body, body_len, NULL, 60, false,
+                        header);
 }
 
 harness_response *harness_try_request_bytes(const harness_server *s, const char *method,
                                             const char *path, const char *auth, const char *body,
                                             size_t body_len) {
     return harness_send(s, method, path, auth, "application/json", body, body_len, NULL, 60,
-                        true);
+                        true, NULL);
 }
 
 harness_response *harness_upload_file(const harness_server *s, const char *path,
@@ -361,7 +381,7 @@ harness_response *harness_upload_file(const harness_server *s, const char *path,
     FILE *in = fopen(file, "rb");
     cr_assert_not_null(in, "cannot open %s", file);
     harness_response *r =
-        harness_send(s, "POST", path, auth, "application/x-ndjson", NULL, 0, in, 600, false);
+        harness_send(s, "POST", path, auth, "application/x-ndjson", NULL, 0, in, 600, false, NULL);
     fclose(in);
     return r;
 }

@@ -50,7 +50,11 @@ long harness_sql(const char *conninfo, const char *sql);
  * server's log, when it exits or is not ready within 60 s. */
 void harness_server_start(harness_server *s, const char *const args[]);
 
-/* harness_server_start on a fresh database with --root-token HARNESS_ROOT_TOKEN. */
+/* harness_server_start on a fresh database with --root-token HARNESS_ROOT_TOKEN, --workers
+ * workers and the flags extra (NULL-terminated, at most 16). */
+void harness_server_start_with(harness_server *s, int workers, const char *const extra[]);
+
+/* harness_server_start_with 2 workers and no extra flags. */
 void harness_server_start_default(harness_server *s);
 
 /* Sends SIGTERM and waits. Returns the exit code, or 128 + signal when killed by a signal;
@@ -77,6 +81,12 @@ harness_response *harness_request_typed(const harness_server *s, const char *met
                                         const char *path, const char *auth,
                                         const char *content_type, const char *body,
                                         size_t body_len);
+
+/* harness_request_typed with one more header line ("Name: value"; NULL: none). */
+harness_response *harness_request_with_header(const harness_server *s, const char *method,
+                                              const char *path, const char *auth,
+                                              const char *header, const char *content_type,
+                                              const char *body, size_t body_len);
 
 /* POSTs the file at file (streamed from disk, never read whole) to path as auth. */
 harness_response *harness_upload_file(const harness_server *s, const char *path,

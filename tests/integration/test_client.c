@@ -310,3 +310,34 @@ Test(client, event_stream_sends_progress_then_done_with_the_summary) {
               "%s", text);
     free(task);
 }
+
+Test(client, callback_url_file_url_and_idempotency_key) {
+    const char *file = write_file(three);
+    const char *args[] = {"submit", file, "--idempotency-key", "ci-run-42", "--callback-url",
+                          "https://hooks.example.org/bulkimport", NULL};
+    run *r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, args);
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    char first[256];
+    snprintf(first, sizeof first, "%.255s", r->out);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, args);
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    cr_expect_str_eq(r->out, first, "the same key gives the same task");
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks WHERE callback_url"
+                                           " = 'https://hooks.example.org/bulkimport'"),
+                 1);
+
+    /* The server downloads --file-url; a missing file fails the task, and the client says why. */
+    char url[256];
+    snprintf(url, sizeof url, "%s/no-such-file.jsonl", srv.url);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL,
+               (const char *[]){"submit", "--file-url", url, "--wait", NULL});
+    cr_expect_eq(r->code, 1, "a failed task exits 1: %s", r->err);
+    cr_expect(strstr(r->err, "FAILURE (file_url download failed: the server answered HTTP 404)") !=
+                  NULL,
+              "%s", r->err);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"submit", NULL});
+    cr_expect_eq(r->code, 2, "%s", r->err);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL,
+               (const char *[]){"submit", file, "--file-url", url, NULL});
+    cr_expect_eq(r->code, 2, "FILE and --file-url at once: %s", r->err);
+}

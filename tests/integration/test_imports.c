@@ -428,22 +428,13 @@ Test(imports, multipart_and_inline_form_bodies) {
     r = harness_request_typed(&srv, "POST", "/manage/bulkimport/", ROOT,
                               "multipart/form-data; boundary=b0UND", "--b0UND--\r\n", 11);
     cr_expect_eq(r->status, 400, "%s", r->body);
-    cr_expect(strstr(harness_json_string(r, "exception"), "no field 'file' or 'data'") != NULL, "%s", r->body);
+    cr_expect(strstr(harness_json_string(r, "exception"), "no field 'file', 'data' or 'file_url'") != NULL, "%s", r->body);
     harness_response_free(r);
 }
 
-/* A second server on its own database with one extra flag pair. */
+/* A server on a fresh database with the extra flags (NULL-terminated). */
 static void start_with(harness_server *s, const char *const extra[]) {
-    char conninfo[512];
-    harness_database_create(conninfo, sizeof conninfo);
-    const char *args[16] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
-                            "--workers", "1"};
-    int n = 6;
-    for (int i = 0; extra[i] != NULL; i++)
-        args[n++] = extra[i];
-    args[n] = NULL;
-    harness_server_start(s, args);
-    snprintf(s->conninfo, sizeof s->conninfo, "%s", conninfo);
+    harness_server_start_with(s, 1, extra);
 }
 
 Test(imports, limits_on_size_line_length_and_test_mode) {

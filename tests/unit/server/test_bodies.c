@@ -82,3 +82,40 @@ Test(bodies, form_field_data_is_decoded) {
     EXPECT(ct, true, "x=1", NULL);
     EXPECT(ct, true, "data=%ZZ", NULL);
 }
+
+/* Reads body whole as multipart with boundary XyZ; returns finish's code, the file_url in url. */
+static int read_form(const char *body, char *url, size_t url_len) {
+    sink s = {.len = 0};
+    const char *why = NULL;
+    body_reader *r = body_reader_new("multipart/form-data; boundary=XyZ", false, collect, &s, &why);
+    cr_assert_not_null(r);
+    int rc = 0;
+    for (size_t i = 0; body[i] != '\0' && rc == 0; i++) /* byte by byte: the hardest split */
+        rc = body_reader_feed(r, body + i, 1);
+    if (rc == 0)
+        rc = body_reader_finish(r);
+    const char *found = rc == 0 ? body_reader_file_url(r) : NULL;
+    snprintf(url, url_len, "%s", found ? found : "(none)");
+    body_reader_free(r);
+    return rc;
+}
+
+Test(bodies, multipart_file_url_field) {
+    char url[4096];
+    cr_expect_eq(read_form("--XyZ\r\nContent-Disposition: form-data; name=\"file_url\"\r\n\r\n"
+                           "https://example.org/a.jsonl\r\n--XyZ--\r\n", url, sizeof url), 0);
+    cr_expect_str_eq(url, "https://example.org/a.jsonl");
+    cr_expect_eq(read_form("--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n"
+                           "{}\r\n--XyZ--\r\n", url, sizeof url), 0);
+    cr_expect_str_eq(url, "(none)");
+    cr_expect_eq(read_form("--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n{}\r\n"
+                           "--XyZ\r\nContent-Disposition: form-data; name=\"file_url\"\r\n\r\n"
+                           "https://example.org/a.jsonl\r\n--XyZ--\r\n", url, sizeof url),
+                 BI_EINVAL, "both is ambiguous");
+    char body[3000];
+    int n = snprintf(body, sizeof body, "--XyZ\r\nContent-Disposition: form-data; "
+                                        "name=\"file_url\"\r\n\r\nhttps://example.org/");
+    memset(body + n, 'a', 2100);
+    strcpy(body + n + 2100, "\r\n--XyZ--\r\n");
+    cr_expect_eq(read_form(body, url, sizeof url), BI_EINVAL, "longer than 2048 bytes");
+}

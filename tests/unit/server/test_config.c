@@ -190,3 +190,32 @@ ParameterizedTest(struct bad_case *bad, config, bad_values) {
     cr_expect(strstr(err, bad->named) != NULL, "message '%s' does not name %s", err, bad->named);
     cr_expect(strchr(err, '\n') == NULL, "one line");
 }
+
+Test(config, fetch_and_webhook_settings) {
+    config c;
+    cr_assert_eq(parse(NULL, NULL, &c), CONFIG_RUN);
+    cr_expect_not(c.fetch_allow_private, "private addresses are for root by default");
+    cr_expect_eq(c.fetch_timeout_s, 600);
+    cr_expect_eq(c.webhook_retry_ms, 5000);
+
+    const char *args[] = {"--fetch-allow-private", "--fetch-timeout", "30", "--webhook-retry-ms",
+                          "250", NULL};
+    cr_assert_eq(parse(args, NULL, &c), CONFIG_RUN, "%s", err);
+    cr_expect(c.fetch_allow_private, "a bare switch turns it on");
+    cr_expect_eq(c.fetch_timeout_s, 30);
+    cr_expect_eq(c.webhook_retry_ms, 250);
+
+    char *env_on[] = {"BULKIMPORT_FETCH_ALLOW_PRIVATE=true", NULL};
+    const char *off[] = {"--fetch-allow-private=false", NULL};
+    cr_assert_eq(parse(off, env_on, &c), CONFIG_RUN, "%s", err);
+    cr_expect_not(c.fetch_allow_private, "the flag wins over the variable");
+    cr_assert_eq(parse(NULL, env_on, &c), CONFIG_RUN, "%s", err);
+    cr_expect(c.fetch_allow_private);
+
+    char *env_bad[] = {"BULKIMPORT_FETCH_ALLOW_PRIVATE=yes", NULL};
+    cr_expect_eq(parse(NULL, env_bad, &c), BI_EINVAL);
+    cr_expect(strstr(err, "BULKIMPORT_FETCH_ALLOW_PRIVATE") != NULL, "%s", err);
+    const char *zero[] = {"--fetch-timeout", "0", NULL};
+    cr_expect_eq(parse(zero, NULL, &c), BI_EINVAL);
+    cr_expect(strstr(err, "--fetch-timeout") != NULL, "%s", err);
+}
