@@ -107,9 +107,10 @@ static int imports_stream_body(http_req *req, intake *in, bool form_ok, char *fi
     if (err == 0)
         err = body_reader_finish(body);
     const char *url = err == 0 ? body_reader_file_url(body) : NULL;
-    if (url != NULL && !fetch_url_is_http(url))
-        http_send_error(req, err = BI_EINVAL, "file_url must be an http:// or https:// URL");
-    else if (url != NULL)
+    if (url != NULL && !fetch_url_is_http(url)) {
+        err = BI_EINVAL;
+        http_send_error(req, err, "file_url must be an http:// or https:// URL");
+    } else if (url != NULL)
         snprintf(file_url, DB_URL_MAX + 1, "%s", url);
     else if (err == BI_EINVAL)
         http_send_error(req, err, "%s", body_reader_error(body));
@@ -130,12 +131,11 @@ static int imports_url_param(http_req *req, const char *name, char *out) {
     int n = query != NULL ? mg_get_var(query, strlen(query), name, out, DB_URL_MAX + 1) : -1;
     if (n == -1)
         return 0;
-    if (n < 0 || !fetch_url_is_http(out))
-        return http_send_error(req, BI_EINVAL,
-                               "%s must be an http:// or https:// URL of at most %d bytes", name,
-                               DB_URL_MAX),
-               BI_EINVAL;
-    return 1;
+    if (n >= 0 && fetch_url_is_http(out))
+        return 1;
+    http_send_error(req, BI_EINVAL, "%s must be an http:// or https:// URL of at most %d bytes",
+                    name, DB_URL_MAX);
+    return BI_EINVAL;
 }
 
 /* The Idempotency-Key header into key (IMPORTS_KEY_MAX + 1 bytes, "" when absent). Answers 400
@@ -149,12 +149,12 @@ static int imports_idempotency_key(http_req *req, char *key) {
     bool ok = len >= 1 && len <= IMPORTS_KEY_MAX;
     for (size_t i = 0; ok && i < len; i++)
         ok = value[i] > ' ' && value[i] < 0x7f;
-    if (!ok)
-        return http_send_error(req, BI_EINVAL,
-                               "Idempotency-Key must be 1 to %d printable ASCII characters "
-                               "without spaces",
-                               IMPORTS_KEY_MAX),
-               BI_EINVAL;
+    if (!ok) {
+        http_send_error(req, BI_EINVAL,
+                        "Idempotency-Key must be 1 to %d printable ASCII characters without spaces",
+                        IMPORTS_KEY_MAX);
+        return BI_EINVAL;
+    }
     memcpy(key, value, len + 1);
     return 0;
 }
@@ -222,9 +222,10 @@ static int imports_options(http_req *req, db_task *task, char *file_url) {
         (by_url = imports_url_param(req, "file_url", file_url)) < 0)
         return BI_EINVAL;
     task->batch_size = (int)batch_size;
-    if (by_url && mg_get_request_info(req->conn)->content_length > 0)
-        return http_send_error(req, BI_EINVAL, "give the file in the body or file_url, not both"),
-               BI_EINVAL;
+    if (by_url && mg_get_request_info(req->conn)->content_length > 0) {
+        http_send_error(req, BI_EINVAL, "give the file in the body or file_url, not both");
+        return BI_EINVAL;
+    }
     return 0;
 }
 
