@@ -239,7 +239,8 @@ static int db_upload_open(db_conn *conn, const db_task *task, int err, db_upload
     return 0;
 }
 
-int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out) {
+int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url,
+                    db_upload **out) {
     db_int batch_size = db_int_text(task->batch_size);
     const char *values[] = {task->id,
                             task->username,
@@ -248,7 +249,7 @@ int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out) {
                             task->update_if_exists ? "true" : "false",
                             task->test_mode ? "true" : "false",
                             batch_size.s,
-                            task->callback_url[0] ? task->callback_url : NULL};
+                            callback_url};
     int err = db_begin(conn);
     if (err == 0)
         err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);

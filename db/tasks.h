@@ -30,9 +30,8 @@ typedef struct db_task {
     double elapsed_seconds; /* finished (or now) - started; 0 before the start */
     int batch_size;         /* lines per batch, fixed when the task is created */
     char error[640];
-    char file_url[DB_URL_MAX + 1];     /* "": the lines were uploaded */
-    bool fetched;                      /* the lines are stored (always, for an upload) */
-    char callback_url[DB_URL_MAX + 1]; /* "": no webhook; written at creation, not read back */
+    char file_url[DB_URL_MAX + 1]; /* "": the lines were uploaded */
+    bool fetched;                  /* the lines are stored (always, for an upload) */
 } db_task;
 
 /* ---- upload ---- */
@@ -40,8 +39,10 @@ typedef struct db_task {
 typedef struct db_upload db_upload;
 
 /* Opens the transaction that creates task (id, username, queue, named and the options are
- * read) and starts a COPY of its lines. Returns 0 and *out, or BI_EUNAVAIL / BI_EINTERNAL. */
-int db_upload_begin(db_conn *conn, const db_task *task, db_upload **out);
+ * read; callback_url NULL: no webhook) and starts a COPY of its lines. Returns 0 and *out, or
+ * BI_EUNAVAIL / BI_EINTERNAL. */
+int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url,
+                    db_upload **out);
 
 /* Adds line line_no: its text (len bytes, valid UTF-8 without NUL), or NULL with error_code. */
 int db_upload_line(db_upload *u, int64_t line_no, const char *text, size_t len,

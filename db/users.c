@@ -28,11 +28,14 @@ static const db_stmt stmt_root_keep = {
     " ON CONFLICT (username) DO NOTHING RETURNING true",
     1};
 
-/* A user's webhook secret: the stored one, or fresh ($2) when there is none or on rotate ($3). */
+/* A user's webhook secret: fresh ($2) when there is none yet or on rotate ($3), else the stored
+ * one read without writing the row (every delivery and GET reads it). */
 static const db_stmt stmt_webhook_secret = {
     "users_webhook_secret",
-    "UPDATE users SET webhook_secret = CASE WHEN $3::boolean THEN $2"
-    " ELSE coalesce(webhook_secret, $2) END WHERE username = $1 RETURNING webhook_secret",
+    "WITH upd AS (UPDATE users SET webhook_secret = $2 WHERE username = $1"
+    " AND (webhook_secret IS NULL OR $3::boolean) RETURNING webhook_secret)"
+    " SELECT webhook_secret FROM upd UNION ALL SELECT webhook_secret FROM users"
+    " WHERE username = $1 AND NOT EXISTS (SELECT 1 FROM upd)",
     3};
 
 static const int binary_hash_formats[] = {1, 1, 1};

@@ -176,17 +176,12 @@ static int imports_send_queued(http_req *req, const db_task *task, bool replayed
 
 /* When the caller's key made a task in the last 24 hours, answers with that task's 202 body
  * and returns 1; returns 0 when it did not, or a database error. */
-static int imports_replay(http_req *req, const char *key) {
-    db_conn *conn;
-    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
-    if (err < 0)
-        return err;
+static int imports_replay(http_req *req, db_conn *conn, const char *key) {
     char task_id[DB_TASK_ID_MAX];
     db_task t;
-    err = db_idempotency_find(conn, req->user.username, key, task_id);
+    int err = db_idempotency_find(conn, req->user.username, key, task_id);
     if (err == 0)
         err = db_tasks_get(conn, task_id, &req->user, &t);
-    db_pool_release(req->app->pool, conn);
     if (err == BI_ENOTFOUND)
         return 0;
     if (err < 0)
@@ -210,15 +205,16 @@ static void imports_url_hash(const char *url, unsigned char hash[32]) {
 }
 
 /* Reads the task's options from the query: update_if_exists, test_mode, batch_size, the queue
- * (path), callback_url; and file_url into file_url. Answers 400 itself. */
-static int imports_options(http_req *req, db_task *task, char *file_url) {
+ * (path); callback_url and file_url into those (DB_URL_MAX + 1 bytes, "" when absent). Answers
+ * 400 itself. */
+static int imports_options(http_req *req, db_task *task, char *callback_url, char *file_url) {
     long batch_size = req->app->cfg.batch_size;
     int by_url;
     if (imports_bool_param(req, "update_if_exists", &task->update_if_exists) < 0 ||
         imports_bool_param(req, "test_mode", &task->test_mode) < 0 ||
         imports_long_param(req, "batch_size", 1, CONFIG_MAX_BATCH_SIZE, &batch_size) < 0 ||
         imports_queue(req, task) < 0 ||
-        imports_url_param(req, "callback_url", task->callback_url) < 0 ||
+        imports_url_param(req, "callback_url", callback_url) < 0 ||
         (by_url = imports_url_param(req, "file_url", file_url)) < 0)
         return BI_EINVAL;
     task->batch_size = (int)batch_size;
@@ -234,23 +230,27 @@ static int imports_options(http_req *req, db_task *task, char *file_url) {
 static int imports_post(http_req *req, bool form_ok) {
     db_task task = {.update_if_exists = true};
     snprintf(task.username, sizeof task.username, "%s", req->user.username);
-    char file_url[DB_URL_MAX + 1] = "", key[IMPORTS_KEY_MAX + 1];
-    if (imports_options(req, &task, file_url) < 0 || imports_idempotency_key(req, key) < 0)
+    char callback_url[DB_URL_MAX + 1] = "", file_url[DB_URL_MAX + 1] = "";
+    char key[IMPORTS_KEY_MAX + 1];
+    if (imports_options(req, &task, callback_url, file_url) < 0 ||
+        imports_idempotency_key(req, key) < 0)
         return 0;
-    int err = key[0] ? imports_replay(req, key) : 0;
-    if (err != 0)
-        return err < 0 ? err : 0;
     long long length = mg_get_request_info(req->conn)->content_length;
     if (length > req->app->cfg.max_upload_bytes)
         return http_send_error(req, BI_ETOOBIG, "the upload is larger than %lld bytes",
                                req->app->cfg.max_upload_bytes);
     db_conn *conn;
-    if ((err = imports_task_id(&task)) < 0 ||
-        (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
+    int err = imports_task_id(&task);
+    if (err < 0 || (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
         return err;
+    int replayed = key[0] ? imports_replay(req, conn, key) : 0;
+    if (replayed != 0) {
+        db_pool_release(req->app->pool, conn);
+        return replayed < 0 ? replayed : 0;
+    }
     db_upload *db;
     intake in = {0};
-    if ((err = db_upload_begin(conn, &task, &db)) == 0) {
+    if ((err = db_upload_begin(conn, &task, callback_url[0] ? callback_url : NULL, &db)) == 0) {
         intake_init(&in, db, (size_t)req->app->cfg.max_line_bytes,
                     task.test_mode ? req->app->cfg.max_test_mode_lines : 0, true);
         unsigned char hash[32];
@@ -269,7 +269,11 @@ static int imports_post(http_req *req, bool form_ok) {
             db_upload_abort(db);
         intake_fini(&in);
     }
+    if ((err == BI_EREPEATED || err == BI_ECONFLICT) && key[0])
+        replayed = imports_replay(req, conn, key); /* a twin with the same key won the race */
     db_pool_release(req->app->pool, conn);
+    if (replayed != 0)
+        return replayed < 0 ? replayed : 0;
     if (err == BI_ETOOBIG || err == BI_EINVAL)
         return 0; /* answered while streaming */
     if (err == BI_EIO) {
@@ -278,11 +282,6 @@ static int imports_post(http_req *req, bool form_ok) {
     }
     if (err == BI_ENOTFOUND)
         return http_send_error(req, BI_EINVAL, "No content to import");
-    if ((err == BI_EREPEATED || err == BI_ECONFLICT) && key[0]) {
-        int replayed = imports_replay(req, key); /* a twin with the same key won the race */
-        if (replayed != 0)
-            return replayed < 0 ? replayed : 0;
-    }
     if (err == BI_ECONFLICT || err == BI_EREPEATED)
         return http_send_error(req, BI_ECONFLICT, "The same import has been already queued");
     if (err < 0)
