@@ -14,7 +14,7 @@
 
 typedef struct db_conn db_conn;
 
-#define DB_URL_MAX 1280
+#define DB_CONTENT_URL_MAX 1280
 
 enum db_content_kind { DB_CONCEPTS, DB_MAPPINGS };
 
@@ -40,7 +40,7 @@ typedef struct db_content_row {
     bool was_retired; /* lookup */
     int64_t id;
     int version;
-    char out_url[DB_URL_MAX]; /* lookup and insert: the stored URL */
+    char out_url[DB_CONTENT_URL_MAX]; /* lookup and insert: the stored URL */
 } db_content_row;
 
 /* Finds each row by identity: sets found, and when found id, version, was_retired, out_url. */

@@ -22,6 +22,7 @@
     X(EIO, -10, 500, "io_error", "a local file operation failed")                                   \
     X(EBUSY, -11, 409, "busy", "the resource is in use by another process")                         \
     X(EREPEATED, -12, 409, "repeated", "this Idempotency-Key already made a task")                  \
+    X(EFETCH, -13, 502, "fetch_failed", "the feed's URL could not be fetched")                    \
     /* Rules of one import line or resource (importer/rules.h); the message names the field. */ \
     X(EJSON, -20, 400, "invalid_json", "the line is not valid JSON")                                \
     X(ENOTOBJECT, -21, 400, "not_an_object", "the line is not a JSON object")                       \

@@ -18,24 +18,29 @@
     " coalesce(ocl_time(t.created_at), ''), coalesce(ocl_time(t.started_at), ''),"                \
     " coalesce(ocl_time(t.finished_at), ''), coalesce(extract(epoch FROM coalesce(t.finished_at,"  \
     " clock_timestamp()) - t.started_at), 0), coalesce(t.error, ''), t.batch_size,"            \
-    " coalesce(t.file_url, ''), t.fetched"
+    " coalesce(t.file_url, ''), t.fetched, t.phase, b.pruned, coalesce(t.feed_run_id, 0),"     \
+    " coalesce((SELECT f.name FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"                   \
+    " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors"
 
 /* The counters of task t, summed over its committed batches (a FROM item named b). */
 #define TASK_COUNTERS                                                                              \
     " CROSS JOIN LATERAL (SELECT coalesce(sum(processed), 0) AS processed,"                      \
     " coalesce(sum(created), 0) AS created, coalesce(sum(updated), 0) AS updated,"               \
     " coalesce(sum(deleted), 0) AS deleted, coalesce(sum(skipped), 0) AS skipped,"               \
-    " coalesce(sum(failed), 0) AS failed FROM import_batches WHERE task_id = t.id) b"
+    " coalesce(sum(failed), 0) AS failed, coalesce(sum(pruned), 0) AS pruned"                     \
+    " FROM import_batches WHERE task_id = t.id) b"
 
 static const db_stmt stmt_create = {
     "tasks_create",
     "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode, batch_size,"
-    " callback_url) VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6::boolean, $7::integer, $8)",
-    8};
+    " callback_url, feed_run_id, prune, prune_on_errors) VALUES ($1, $2, $3, $4::boolean,"
+    " $5::boolean, $6::boolean, $7::integer, $8, nullif($9::bigint, 0), $10::boolean, $11::boolean)",
+    11};
 static const db_stmt stmt_complete = {
     "tasks_complete",
     "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer, file_url = $4::text,"
-    " fetched = $4::text IS NULL WHERE id = $1",
+    " fetched = $4::text IS NULL, phase = CASE WHEN $4::text IS NULL THEN 'import' ELSE 'fetch' END"
+    " WHERE id = $1",
     4};
 /* Remembers an Idempotency-Key; a key of the last 24 hours is kept (no row comes back). */
 static const db_stmt stmt_idempotency_put = {
@@ -52,7 +57,7 @@ static const db_stmt stmt_idempotency_find = {
     2};
 static const db_stmt stmt_fetched = {
     "tasks_fetched",
-    "UPDATE import_tasks SET total = $3::integer, fetched = true WHERE id = $1"
+    "UPDATE import_tasks SET total = $3::integer, fetched = true, phase = 'import' WHERE id = $1"
     " AND lease = $2::bigint AND state = 'STARTED' RETURNING 1",
     3};
 /* The oldest runnable task: root's priority queue first; a named queue's next task only when
@@ -73,7 +78,7 @@ static const db_stmt stmt_claim = {
     " checkpoint = CASE WHEN c.restart THEN 0 ELSE t.checkpoint END"
     " FROM c WHERE t.id = c.id RETURNING t.*)"
     " SELECT " TASK_COLUMNS " FROM t CROSS JOIN LATERAL (SELECT 0 AS processed, 0 AS created,"
-    " 0 AS updated, 0 AS deleted, 0 AS skipped, 0 AS failed) b",
+    " 0 AS updated, 0 AS deleted, 0 AS skipped, 0 AS failed, 0 AS pruned) b",
     1};
 static const db_stmt stmt_lines = {
     "tasks_lines",
@@ -93,6 +98,28 @@ static const db_stmt stmt_record = {
     " FROM t ON CONFLICT DO NOTHING RETURNING 1)"
     " SELECT t.cancel_requested, (SELECT count(*) FROM ins) FROM t",
     23};
+/* A prune batch: its results have no line numbers and count only in pruned. */
+static const db_stmt stmt_record_prune = {
+    "tasks_record_prune",
+    "WITH t AS (SELECT cancel_requested FROM import_tasks WHERE id = $1 AND lease = $2::bigint"
+    " AND state = 'STARTED'),"
+    " ins AS (INSERT INTO import_batches (task_id, first_line, processed, created, updated,"
+    " deleted, skipped, failed, line_no, root, action, status, obj_type, obj_url, repo_url,"
+    " owner_url, message, error_code, group_action, group_status, group_count, group_first,"
+    " pruned) SELECT $1, $3::integer, 0, 0, 0, 0, 0, 0, $5::integer[], $6::text[],"
+    " $7::text[], $8::integer[], $9::text[], $10::text[], $11::text[], $12::text[],"
+    " $13::text[], $14::text[], '{}', '{}', '{}', '{}', $4::integer"
+    " FROM t ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT t.cancel_requested, (SELECT count(*) FROM ins) FROM t",
+    14};
+static const db_stmt stmt_prune_batches = {
+    "tasks_prune_batches",
+    "SELECT count(*) FROM import_batches WHERE task_id = $1 AND first_line < 0", 1};
+static const db_stmt stmt_phase = {
+    "tasks_phase",
+    "UPDATE import_tasks SET phase = $3 WHERE id = $1 AND lease = $2::bigint AND state = 'STARTED'"
+    " RETURNING 1",
+    3};
 static const db_stmt stmt_checkpoint = {
     "tasks_checkpoint",
     "UPDATE import_tasks SET checkpoint = $3::integer, heartbeat_at = clock_timestamp()"
@@ -197,7 +224,8 @@ static const db_stmt stmt_list = {
     "'task', p.id, 'state', p.state, 'queue', p.queue, 'username', p.username,"
     " 'created_at', ocl_time(p.created_at), 'started_at', ocl_time(p.started_at),"
     " 'finished_at', ocl_time(p.finished_at), 'total', p.total, 'processed', p.processed,"
-    " 'error', p.error)"
+    " 'error', p.error, 'feed', (SELECT f.name FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"
+    " WHERE r.id = p.feed_run_id))"
     " ORDER BY p.created_at DESC, p.id) FROM (SELECT t.*, b.processed FROM (SELECT * FROM base"
     " ORDER BY created_at DESC, id LIMIT $4::bigint OFFSET $5::bigint) t" TASK_COUNTERS ") p),"
     " '[]')",
@@ -242,6 +270,7 @@ static int db_upload_open(db_conn *conn, const db_task *task, int err, db_upload
 int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url,
                     db_upload **out) {
     db_int batch_size = db_int_text(task->batch_size);
+    db_int feed_run = db_int_text(task->feed_run_id);
     const char *values[] = {task->id,
                             task->username,
                             task->queue,
@@ -249,7 +278,10 @@ int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url
                             task->update_if_exists ? "true" : "false",
                             task->test_mode ? "true" : "false",
                             batch_size.s,
-                            callback_url};
+                            callback_url,
+                            feed_run.s,
+                            task->prune ? "true" : "false",
+                            task->prune_on_errors ? "true" : "false"};
     int err = db_begin(conn);
     if (err == 0)
         err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);
@@ -336,8 +368,10 @@ static int db_upload_end(db_upload *u, int err) {
     return err;
 }
 
-int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total,
-                     const char *file_url, const char *idempotency_key) {
+/* Completes the upload with its hash, total and file_url, then key and before when given. */
+static int db_upload_complete(db_upload *u, const unsigned char sha256[32], int64_t total,
+                              const char *file_url, const char *idempotency_key,
+                              int (*before)(db_conn *conn, void *ctx), void *ctx) {
     db_conn *conn = u->conn;
     db_int total_text = db_int_text(total);
     const char *values[] = {u->task_id, (const char *)sha256, total_text.s, file_url};
@@ -355,9 +389,21 @@ int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total
         if (err == BI_ENOTFOUND)
             err = BI_EREPEATED;
     }
+    if (err == 0 && before != NULL)
+        err = before(conn, ctx);
     if (err == 0)
         err = db_exec_sql(conn, "NOTIFY " DB_TASKS_CHANNEL, PGRES_COMMAND_OK, NULL);
     return db_upload_end(u, err);
+}
+
+int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total,
+                     const char *file_url, const char *idempotency_key) {
+    return db_upload_complete(u, sha256, total, file_url, idempotency_key, NULL, NULL);
+}
+
+int db_upload_commit_with(db_upload *u, const unsigned char sha256[32], int64_t total,
+                          int (*before)(db_conn *conn, void *ctx), void *ctx) {
+    return db_upload_complete(u, sha256, total, NULL, NULL, before, ctx);
 }
 
 int db_fetch_commit(db_upload *u, int64_t lease, int64_t total) {
@@ -413,6 +459,12 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     t->batch_size = atoi(PQgetvalue(res, row, 21));
     snprintf(t->file_url, sizeof t->file_url, "%s", PQgetvalue(res, row, 22));
     t->fetched = PQgetvalue(res, row, 23)[0] == 't';
+    snprintf(t->phase, sizeof t->phase, "%s", PQgetvalue(res, row, 24));
+    t->pruned = strtoll(PQgetvalue(res, row, 25), NULL, 10);
+    t->feed_run_id = strtoll(PQgetvalue(res, row, 26), NULL, 10);
+    snprintf(t->feed, sizeof t->feed, "%s", PQgetvalue(res, row, 27));
+    t->prune = PQgetvalue(res, row, 28)[0] == 't';
+    t->prune_on_errors = PQgetvalue(res, row, 29)[0] == 't';
 }
 
 int db_tasks_claim(db_conn *conn, const char *worker, db_task *out) {
@@ -498,8 +550,9 @@ static bool db_result_done(const db_result *r, const char *action) {
     return r->status > 0 && r->status < 400 && strcmp(r->action, action) == 0;
 }
 
-int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
-                          const db_result *results, size_t n, bool *out_cancel) {
+/* Records results as a batch (prune: prune batch number, its lines NULL); see the contracts. */
+static int db_tasks_record(db_conn *conn, const char *task_id, int64_t lease,
+                           const db_result *results, size_t n, int64_t prune, bool *out_cancel) {
     db_array cols[R_N];
     for (int c = 0; c < R_N; c++)
         db_array_init(&cols[c]);
@@ -513,7 +566,10 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
         deleted += db_result_done(r, "DELETE");
         skipped += r->status == 0;
         failed += r->status >= 400;
-        db_array_add_int64(&cols[R_LINE], r->line);
+        if (prune > 0)
+            db_array_add(&cols[R_LINE], NULL);
+        else
+            db_array_add_int64(&cols[R_LINE], r->line);
         db_array_add(&cols[R_ROOT], r->root);
         db_array_add(&cols[R_ACTION], r->action);
         db_array_add_int64(&cols[R_STATUS], r->status);
@@ -526,22 +582,25 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
         if (!db_groups_add(&groups, r))
             abort(); /* statuses and actions are the importer's own, a short fixed list */
     }
-    for (size_t i = 0; i < groups.n; i++) {
+    for (size_t i = 0; i < groups.n && prune == 0; i++) {
         db_array_add(&cols[G_ACTION], groups.g[i].action);
         db_array_add_int64(&cols[G_STATUS], groups.g[i].status);
         db_array_add_int64(&cols[G_COUNT], groups.g[i].count);
         db_array_add_int64(&cols[G_FIRST], groups.g[i].first);
     }
+    if (prune > 0)
+        first = -prune;
     db_int numbers[] = {db_int_text(lease),   db_int_text(first),   db_int_text((int64_t)n),
                         db_int_text(created), db_int_text(updated), db_int_text(deleted),
                         db_int_text(skipped), db_int_text(failed)};
     const char *values[R_N + 9] = {task_id};
-    for (int i = 0; i < 8; i++)
+    int n_numbers = prune > 0 ? 3 : 8; /* a prune batch has no counters but its size */
+    for (int i = 0; i < n_numbers; i++)
         values[1 + i] = numbers[i].s;
     for (int c = 0; c < R_N; c++)
-        values[9 + c] = db_array_literal(&cols[c]);
+        values[1 + n_numbers + c] = db_array_literal(&cols[c]);
     PGresult *res = NULL;
-    int err = db_exec_row(conn, &stmt_record, values, &res);
+    int err = db_exec_row(conn, prune > 0 ? &stmt_record_prune : &stmt_record, values, &res);
     for (int c = 0; c < R_N; c++)
         db_array_fini(&cols[c]);
     if (err == BI_ENOTFOUND)
@@ -553,6 +612,36 @@ int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
         PQclear(res);
     }
     return err;
+}
+
+int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
+                          const db_result *results, size_t n, bool *out_cancel) {
+    return db_tasks_record(conn, task_id, lease, results, n, 0, out_cancel);
+}
+
+int db_tasks_record_prune(db_conn *conn, const char *task_id, int64_t lease, int64_t number,
+                          const db_result *results, size_t n, bool *out_cancel) {
+    return db_tasks_record(conn, task_id, lease, results, n, number, out_cancel);
+}
+
+int db_tasks_prune_batches(db_conn *conn, const char *task_id, int64_t *out_n) {
+    const char *values[] = {task_id};
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_prune_batches, values, &res);
+    if (err == 0) {
+        *out_n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+    }
+    return err;
+}
+
+int db_tasks_set_phase(db_conn *conn, const char *task_id, int64_t lease, const char *phase) {
+    db_int lease_text = db_int_text(lease);
+    const char *values[] = {task_id, lease_text.s, phase};
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_phase, values, &res);
+    PQclear(res);
+    return err == BI_ENOTFOUND ? BI_EBUSY : err;
 }
 
 int db_tasks_checkpoint(db_conn *conn, const char *task_id, int64_t lease, int64_t checkpoint,

@@ -32,14 +32,20 @@ typedef struct db_task {
     char error[640];
     char file_url[DB_URL_MAX + 1]; /* "": the lines were uploaded */
     bool fetched;                  /* the lines are stored (always, for an upload) */
+    char phase[8];                 /* "fetch", "import" or "prune" */
+    int64_t pruned;                /* resources the prune phase retired or removed */
+    int64_t feed_run_id;           /* 0: not a feed's run */
+    char feed[DB_USERNAME_MAX + 1]; /* the feed's name, "" when none (or deleted) */
+    bool prune, prune_on_errors;   /* the feed's: prune after the import (even with failures) */
 } db_task;
 
 /* ---- upload ---- */
 
 typedef struct db_upload db_upload;
 
-/* Opens the transaction that creates task (id, username, queue, named and the options are
- * read; callback_url NULL: no webhook) and starts a COPY of its lines. Returns 0 and *out, or
+/* Opens the transaction that creates task (id, username, queue, named, the options, and a feed
+ * run's feed_run_id, prune and prune_on_errors are read; callback_url NULL: no webhook) and
+ * starts a COPY of its lines. Returns 0 and *out, or
  * BI_EUNAVAIL / BI_EINTERNAL. */
 int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url,
                     db_upload **out);
@@ -56,6 +62,12 @@ int db_upload_line(db_upload *u, int64_t line_no, const char *text, size_t len,
  * u either way. */
 int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total,
                      const char *file_url, const char *idempotency_key);
+
+/* As db_upload_commit without file_url and key, running before(conn, ctx) in the task's
+ * transaction just before it commits (a feed records its run there); before's error rolls
+ * everything back and is returned. */
+int db_upload_commit_with(db_upload *u, const unsigned char sha256[32], int64_t total,
+                          int (*before)(db_conn *conn, void *ctx), void *ctx);
 
 /* Rolls the upload back: no task, no lines. Frees u. */
 void db_upload_abort(db_upload *u);
@@ -107,6 +119,18 @@ typedef struct db_result {
  * four cases the caller must roll back. Run inside the batch's transaction. */
 int db_tasks_record_batch(db_conn *conn, const char *task_id, int64_t lease,
                           const db_result *results, size_t n, bool *out_cancel);
+
+/* Records results[0..n) (their line is ignored: stored as NULL) as prune batch number
+ * (1, 2, ...) of task, counted in pruned only, if the task still holds lease. Returns as
+ * db_tasks_record_batch. Run inside the batch's transaction. */
+int db_tasks_record_prune(db_conn *conn, const char *task_id, int64_t lease, int64_t number,
+                          const db_result *results, size_t n, bool *out_cancel);
+
+/* How many prune batches of task have committed (a resumed prune goes on numbering). */
+int db_tasks_prune_batches(db_conn *conn, const char *task_id, int64_t *out_n);
+
+/* Sets the phase of task (held with lease). Returns 0 or BI_EBUSY when the lease was lost. */
+int db_tasks_set_phase(db_conn *conn, const char *task_id, int64_t lease, const char *phase);
 
 /* Moves task's checkpoint to checkpoint (every batch up to that line has committed) if the
  * task still holds lease. Returns 0 and whether a cancel was requested, or BI_EBUSY. */

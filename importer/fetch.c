@@ -86,6 +86,7 @@ typedef struct fetch_transfer {
     long long received, max_bytes;
     bool too_big;
     const atomic_bool *stopping;
+    fetch_response *response;
     char curl_error[CURL_ERROR_SIZE];
 } fetch_transfer;
 
@@ -118,6 +119,35 @@ static size_t fetch_write(char *data, size_t size, size_t n, void *ctx) {
         t->sink_error = err;
         return 0;
     }
+    return len;
+}
+
+/* Copies the value of header line (len bytes) to out when it is the header name. */
+static void fetch_take_header(const char *line, size_t len, const char *name, char *out) {
+    size_t n = strlen(name);
+    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return;
+    const char *v = line + n + 1, *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
+    size_t vlen = (size_t)(end - v);
+    if (vlen < FETCH_HEADER_MAX) {
+        memcpy(out, v, vlen);
+        out[vlen] = '\0';
+    }
+}
+
+/* Keeps the validators and the cursor of the last response (a redirect's are forgotten). */
+static size_t fetch_header(char *line, size_t size, size_t n, void *ctx) {
+    fetch_response *r = ((fetch_transfer *)ctx)->response;
+    size_t len = size * n;
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0)
+        r->etag[0] = r->last_modified[0] = r->next_cursor[0] = '\0';
+    fetch_take_header(line, len, "ETag", r->etag);
+    fetch_take_header(line, len, "Last-Modified", r->last_modified);
+    fetch_take_header(line, len, "X-Next-Cursor", r->next_cursor);
     return len;
 }
 
@@ -168,9 +198,21 @@ static void fetch_explain(const fetch_transfer *t, CURLcode rc, long status, cha
 int fetch_download(const char *url, const fetch_download_opts *opts, fetch_sink sink, void *ctx,
                    char *why) {
     fetch_transfer t = {.any_address = opts->any_address, .sink = sink, .ctx = ctx,
-                        .max_bytes = opts->max_bytes, .stopping = opts->stopping};
+                        .max_bytes = opts->max_bytes, .stopping = opts->stopping,
+                        .response = opts->response};
     CURL *curl = fetch_handle(url, &t, opts->timeout_s);
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; opts->headers != NULL && opts->headers[i] != NULL; i++) {
+        struct curl_slist *more = curl_slist_append(list, opts->headers[i]);
+        if (more == NULL) {
+            curl_easy_cleanup(curl);
+            curl = NULL;
+            break;
+        }
+        list = more;
+    }
     if (curl == NULL) {
+        curl_slist_free_all(list);
         snprintf(why, FETCH_WHY_MAX, "out of memory");
         return BI_EINTERNAL;
     }
@@ -185,11 +227,22 @@ int fetch_download(const char *url, const fetch_download_opts *opts, fetch_sink 
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, fetch_progress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    if (t.response != NULL) {
+        memset(t.response, 0, sizeof *t.response);
+        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, fetch_header);
+        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+    }
     CURLcode rc = curl_easy_perform(curl);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(curl);
-    if (rc == CURLE_OK && status >= 200 && status < 300)
+    curl_slist_free_all(list);
+    if (t.response != NULL) {
+        t.response->status = status;
+        t.response->bytes = t.received;
+    }
+    if (rc == CURLE_OK && ((status >= 200 && status < 300) || (status == 304 && t.response)))
         return 0;
     if (t.sink_error < 0)
         return t.sink_error;

@@ -28,15 +28,28 @@ bool fetch_address_is_private(const struct sockaddr *sa);
 /* Receives downloaded bytes; a negative return stops the download and is returned. */
 typedef int (*fetch_sink)(const char *data, size_t len, void *ctx);
 
+#define FETCH_HEADER_MAX 512
+
+/* What a download's final response said, beyond its body. */
+typedef struct fetch_response {
+    long status;
+    long long bytes;                      /* the body's size */
+    char etag[FETCH_HEADER_MAX];          /* "": the header was absent (or longer than this) */
+    char last_modified[FETCH_HEADER_MAX];
+    char next_cursor[FETCH_HEADER_MAX];   /* X-Next-Cursor */
+} fetch_response;
+
 typedef struct fetch_download_opts {
     bool any_address;            /* skip the address check */
     long long max_bytes;         /* a larger body fails the download */
     long timeout_s;              /* the whole transfer */
     const atomic_bool *stopping; /* set: the download stops soon (NULL: never) */
+    const char *const *headers;  /* NULL-terminated "Name: value" request headers, or NULL */
+    fetch_response *response;    /* filled when not NULL; then 304 Not Modified is a success */
 } fetch_download_opts;
 
 /* Downloads url (GET, following up to 5 redirects) into sink. Returns 0 once the whole body
- * arrived with a 2xx status; sink's error; BI_ETOOBIG past max_bytes; BI_EINTERNAL when
+ * arrived with a 2xx status (or 304, see response); sink's error; BI_ETOOBIG past max_bytes; BI_EINTERNAL when
  * stopping was set; or BI_EIO for anything else (status, refused address, network, timeout).
  * On failure why (FETCH_WHY_MAX bytes) says what happened in a sentence for the task's error. */
 int fetch_download(const char *url, const fetch_download_opts *opts, fetch_sink sink, void *ctx,

@@ -21,4 +21,8 @@ void ids_hex(const unsigned char *bytes, size_t n, char *out);
  * at most 64). Returns 0, or BI_EINTERNAL when the kernel gives no randomness. */
 int ids_random_hex(size_t n_bytes, char *out);
 
+/* A new task id in OCL's form, <uuid4>-<username>~<queue>, into out (cap bytes). Returns 0, or
+ * BI_EINTERNAL when the kernel gives no randomness. */
+int ids_task_id(const char *username, const char *queue, char *out, size_t cap);
+
 #endif

@@ -12,6 +12,8 @@ static int intake_store_line(const split_line *line, void *ctx) {
         in->too_many_lines = true;
         return BI_ETOOBIG;
     }
+    if (in->observe != NULL && line->error == 0)
+        in->observe(line->text, line->len, in->observe_ctx);
     return db_upload_line(in->db, line->number, line->text, line->len,
                           line->error ? error_code(line->error) : NULL);
 }

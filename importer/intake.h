@@ -18,6 +18,9 @@ typedef struct intake {
     int64_t lines;
     int64_t max_lines; /* 0: no cap (test mode has one) */
     bool too_many_lines;
+    /* Optional: sees each readable line as it is stored (a feed's cursor_field). */
+    void (*observe)(const char *text, size_t len, void *ctx);
+    void *observe_ctx;
 } intake;
 
 /* Prepares in to store into db: lines longer than max_line bytes are flagged; more than

@@ -88,6 +88,8 @@ cJSON *summary_status_json(const db_task *t, bool progress) {
     cJSON_AddStringToObject(body, "status", t->state);
     cJSON_AddStringToObject(body, "username", t->username);
     cJSON_AddStringToObject(body, "queue", t->queue);
+    if (t->feed[0])
+        cJSON_AddStringToObject(body, "feed", t->feed);
     if (!progress)
         return body;
     cJSON *p = cJSON_AddObjectToObject(body, "progress");
@@ -99,6 +101,8 @@ cJSON *summary_status_json(const db_task *t, bool progress) {
                     {"failed", t->failed}};
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         cJSON_AddNumberToObject(p, counters[i].name, (double)counters[i].value);
+    cJSON_AddNumberToObject(p, "pruned", (double)t->pruned);
+    cJSON_AddStringToObject(p, "phase", t->phase[0] ? t->phase : "import");
     double rate = t->elapsed_seconds > 0 ? (double)t->processed / t->elapsed_seconds : 0;
     cJSON_AddNumberToObject(p, "lines_per_second", (double)(long long)(rate * 10) / 10);
     if (rate > 0 && t->total >= t->processed)

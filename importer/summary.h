@@ -42,9 +42,10 @@ typedef struct db_task db_task;
  * SUMMARY_TEXT_MAX + 128 bytes). Returns its length, or a BI_E* (< 0) from the database. */
 long summary_of_task(db_conn *conn, const db_task *t, char *out, size_t cap);
 
-/* The task's status as OCL's JSON: {task, state, status, username, queue}, and with progress
- * also "progress": {total, processed, created, updated, deleted, skipped, failed,
- * lines_per_second, eta_seconds}. The caller frees it (cJSON_Delete). */
+/* The task's status as OCL's JSON: {task, state, status, username, queue, and feed for a
+ * feed's run}, and with progress also "progress": {total, processed, created, updated, deleted,
+ * skipped, failed, pruned, phase ("fetch", "import" or "prune"), lines_per_second,
+ * eta_seconds}. The caller frees it (cJSON_Delete). */
 typedef struct cJSON cJSON;
 cJSON *summary_status_json(const db_task *t, bool progress);
 

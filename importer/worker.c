@@ -10,6 +10,7 @@
 #include "owners.h"
 #include "plan.h"
 #include "pool.h"
+#include "prune.h"
 #include "tasks.h"
 
 #include <pthread.h>
@@ -409,6 +410,29 @@ static int worker_fetch(workers *w, db_conn *conn, db_task *task, bool is_root, 
     return err;
 }
 
+/* The prune phase of a feed's task whose import is done: skipped when lines failed, unless the
+ * feed prunes on errors. Sets *cancel when a cancel was requested. */
+static int worker_prune(workers *w, db_conn *conn, db_task *task, const db_user *caller,
+                        bool *cancel) {
+    db_user root = {.is_root = true};
+    db_task now;
+    int err = db_tasks_get(conn, task->id, &root, &now);
+    if (err < 0)
+        return err;
+    if (now.failed > 0 && !task->prune_on_errors) {
+        log_info("task %s: %lld lines failed: no prune (the feed's prune_on_errors is off)",
+                 task->id, (long long)now.failed);
+        return 0;
+    }
+    if ((err = db_tasks_set_phase(conn, task->id, task->lease, "prune")) < 0)
+        return err;
+    err = prune_run(conn, task, caller, task->batch_size, w->cfg.rescue_after_ms / 2, cancel);
+    if (err == 0 && (err = db_tasks_get(conn, task->id, &root, &now)) == 0)
+        log_info("task %s: pruned %lld resources the file did not mention", task->id,
+                 (long long)now.pruned);
+    return err;
+}
+
 /* Runs task (claimed by this worker) to its end on conn, or until the workers stop (the task is
  * handed back), a cancel (REVOKED), or a lost lease (someone else holds it: let go at once). A
  * test-mode task applies every batch in one transaction on conn that is rolled back at the end,
@@ -445,6 +469,12 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
             run_share(&run, true);
         err = run_plan(&run);
         run_share(&run, false);
+    }
+    if (err == 0 && !run.stopped && !run.cancel && task->prune && !task->test_mode) {
+        if (atomic_load(&w->stopping))
+            run.stopped = true; /* the prune starts again where it stopped, on any node */
+        else
+            err = worker_prune(w, conn, task, &run.caller, &run.cancel);
     }
     free(run.committed);
     db_conn *rec = run.rec;

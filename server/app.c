@@ -27,6 +27,7 @@
 /* How long shutdown may wait for in-flight requests before the process exits anyway. */
 #define APP_SHUTDOWN_WAIT_S 30
 #define APP_WEBHOOK_TIMEOUT_S 10L /* one webhook attempt */
+#define APP_FEED_TICK_MS 1000     /* the feed scheduler's leader looks for due feeds this often */
 
 /* SIGALRM during shutdown: requests did not finish in time. The embedded postmaster still stops:
  * it gets its parent-death signal. */
@@ -175,6 +176,7 @@ int app_run(const config *cfg) {
     pgembed *pg = NULL;
     struct mg_context *http = NULL;
     webhooks *hooks = NULL;
+    feeds *scheduler = NULL;
     int rc = 1;
 
     /* Block the stop signals before any thread exists: every thread inherits the mask and the
@@ -227,6 +229,16 @@ int app_run(const config *cfg) {
                           .timeout_s = APP_WEBHOOK_TIMEOUT_S};
     if (webhooks_start(&hc, &hooks) < 0)
         goto done;
+    a.feeds_cfg = (feeds_config){.pool = a.pool,
+                                 .conninfo = conninfo,
+                                 .batch_size = cfg->batch_size,
+                                 .max_fetch_bytes = cfg->max_upload_bytes,
+                                 .fetch_timeout_s = cfg->fetch_timeout_s,
+                                 .fetch_any_address = cfg->fetch_allow_private,
+                                 .max_line_bytes = cfg->max_line_bytes,
+                                 .tick_ms = APP_FEED_TICK_MS};
+    if (feeds_start(&a.feeds_cfg, &scheduler) < 0)
+        goto done;
     int port = 0;
     if (http_start(&a, &http, &port) < 0)
         goto done;
@@ -247,6 +259,7 @@ int app_run(const config *cfg) {
 done:
     fflush(stdout);
     http_stop(http);
+    feeds_stop(scheduler);
     webhooks_stop(hooks);
     workers_stop(a.workers);
     db_pool_destroy(a.pool);

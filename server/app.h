@@ -8,6 +8,7 @@
 #define BI_SERVER_APP_H
 
 #include "config.h"
+#include "feed.h"
 #include "pool.h"
 #include "worker.h"
 
@@ -19,6 +20,7 @@ typedef struct app {
     char data_dir[PATH_MAX]; /* absolute */
     db_pool *pool;
     workers *workers;
+    feeds_config feeds_cfg; /* how feeds run: by the scheduler and by POST .../run/ */
     atomic_bool stopping; /* shutdown began: long-polls answer at once */
     atomic_int waiters;   /* long-polls and event streams being held */
 } app;

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #define IMPORTS_READ_CHUNK (64 * 1024)
 
@@ -60,20 +59,6 @@ static int imports_queue(http_req *req, db_task *task) {
     }
     snprintf(task->queue, sizeof task->queue, "%.64s", q);
     task->named = true;
-    return 0;
-}
-
-/* A new task id in OCL's form: <uuid4>-<username>~<queue>. */
-static int imports_task_id(db_task *task) {
-    unsigned char b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
-        return BI_EINTERNAL;
-    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-    snprintf(task->id, sizeof task->id,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x-%s~%s", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15], task->username, task->queue);
     return 0;
 }
 
@@ -240,7 +225,7 @@ static int imports_post(http_req *req, bool form_ok) {
         return http_send_error(req, BI_ETOOBIG, "the upload is larger than %lld bytes",
                                req->app->cfg.max_upload_bytes);
     db_conn *conn;
-    int err = imports_task_id(&task);
+    int err = ids_task_id(task.username, task.queue, task.id, sizeof task.id);
     if (err < 0 || (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
         return err;
     int replayed = key[0] ? imports_replay(req, conn, key) : 0;

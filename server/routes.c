@@ -2,6 +2,7 @@
  * describes the same set (a unit test checks both ways). The first matching row wins, so
  * literal segments come before parameters (".../versions/" before ".../:version/"). */
 #include "health.h"
+#include "feeds_api.h"
 #include "http.h"
 #include "imports_api.h"
 #include "resources_api.h"
@@ -29,6 +30,15 @@ static const http_route routes[] = {
     {"GET", "/importers/bulk-import/", imports_api_get, HTTP_OCL},
     {"DELETE", "/importers/bulk-import/", imports_api_delete, HTTP_OCL},
     {"GET", "/importers/bulk-import/:queue/", imports_api_get, HTTP_OCL},
+    {"POST", "/manage/feeds/", feeds_api_create, 0},
+    {"GET", "/manage/feeds/", feeds_api_list, 0},
+    {"GET", "/manage/feeds/:name/", feeds_api_get, 0},
+    {"PATCH", "/manage/feeds/:name/", feeds_api_update, 0},
+    {"DELETE", "/manage/feeds/:name/", feeds_api_delete, 0},
+    {"POST", "/manage/feeds/:name/run/", feeds_api_run, 0},
+    {"POST", "/manage/feeds/:name/pause/", feeds_api_pause_feed, 0},
+    {"POST", "/manage/feeds/:name/resume/", feeds_api_resume_feed, 0},
+    {"GET", "/manage/feeds/:name/runs/", feeds_api_runs, 0},
     {"POST", "/importers/bulk-import-parallel-inline/", imports_api_post_inline, HTTP_OCL},
     {"POST", "/importers/bulk-import-parallel-inline/:queue/", imports_api_post_inline, HTTP_OCL},
     {"GET", "/users/:username/", resources_api_get_user, 0},

@@ -1,0 +1,445 @@
+#include "feeds_api.h"
+
+#include "error.h"
+#include "feed.h"
+#include "fetch.h"
+#include "ids.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FEEDS_API_MAX_BODY (DB_FEED_HEADERS_MAX + 8192)
+#define FEEDS_API_MAX_HEADERS 32
+
+/* Whether name may name a feed or a queue: [A-Za-z0-9._@-]{1,64}, not default, priority, '.'
+ * or '..'. */
+static bool feeds_api_name_ok(const char *name) {
+    return ids_name_is_valid(name, strlen(name)) && strcmp(name, "default") != 0 &&
+           strcmp(name, "priority") != 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+/* Whether text is an HTTP header name (RFC 9110 token) of at most 64 bytes. */
+static bool feeds_api_header_name_ok(const char *text) {
+    size_t len = strlen(text);
+    if (len == 0 || len > 64)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((text[i] >= 'A' && text[i] <= 'Z') || (text[i] >= 'a' && text[i] <= 'z') ||
+              (text[i] >= '0' && text[i] <= '9') || strchr("!#$%&'*+-.^_`|~", text[i])))
+            return false;
+    return true;
+}
+
+/* Checks the headers object and stores it as JSON text in f. Returns NULL or why it is bad. */
+static const char *feeds_api_headers(const cJSON *v, db_feed *f) {
+    if (!cJSON_IsObject(v))
+        return "'headers' must be an object of header names to string values";
+    int n = 0;
+    for (const cJSON *h = v->child; h != NULL; h = h->next, n++) {
+        if (!feeds_api_header_name_ok(h->string))
+            return "'headers' has a name that is not an HTTP header name";
+        if (!cJSON_IsString(h) || strpbrk(h->valuestring, "\r\n") != NULL)
+            return "'headers' values must be strings on one line";
+    }
+    char *text = cJSON_PrintUnformatted(v);
+    if (text == NULL)
+        abort();
+    const char *why = NULL;
+    if (n > FEEDS_API_MAX_HEADERS)
+        why = "'headers' may hold at most 32 headers";
+    else if (strlen(text) >= sizeof f->headers)
+        why = "'headers' is too large (at most 8 KB as JSON)";
+    else
+        snprintf(f->headers, sizeof f->headers, "%s", text);
+    free(text);
+    return why;
+}
+
+/* Copies a string field (or null when nullable, as "") of at most cap - 1 bytes to out. */
+static const char *feeds_api_text(const cJSON *v, bool nullable, char *out, size_t cap) {
+    if (nullable && cJSON_IsNull(v)) {
+        out[0] = '\0';
+        return NULL;
+    }
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0' || strlen(v->valuestring) >= cap)
+        return "must be a non-empty string";
+    snprintf(out, cap, "%s", v->valuestring);
+    return NULL;
+}
+
+/* Applies one field of a request body to f. Returns NULL, or why it is bad (the caller names
+ * the field). */
+static const char *feeds_api_field(const cJSON *v, db_feed *f, bool *forget) {
+    const char *name = v->string, *why = NULL;
+    char old_url[DB_URL_MAX + 1];
+    if (strcmp(name, "name") == 0) {
+        if ((why = feeds_api_text(v, false, f->name, sizeof f->name)) == NULL &&
+            !feeds_api_name_ok(f->name))
+            why = "must match [A-Za-z0-9._@-]{1,64} and not be default, priority, '.' or '..'";
+    } else if (strcmp(name, "url") == 0) {
+        snprintf(old_url, sizeof old_url, "%s", f->url);
+        if ((why = feeds_api_text(v, false, f->url, sizeof f->url)) == NULL &&
+            !fetch_url_is_http(f->url))
+            why = "must be an http:// or https:// URL of at most 2048 bytes";
+        *forget |= why == NULL && strcmp(old_url, f->url) != 0;
+    } else if (strcmp(name, "schedule") == 0) {
+        why = feeds_api_text(v, false, f->schedule, sizeof f->schedule);
+    } else if (strcmp(name, "mode") == 0) {
+        if (!cJSON_IsString(v) ||
+            (strcmp(v->valuestring, "full") != 0 && strcmp(v->valuestring, "incremental") != 0))
+            why = "must be \"full\" or \"incremental\"";
+        else
+            f->incremental = strcmp(v->valuestring, "incremental") == 0;
+    } else if (strcmp(name, "prune") == 0 || strcmp(name, "prune_on_errors") == 0 ||
+               strcmp(name, "update_if_exists") == 0) {
+        bool *out = name[0] == 'u' ? &f->update_if_exists
+                    : strcmp(name, "prune") == 0 ? &f->prune : &f->prune_on_errors;
+        if (!cJSON_IsBool(v))
+            why = "must be true or false";
+        else
+            *out = cJSON_IsTrue(v);
+    } else if (strcmp(name, "queue") == 0) {
+        if ((why = feeds_api_text(v, true, f->queue, sizeof f->queue)) == NULL && f->queue[0] &&
+            !feeds_api_name_ok(f->queue))
+            why = "must be null or a queue name: [A-Za-z0-9._@-]{1,64}, not default, priority, "
+                  "'.' or '..'";
+    } else if (strcmp(name, "batch_size") == 0) {
+        if (cJSON_IsNull(v))
+            f->batch_size = 0;
+        else if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
+                 v->valueint < 1 || v->valueint > CONFIG_MAX_BATCH_SIZE)
+            why = "must be null or an integer from 1 to 100000";
+        else
+            f->batch_size = v->valueint;
+    } else if (strcmp(name, "cursor_param") == 0) {
+        if ((why = feeds_api_text(v, true, f->cursor_param, sizeof f->cursor_param)) == NULL &&
+            strspn(f->cursor_param, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789-._~[]") != strlen(f->cursor_param))
+            why = "must be null or a query parameter name of letters, digits and -._~[]";
+    } else if (strcmp(name, "cursor_field") == 0) {
+        why = feeds_api_text(v, true, f->cursor_field, sizeof f->cursor_field);
+    } else if (strcmp(name, "headers") == 0) {
+        return feeds_api_headers(v, f);
+    } else {
+        return "unknown field";
+    }
+    return why;
+}
+
+/* Applies body's fields to f and checks the whole. Answers 400 itself and returns BI_EINVAL.
+ * *forget: the URL changed (the validators and cursor belong to the old one). */
+static int feeds_api_apply(http_req *req, const cJSON *body, db_feed *f, bool *forget,
+                           time_t *next_run) {
+    for (const cJSON *v = body->child; v != NULL; v = v->next) {
+        const char *why = feeds_api_field(v, f, forget);
+        if (why != NULL && strncmp(why, "'", 1) == 0)
+            return http_send_error(req, BI_EINVAL, "%s", why), BI_EINVAL;
+        if (why != NULL)
+            return http_send_error(req, BI_EINVAL, "'%.64s': %s", v->string, why), BI_EINVAL;
+    }
+    const char *missing = !f->name[0] ? "name" : !f->url[0] ? "url" : !f->schedule[0] ? "schedule"
+                                                                                     : NULL;
+    if (missing != NULL)
+        return http_send_error(req, BI_EINVAL, "'%s' is required", missing), BI_EINVAL;
+    if (f->prune && f->incremental)
+        return http_send_error(req, BI_EINVAL, "'prune' applies to mode \"full\" only"),
+               BI_EINVAL;
+    char why[FETCH_WHY_MAX];
+    *next_run = feed_first_run(f->schedule, time(NULL), why);
+    if (*next_run == (time_t)-1)
+        return http_send_error(req, BI_EINVAL, "%s", why), BI_EINVAL;
+    return 0;
+}
+
+/* The feed as the API shows it: its settings, never its header values. */
+static cJSON *feeds_api_json(const db_feed *f) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", f->name);
+    cJSON_AddStringToObject(o, "username", f->username);
+    cJSON_AddStringToObject(o, "url", f->url);
+    cJSON_AddStringToObject(o, "schedule", f->schedule);
+    cJSON_AddStringToObject(o, "mode", f->incremental ? "incremental" : "full");
+    cJSON_AddBoolToObject(o, "prune", f->prune);
+    cJSON_AddBoolToObject(o, "prune_on_errors", f->prune_on_errors);
+    const struct {
+        const char *name, *value;
+    } optional[] = {{"queue", f->queue},
+                    {"cursor_param", f->cursor_param},
+                    {"cursor_field", f->cursor_field},
+                    {"cursor", f->cursor}};
+    for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
+        if (optional[i].value[0])
+            cJSON_AddStringToObject(o, optional[i].name, optional[i].value);
+        else
+            cJSON_AddNullToObject(o, optional[i].name);
+    cJSON_AddBoolToObject(o, "update_if_exists", f->update_if_exists);
+    if (f->batch_size > 0)
+        cJSON_AddNumberToObject(o, "batch_size", f->batch_size);
+    else
+        cJSON_AddNullToObject(o, "batch_size");
+    cJSON *names = cJSON_AddArrayToObject(o, "headers");
+    cJSON *headers = cJSON_Parse(f->headers);
+    for (const cJSON *h = headers ? headers->child : NULL; h != NULL; h = h->next)
+        cJSON_AddItemToArray(names, cJSON_CreateString(h->string));
+    cJSON_Delete(headers);
+    cJSON_AddBoolToObject(o, "paused", f->paused);
+    if (f->paused)
+        cJSON_AddNullToObject(o, "next_run_at");
+    else
+        cJSON_AddStringToObject(o, "next_run_at", f->next_run_at);
+    cJSON_AddStringToObject(o, "created_at", f->created_at);
+    cJSON_AddStringToObject(o, "updated_at", f->updated_at);
+    return o;
+}
+
+static int feeds_api_send(http_req *req, int status, const db_feed *f) {
+    cJSON *body = feeds_api_json(f);
+    http_send_json(req, status, body);
+    cJSON_Delete(body);
+    return 0;
+}
+
+/* Whose feeds the request means: the caller's, or for root ?username=. Answers 404 itself when
+ * a user names another user (their feeds do not exist for them). */
+static int feeds_api_owner(http_req *req, char *username) {
+    bool given = http_query_param(req, "username", username, DB_USERNAME_MAX + 1);
+    if (!given)
+        snprintf(username, DB_USERNAME_MAX + 1, "%s", req->user.username);
+    else if (!req->user.is_root && strcmp(username, req->user.username) != 0)
+        return http_send_error(req, BI_ENOTFOUND, "no feed named '%.64s'", req->params[0]),
+               BI_ENOTFOUND;
+    return 0;
+}
+
+/* Finds the feed of the path (params[0]) on conn. Answers 404 itself. */
+static int feeds_api_find(http_req *req, db_conn *conn, db_feed *f) {
+    char username[DB_USERNAME_MAX + 1];
+    int err = feeds_api_owner(req, username);
+    if (err < 0)
+        return err;
+    err = db_feeds_get(conn, username, req->params[0], f);
+    if (err == BI_ENOTFOUND)
+        http_send_error(req, BI_ENOTFOUND, "no feed named '%.64s'", req->params[0]);
+    return err;
+}
+
+/* The feed named in the path on a pooled connection: returns 0 with *conn and f, or the error
+ * (404 answered). */
+static int feeds_api_open(http_req *req, db_conn **conn, db_feed *f) {
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, conn);
+    if (err < 0)
+        return err;
+    if ((err = feeds_api_find(req, *conn, f)) < 0) {
+        db_pool_release(req->app->pool, *conn);
+        return err == BI_ENOTFOUND ? 0 : err;
+    }
+    return 1;
+}
+
+int feeds_api_create(http_req *req) {
+    cJSON *body = NULL;
+    if (http_read_json_object(req, FEEDS_API_MAX_BODY, &body) < 0)
+        return 0;
+    db_feed *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        abort();
+    snprintf(f->username, sizeof f->username, "%s", req->user.username);
+    f->update_if_exists = true;
+    bool forget = false;
+    time_t next_run;
+    db_conn *conn = NULL;
+    int err = feeds_api_apply(req, body, f, &forget, &next_run);
+    if (err == 0 && (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) == 0) {
+        err = db_feeds_create(conn, f, next_run);
+        if (err == 0)
+            err = db_feeds_get(conn, f->username, f->name, f);
+        db_pool_release(req->app->pool, conn);
+    }
+    if (err == BI_ECONFLICT)
+        err = http_send_error(req, BI_ECONFLICT, "you already have a feed named '%s'", f->name);
+    else if (err == 0) {
+        log_info("feed %s of %s created: %s, first run at %s", f->name, f->username, f->schedule,
+                 f->next_run_at);
+        err = feeds_api_send(req, 201, f);
+    } else if (err == BI_EINVAL)
+        err = 0; /* answered */
+    free(f);
+    cJSON_Delete(body);
+    return err;
+}
+
+int feeds_api_list(http_req *req) {
+    char username[DB_USERNAME_MAX + 1];
+    bool given = http_query_param(req, "username", username, sizeof username);
+    if (!req->user.is_root && given && strcmp(username, req->user.username) != 0)
+        return http_send_error(req, BI_EPERM, "only root may list another user's feeds");
+    const char *who = given ? username : req->user.is_root ? NULL : req->user.username;
+    db_conn *conn;
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    if (err < 0)
+        return err;
+    db_feed *list = NULL;
+    size_t n = 0;
+    err = db_feeds_list(conn, who, &list, &n);
+    db_pool_release(req->app->pool, conn);
+    if (err < 0)
+        return err;
+    cJSON *body = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(body, feeds_api_json(&list[i]));
+    http_send_json(req, 200, body);
+    cJSON_Delete(body);
+    free(list);
+    return 0;
+}
+
+int feeds_api_get(http_req *req) {
+    db_feed *f = malloc(sizeof *f);
+    db_conn *conn;
+    if (f == NULL)
+        abort();
+    int found = feeds_api_open(req, &conn, f);
+    if (found > 0) {
+        db_pool_release(req->app->pool, conn);
+        feeds_api_send(req, 200, f);
+    }
+    free(f);
+    return found < 0 ? found : 0;
+}
+
+int feeds_api_update(http_req *req) {
+    cJSON *body = NULL;
+    if (http_read_json_object(req, FEEDS_API_MAX_BODY, &body) < 0)
+        return 0;
+    db_feed *f = malloc(sizeof *f);
+    db_conn *conn;
+    if (f == NULL)
+        abort();
+    int found = feeds_api_open(req, &conn, f), err = 0;
+    if (found > 0) {
+        char schedule[DB_FEED_SCHEDULE_MAX + 1];
+        snprintf(schedule, sizeof schedule, "%s", f->schedule);
+        time_t kept = f->next_run, next_run;
+        bool forget = false;
+        err = feeds_api_apply(req, body, f, &forget, &next_run);
+        if (err == 0 && strcmp(schedule, f->schedule) == 0)
+            next_run = kept; /* the same schedule keeps its due time */
+        if (err == 0)
+            err = db_feeds_update(conn, f, next_run, forget);
+        if (err == 0)
+            err = db_feeds_get_id(conn, f->id, f);
+        db_pool_release(req->app->pool, conn);
+        if (err == BI_ECONFLICT)
+            err = http_send_error(req, BI_ECONFLICT, "you already have a feed named '%s'",
+                                  f->name);
+        else if (err == 0) {
+            log_info("feed %s of %s changed by %s", f->name, f->username, req->user.username);
+            feeds_api_send(req, 200, f);
+        } else if (err == BI_EINVAL)
+            err = 0;
+    }
+    free(f);
+    cJSON_Delete(body);
+    return found < 0 ? found : err;
+}
+
+int feeds_api_delete(http_req *req) {
+    db_feed *f = malloc(sizeof *f);
+    db_conn *conn;
+    if (f == NULL)
+        abort();
+    int found = feeds_api_open(req, &conn, f), err = 0;
+    if (found > 0) {
+        err = db_feeds_delete(conn, f->id);
+        db_pool_release(req->app->pool, conn);
+        if (err == 0) {
+            log_info("feed %s of %s deleted by %s", f->name, f->username, req->user.username);
+            http_send_no_content(req);
+        }
+    }
+    free(f);
+    return found < 0 ? found : err == BI_ENOTFOUND ? 0 : err;
+}
+
+/* Pauses or resumes the feed of the path and answers with it. */
+static int feeds_api_pause(http_req *req, bool paused) {
+    db_feed *f = malloc(sizeof *f);
+    db_conn *conn;
+    if (f == NULL)
+        abort();
+    int found = feeds_api_open(req, &conn, f), err = 0;
+    if (found > 0) {
+        char why[FETCH_WHY_MAX];
+        time_t next = paused ? f->next_run : feed_first_run(f->schedule, time(NULL), why);
+        if (!paused && !f->paused)
+            next = f->next_run; /* resuming a running feed changes nothing */
+        err = db_feeds_pause(conn, f->id, paused, next);
+        if (err == 0)
+            err = db_feeds_get_id(conn, f->id, f);
+        db_pool_release(req->app->pool, conn);
+        if (err == 0) {
+            log_info("feed %s of %s %s", f->name, f->username, paused ? "paused" : "resumed");
+            feeds_api_send(req, 200, f);
+        }
+    }
+    free(f);
+    return found < 0 ? found : err;
+}
+
+int feeds_api_pause_feed(http_req *req) { return feeds_api_pause(req, true); }
+
+int feeds_api_resume_feed(http_req *req) { return feeds_api_pause(req, false); }
+
+int feeds_api_run(http_req *req) {
+    db_feed *f = malloc(sizeof *f);
+    db_conn *conn;
+    if (f == NULL)
+        abort();
+    int found = feeds_api_open(req, &conn, f), err = 0;
+    if (found > 0) {
+        feed_outcome out;
+        err = feed_run(&req->app->feeds_cfg, conn, f->id, false, &req->app->stopping, &out);
+        db_pool_release(req->app->pool, conn);
+        cJSON *body = cJSON_CreateObject();
+        cJSON_AddStringToObject(body, "feed", f->name);
+        if (err == BI_EBUSY) {
+            err = http_send_error(req, BI_EBUSY,
+                                  "a run of feed '%s' is still under way; try again when it ends",
+                                  f->name);
+        } else if (err == 0 && out.kind == FEED_QUEUED) {
+            cJSON_AddStringToObject(body, "task", out.task_id);
+            cJSON_AddStringToObject(body, "state", "PENDING");
+            http_send_json(req, 202, body);
+        } else if (err == 0 && out.kind == FEED_UNCHANGED) {
+            cJSON_AddBoolToObject(body, "unchanged", true);
+            http_send_json(req, 200, body);
+        } else if (err == 0) {
+            err = http_send_error(req, BI_EFETCH, "feed '%s': %s", f->name, out.why);
+        } else if (err == BI_ENOTFOUND) {
+            err = http_send_error(req, BI_ENOTFOUND, "no feed named '%.64s'", req->params[0]);
+        }
+        cJSON_Delete(body);
+    }
+    free(f);
+    return found < 0 ? found : err;
+}
+
+int feeds_api_runs(http_req *req) {
+    db_feed *f = malloc(sizeof *f);
+    db_conn *conn;
+    if (f == NULL)
+        abort();
+    int found = feeds_api_open(req, &conn, f), err = 0;
+    if (found > 0) {
+        char *json = NULL;
+        err = db_feed_runs_list(conn, f->id, &json);
+        db_pool_release(req->app->pool, conn);
+        if (err == 0)
+            http_send_json_text(req, 200, NULL, json, strlen(json));
+        free(json);
+    }
+    free(f);
+    return found < 0 ? found : err;
+}
