@@ -4,11 +4,14 @@
  * lines, measures COPY of the same rows into a scratch copy of the concepts table (the
  * reference), then through the server: the upload, a first import (all creates), a re-import
  * with every line changed (all updates), the same file again (all unchanged) and a file that
- * deletes half — sampling the server's RSS and the latency of status polls every 100 ms. Prints
- * a table and appends it to bench/RESULTS.md. Usage: bi_bench SERVER_BINARY [--lines N]
+ * deletes half — sampling the server's RSS and the latency of status polls every 100 ms — and
+ * last a feed's full sync with prune: a file of a quarter of the concepts, fetched over HTTP from
+ * this process (CivetWeb), imported (all unchanged), and the other live quarter pruned. Prints a
+ * table and appends it to bench/RESULTS.md. Usage: bi_bench SERVER_BINARY [--lines N]
  */
 #include "pgembed.h"
 
+#include <civetweb.h>
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -23,6 +26,7 @@
 
 #define TOKEN "bench-root-token-0123456789"
 #define MAX_POLLS 200000
+#define N_PHASES 5
 
 static double now_s(void) {
     struct timespec t;
@@ -36,8 +40,8 @@ static void die(const char *what) {
 }
 
 /* Writes concept lines to path: variant 0 creates (an organization, a source and n - 2
- * concepts), 1 changes n concepts (the last two are new), 2 deletes every other one of them.
- * Returns the file's size. */
+ * concepts), 1 changes n concepts (the last two are new), 2 deletes every other one of them, 3
+ * is the first half of the ones 2 left, as 1 wrote them. Returns the file's size. */
 static long write_file(const char *path, long n, int variant) {
     FILE *out = fopen(path, "w");
     if (out == NULL)
@@ -47,7 +51,7 @@ static long write_file(const char *path, long n, int variant) {
                      "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Bench\","
                      "\"owner_type\":\"Organization\"}\n");
     for (long i = 0; i < n - (variant == 0 ? 2 : 0); i++) {
-        if (variant == 2 && i % 2 == 1)
+        if ((variant == 2 && i % 2 == 1) || (variant == 3 && (i % 2 == 0 || i >= n / 2)))
             continue;
         fprintf(out,
                 "{\"type\":\"Concept\",\"id\":\"concept-%08ld\",\"concept_class\":\"Diagnosis\","
@@ -56,7 +60,7 @@ static long write_file(const char *path, long n, int variant) {
                 "[{\"description\":\"Generated concept %ld for the benchmark, deterministic and "
                 "about four hundred bytes long\",\"locale\":\"en\"}],\"owner\":\"Bench\","
                 "\"owner_type\":\"Organization\",\"source\":\"S\",\"extras\":{\"rank\":%ld}%s}\n",
-                i, i, variant == 1 ? "(revised)" : "", i, i % 97,
+                i, i, variant == 1 || variant == 3 ? "(revised)" : "", i, i % 97,
                 variant == 2 ? ",\"__action\":\"DELETE\"" : "");
     }
     long size = ftell(out);
@@ -128,11 +132,15 @@ static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata) {
     return n;
 }
 
-/* Sends a request; body from file when file is not NULL. Returns the status; the body's first
- * 4 KiB in out. */
-static long request(const char *url, const char *file, char out[4096]) {
+/* Sends a request: a POST of file or of json when one is not NULL, else a GET. Returns the
+ * status; the body's first 4 KiB in out. */
+static long request_with(const char *url, const char *file, const char *json, char out[4096]) {
     CURL *c = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Authorization: Token " TOKEN);
+    if (json != NULL) {
+        h = curl_slist_append(h, "Content-Type: application/json");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+    }
     FILE *in = NULL;
     out[0] = '\0';
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -155,6 +163,10 @@ static long request(const char *url, const char *file, char out[4096]) {
     if (in != NULL)
         fclose(in);
     return status;
+}
+
+static long request(const char *url, const char *file, char out[4096]) {
+    return request_with(url, file, NULL, out);
 }
 
 static long rss_kb(pid_t pid) {
@@ -186,21 +198,55 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* The task of a 202 answer (status, body) into id (256 bytes); dies on anything else. */
+static void queued_task(long status, const char *body, char *id) {
+    const char *task = strstr(body, "\"task\":\"");
+    if (status != 202 || task == NULL) {
+        fprintf(stderr, "the server answered %ld: %s\n", status, body);
+        die("no task was queued");
+    }
+    snprintf(id, 256, "%.*s", (int)strcspn(task + 8, "\""), task + 8);
+}
+
+static void poll_task(const char *base, pid_t server, const char *id, double start, phase *p);
+
 /* POSTs file, then polls the task every 100 ms until it ends, timing each poll. */
 static void run_phase(const char *base, pid_t server, const char *file, long bytes, phase *p) {
-    char url[512], body[4096];
+    char url[512], body[4096], id[256];
     snprintf(url, sizeof url, "%s/manage/bulkimport/", base);
     double start = now_s();
     long status = request(url, file, body);
     p->upload_s = now_s() - start;
     p->upload_mb_s = (double)bytes / 1e6 / p->upload_s;
-    const char *task = strstr(body, "\"task\":\"");
-    if (status != 202 || task == NULL) {
-        fprintf(stderr, "upload answered %ld: %s\n", status, body);
-        die("the upload failed");
+    queued_task(status, body, id);
+    poll_task(base, server, id, start, p);
+}
+
+/* A feed's run of file_url (full, with prune), timed from the run request (which answers once
+ * the file is fetched into the task) to the task's end. */
+static void run_feed_phase(const char *base, pid_t server, const char *file_url, long bytes,
+                           phase *p) {
+    char url[512], json[1024], body[4096], id[256];
+    snprintf(url, sizeof url, "%s/manage/feeds/", base);
+    snprintf(json, sizeof json,
+             "{\"name\":\"bench\",\"url\":\"%s\",\"schedule\":\"1d\",\"prune\":true}", file_url);
+    if (request_with(url, NULL, json, body) != 201) {
+        fprintf(stderr, "%s\n", body);
+        die("the feed was not created");
     }
-    char id[256];
-    snprintf(id, sizeof id, "%.*s", (int)strcspn(task + 8, "\""), task + 8);
+    snprintf(url, sizeof url, "%s/manage/feeds/bench/run/", base);
+    double start = now_s();
+    long status = request_with(url, NULL, "", body);
+    p->upload_s = now_s() - start;
+    p->upload_mb_s = (double)bytes / 1e6 / p->upload_s;
+    queued_task(status, body, id);
+    poll_task(base, server, id, start, p);
+}
+
+/* Polls task id every 100 ms until it ends, timing each poll; the phase took from start. */
+static void poll_task(const char *base, pid_t server, const char *id, double start, phase *p) {
+    char url[512], body[4096];
+    long status;
     snprintf(url, sizeof url, "%s/manage/bulkimport/?task=%s", base, id);
     for (;;) {
         struct timespec pause = {0, 100 * 1000000L};
@@ -235,7 +281,7 @@ int main(int argc, char **argv) {
     char dir[] = "/tmp/bi-bench-XXXXXX";
     if (mkdtemp(dir) == NULL || chmod(dir, 0711) != 0)
         die("cannot create a temp dir");
-    char db_dir[64], data_dir[64], files[3][96];
+    char db_dir[64], data_dir[64], files[4][96];
     snprintf(db_dir, sizeof db_dir, "%s/db", dir);
     snprintf(data_dir, sizeof data_dir, "%s/server", dir);
     mkdir(db_dir, 0700);
@@ -243,8 +289,8 @@ int main(int argc, char **argv) {
     if (pgembed_start(db_dir, 100, &pg) < 0)
         die("PostgreSQL did not start");
     const char *conninfo = pgembed_conninfo(pg);
-    long bytes[3];
-    for (int v = 0; v < 3; v++) {
+    long bytes[4];
+    for (int v = 0; v < 4; v++) {
         snprintf(files[v], sizeof files[v], "%s/phase%d.json", dir, v);
         bytes[v] = write_file(files[v], lines, v);
     }
@@ -265,15 +311,28 @@ int main(int argc, char **argv) {
     peak_rss = idle_rss;
 
     double copy_mb_s = 0, copy_rows_s = copy_reference(conninfo, files[0], bytes[0], &copy_mb_s);
-    phase phases[4] = {{.name = "first import (creates)", .lines = lines},
-                       {.name = "re-import (all updated)", .lines = lines},
-                       {.name = "same file (unchanged)", .lines = lines},
-                       {.name = "delete half", .lines = (lines + 1) / 2}};
-    const int file_of[4] = {0, 1, 1, 2};
-    for (int i = 0; i < 4; i++) {
+    phase phases[N_PHASES] = {
+        {.name = "first import (creates)", .lines = lines},
+        {.name = "re-import (all updated)", .lines = lines},
+        {.name = "same file (unchanged)", .lines = lines},
+        {.name = "delete half", .lines = (lines + 1) / 2},
+        /* a quarter imported unchanged and a quarter pruned: both count as lines here */
+        {.name = "feed: fetch, a quarter unchanged, a quarter pruned", .lines = lines / 2}};
+    const int file_of[N_PHASES] = {0, 1, 1, 2, 3};
+    for (int i = 0; i < N_PHASES - 1; i++) {
         run_phase("http://127.0.0.1:18765", server, files[file_of[i]], bytes[file_of[i]], &phases[i]);
         fprintf(stderr, "bi_bench: %s: %s\n", phases[i].name, phases[i].summary);
     }
+    const char *serve[] = {"document_root", dir, "listening_ports", "127.0.0.1:0", NULL};
+    struct mg_context *files_http = mg_start(NULL, NULL, serve);
+    struct mg_server_port port = {0};
+    if (files_http == NULL || mg_get_server_ports(files_http, 1, &port) != 1)
+        die("cannot serve the feed's file");
+    char file_url[256];
+    snprintf(file_url, sizeof file_url, "http://127.0.0.1:%d/phase3.json", port.port);
+    run_feed_phase("http://127.0.0.1:18765", server, file_url, bytes[3], &phases[N_PHASES - 1]);
+    fprintf(stderr, "bi_bench: %s: %s\n", phases[N_PHASES - 1].name, phases[N_PHASES - 1].summary);
+    mg_stop(files_http);
     qsort(polls, (size_t)n_polls, sizeof polls[0], cmp_double);
     double p50 = n_polls ? polls[n_polls / 2] : 0, p99 = n_polls ? polls[n_polls * 99 / 100] : 0;
 
@@ -293,7 +352,7 @@ int main(int argc, char **argv) {
                             " | |\n",
                             date, u.nodename, sysconf(_SC_NPROCESSORS_ONLN), lines,
                             (double)bytes[0] / 1e6, copy_rows_s, copy_mb_s);
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N_PHASES; i++) {
         double rate = (double)phases[i].lines / phases[i].total_s;
         len += (size_t)snprintf(table + len, sizeof table - len,
                                 "| %s, end to end | %.0f | %.2f | %.1f | %.2f | %.0f | %.1f |\n",
@@ -303,7 +362,9 @@ int main(int argc, char **argv) {
                                 phases[i].summary_ms);
     }
     len += (size_t)snprintf(table + len, sizeof table - len,
-                            "\nPeak server RSS %.1f MB (idle %.1f MB, +%.1f MB). Status polls every "
+                            "\nThe feed's upload is its fetch: the run request answers once the file "
+                            "is in the task.\n"
+                            "Peak server RSS %.1f MB (idle %.1f MB, +%.1f MB). Status polls every "
                             "100 ms while the imports ran (202): %d polls, p50 %.1f ms, p99 %.1f ms.\n",
                             (double)peak_rss / 1024, (double)idle_rss / 1024,
                             (double)(peak_rss - idle_rss) / 1024, n_polls, p50, p99);

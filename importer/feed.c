@@ -51,6 +51,7 @@ typedef struct feed_fetch {
     db_conn *conn;
     db_task task;
     db_upload *db; /* NULL until the first byte: an unchanged source makes no task */
+    const char *callback_url; /* the feed's, or NULL */
     intake in;
     const char *cursor_field; /* NULL: no cursor to find */
     char max[DB_FEED_VALUE_MAX]; /* the largest cursor_field value so far, "" none */
@@ -88,7 +89,7 @@ static void feed_observe(const char *text, size_t len, void *ctx) {
 static int feed_take(const char *data, size_t len, void *ctx) {
     feed_fetch *ff = ctx;
     if (ff->db == NULL) {
-        int err = db_upload_begin(ff->conn, &ff->task, NULL, &ff->db);
+        int err = db_upload_begin(ff->conn, &ff->task, ff->callback_url, &ff->db);
         if (err < 0)
             return err;
         intake_init(&ff->in, ff->db, (size_t)ff->cfg->max_line_bytes, 0, true);
@@ -129,13 +130,7 @@ static void feed_headers(const db_feed *f, char **list) {
 }
 
 /* In the task's transaction: the run records what it fetched and its task. */
-typedef struct feed_commit {
-    db_feed_fetched fetched;
-} feed_commit;
-
-static int feed_record(db_conn *conn, void *ctx) {
-    return db_feed_runs_fetched(conn, &((feed_commit *)ctx)->fetched);
-}
+static int feed_record(db_conn *conn, void *ctx) { return db_feed_runs_fetched(conn, ctx); }
 
 /* Fills the run's task from the feed: its user, queue and options. */
 static int feed_task(const feeds_config *cfg, const db_feed *f, bool is_root, int64_t run,
@@ -175,6 +170,7 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
     if ((err = db_owners_lookup(conn, f->username, false, f->username, &user)) < 0)
         return err;
     feed_fetch ff = {.cfg = cfg, .conn = conn,
+                     .callback_url = f->callback_url[0] ? f->callback_url : NULL,
                      .cursor_field = f->incremental && f->cursor_field[0] ? f->cursor_field : NULL};
     if ((err = feed_task(cfg, f, user.is_root, run, &ff.task)) < 0)
         return err;
@@ -198,18 +194,19 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
         const char *next = response.next_cursor[0] ? response.next_cursor
                            : ff.max[0]             ? ff.max
                                                    : NULL;
-        feed_commit c = {{.run = run, .task_id = ff.task.id, .http_status = response.status,
-                          .bytes = response.bytes, .lines = ff.in.lines,
-                          .etag = response.etag[0] ? response.etag : NULL,
-                          .last_modified = response.last_modified[0] ? response.last_modified : NULL,
-                          .next_cursor = next}};
-        err = db_upload_commit_with(ff.db, hash, ff.in.lines, feed_record, &c);
+        db_feed_fetched fetched = {
+            .run = run, .task_id = ff.task.id, .http_status = response.status,
+            .bytes = response.bytes, .lines = ff.in.lines,
+            .etag = response.etag[0] ? response.etag : NULL,
+            .last_modified = response.last_modified[0] ? response.last_modified : NULL,
+            .next_cursor = next};
+        err = db_upload_commit_with(ff.db, hash, ff.in.lines, feed_record, &fetched);
         ff.db = NULL;
         if (err == 0) {
             out->kind = FEED_QUEUED;
             snprintf(out->task_id, sizeof out->task_id, "%s", ff.task.id);
             log_info("feed %s of %s: task %s queued, %lld lines", f->name, f->username,
-                     ff.task.id, (long long)c.fetched.lines);
+                     ff.task.id, (long long)fetched.lines);
         } else if (err == BI_ECONFLICT) {
             snprintf(out->why, sizeof out->why,
                      "the same content with the same options is already queued by %s",

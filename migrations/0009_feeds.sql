@@ -18,6 +18,7 @@ CREATE TABLE feeds (
     cursor_param     text,
     cursor_field     text,
     headers          jsonb NOT NULL DEFAULT '{}', -- sent with each fetch, never shown
+    callback_url     text,               -- the runs' tasks' webhook
     paused           boolean NOT NULL DEFAULT false,
     cursor           text,
     etag             text,

@@ -84,6 +84,10 @@ static const char *feeds_api_field(const cJSON *v, db_feed *f, bool *forget) {
             !fetch_url_is_http(f->url))
             why = "must be an http:// or https:// URL of at most 2048 bytes";
         *forget |= why == NULL && strcmp(old_url, f->url) != 0;
+    } else if (strcmp(name, "callback_url") == 0) {
+        if ((why = feeds_api_text(v, true, f->callback_url, sizeof f->callback_url)) == NULL &&
+            f->callback_url[0] && !fetch_url_is_http(f->callback_url))
+            why = "must be null or an http:// or https:// URL of at most 2048 bytes";
     } else if (strcmp(name, "schedule") == 0) {
         why = feeds_api_text(v, false, f->schedule, sizeof f->schedule);
     } else if (strcmp(name, "mode") == 0) {
@@ -134,23 +138,26 @@ static int feeds_api_apply(http_req *req, const cJSON *body, db_feed *f, bool *f
                            time_t *next_run) {
     for (const cJSON *v = body->child; v != NULL; v = v->next) {
         const char *why = feeds_api_field(v, f, forget);
-        if (why != NULL && strncmp(why, "'", 1) == 0)
-            return http_send_error(req, BI_EINVAL, "%s", why), BI_EINVAL;
-        if (why != NULL)
-            return http_send_error(req, BI_EINVAL, "'%.64s': %s", v->string, why), BI_EINVAL;
+        if (why != NULL && why[0] == '\'') { /* it names the field itself */
+            http_send_error(req, BI_EINVAL, "%s", why);
+            return BI_EINVAL;
+        }
+        if (why != NULL) {
+            http_send_error(req, BI_EINVAL, "'%.64s': %s", v->string, why);
+            return BI_EINVAL;
+        }
     }
     const char *missing = !f->name[0] ? "name" : !f->url[0] ? "url" : !f->schedule[0] ? "schedule"
                                                                                      : NULL;
+    char why[FETCH_WHY_MAX] = "";
     if (missing != NULL)
-        return http_send_error(req, BI_EINVAL, "'%s' is required", missing), BI_EINVAL;
-    if (f->prune && f->incremental)
-        return http_send_error(req, BI_EINVAL, "'prune' applies to mode \"full\" only"),
-               BI_EINVAL;
-    char why[FETCH_WHY_MAX];
-    *next_run = feed_first_run(f->schedule, time(NULL), why);
-    if (*next_run == (time_t)-1)
-        return http_send_error(req, BI_EINVAL, "%s", why), BI_EINVAL;
-    return 0;
+        snprintf(why, sizeof why, "'%s' is required", missing);
+    else if (f->prune && f->incremental)
+        snprintf(why, sizeof why, "'prune' applies to mode \"full\" only");
+    else if ((*next_run = feed_first_run(f->schedule, time(NULL), why)) != (time_t)-1)
+        return 0;
+    http_send_error(req, BI_EINVAL, "%s", why);
+    return BI_EINVAL;
 }
 
 /* The feed as the API shows it: its settings, never its header values. */
@@ -168,7 +175,8 @@ static cJSON *feeds_api_json(const db_feed *f) {
     } optional[] = {{"queue", f->queue},
                     {"cursor_param", f->cursor_param},
                     {"cursor_field", f->cursor_field},
-                    {"cursor", f->cursor}};
+                    {"cursor", f->cursor},
+                    {"callback_url", f->callback_url}};
     for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
         if (optional[i].value[0])
             cJSON_AddStringToObject(o, optional[i].name, optional[i].value);
@@ -207,9 +215,10 @@ static int feeds_api_owner(http_req *req, char *username) {
     bool given = http_query_param(req, "username", username, DB_USERNAME_MAX + 1);
     if (!given)
         snprintf(username, DB_USERNAME_MAX + 1, "%s", req->user.username);
-    else if (!req->user.is_root && strcmp(username, req->user.username) != 0)
-        return http_send_error(req, BI_ENOTFOUND, "no feed named '%.64s'", req->params[0]),
-               BI_ENOTFOUND;
+    else if (!req->user.is_root && strcmp(username, req->user.username) != 0) {
+        http_send_error(req, BI_ENOTFOUND, "no feed named '%.64s'", req->params[0]);
+        return BI_ENOTFOUND;
+    }
     return 0;
 }
 
@@ -225,17 +234,26 @@ static int feeds_api_find(http_req *req, db_conn *conn, db_feed *f) {
     return err;
 }
 
-/* The feed named in the path on a pooled connection: returns 0 with *conn and f, or the error
- * (404 answered). */
-static int feeds_api_open(http_req *req, db_conn **conn, db_feed *f) {
-    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, conn);
-    if (err < 0)
-        return err;
-    if ((err = feeds_api_find(req, *conn, f)) < 0) {
-        db_pool_release(req->app->pool, *conn);
-        return err == BI_ENOTFOUND ? 0 : err;
+/* What a handler does with the feed of the path, on a pooled connection (released after). */
+typedef int (*feeds_api_action)(http_req *req, db_conn *conn, db_feed *f, void *ctx);
+
+/* Finds the feed of the path (404 answered when there is none) and runs act on it. */
+static int feeds_api_with(http_req *req, feeds_api_action act, void *ctx) {
+    db_feed *f = malloc(sizeof *f);
+    if (f == NULL)
+        abort();
+    db_conn *conn;
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    if (err == 0) {
+        err = feeds_api_find(req, conn, f);
+        if (err == 0)
+            err = act(req, conn, f, ctx);
+        else if (err == BI_ENOTFOUND)
+            err = 0; /* answered */
+        db_pool_release(req->app->pool, conn);
     }
-    return 1;
+    free(f);
+    return err;
 }
 
 int feeds_api_create(http_req *req) {
@@ -295,151 +313,114 @@ int feeds_api_list(http_req *req) {
     return 0;
 }
 
-int feeds_api_get(http_req *req) {
-    db_feed *f = malloc(sizeof *f);
-    db_conn *conn;
-    if (f == NULL)
-        abort();
-    int found = feeds_api_open(req, &conn, f);
-    if (found > 0) {
-        db_pool_release(req->app->pool, conn);
-        feeds_api_send(req, 200, f);
-    }
-    free(f);
-    return found < 0 ? found : 0;
+static int feeds_api_show(http_req *req, db_conn *conn, db_feed *f, void *ctx) {
+    (void)conn, (void)ctx;
+    return feeds_api_send(req, 200, f);
+}
+
+int feeds_api_get(http_req *req) { return feeds_api_with(req, feeds_api_show, NULL); }
+
+static int feeds_api_change(http_req *req, db_conn *conn, db_feed *f, void *ctx) {
+    const cJSON *body = ctx;
+    char schedule[DB_FEED_SCHEDULE_MAX + 1];
+    snprintf(schedule, sizeof schedule, "%s", f->schedule);
+    time_t kept = f->next_run, next_run;
+    bool forget = false;
+    int err = feeds_api_apply(req, body, f, &forget, &next_run);
+    if (err == BI_EINVAL)
+        return 0; /* answered */
+    if (err == 0 && strcmp(schedule, f->schedule) == 0)
+        next_run = kept; /* the same schedule keeps its due time */
+    if (err == 0)
+        err = db_feeds_update(conn, f, next_run, forget);
+    if (err == 0)
+        err = db_feeds_get_id(conn, f->id, f);
+    if (err == BI_ECONFLICT)
+        return http_send_error(req, BI_ECONFLICT, "you already have a feed named '%s'", f->name);
+    if (err < 0)
+        return err;
+    log_info("feed %s of %s changed by %s", f->name, f->username, req->user.username);
+    return feeds_api_send(req, 200, f);
 }
 
 int feeds_api_update(http_req *req) {
     cJSON *body = NULL;
     if (http_read_json_object(req, FEEDS_API_MAX_BODY, &body) < 0)
         return 0;
-    db_feed *f = malloc(sizeof *f);
-    db_conn *conn;
-    if (f == NULL)
-        abort();
-    int found = feeds_api_open(req, &conn, f), err = 0;
-    if (found > 0) {
-        char schedule[DB_FEED_SCHEDULE_MAX + 1];
-        snprintf(schedule, sizeof schedule, "%s", f->schedule);
-        time_t kept = f->next_run, next_run;
-        bool forget = false;
-        err = feeds_api_apply(req, body, f, &forget, &next_run);
-        if (err == 0 && strcmp(schedule, f->schedule) == 0)
-            next_run = kept; /* the same schedule keeps its due time */
-        if (err == 0)
-            err = db_feeds_update(conn, f, next_run, forget);
-        if (err == 0)
-            err = db_feeds_get_id(conn, f->id, f);
-        db_pool_release(req->app->pool, conn);
-        if (err == BI_ECONFLICT)
-            err = http_send_error(req, BI_ECONFLICT, "you already have a feed named '%s'",
-                                  f->name);
-        else if (err == 0) {
-            log_info("feed %s of %s changed by %s", f->name, f->username, req->user.username);
-            feeds_api_send(req, 200, f);
-        } else if (err == BI_EINVAL)
-            err = 0;
-    }
-    free(f);
+    int err = feeds_api_with(req, feeds_api_change, body);
     cJSON_Delete(body);
-    return found < 0 ? found : err;
+    return err;
 }
 
-int feeds_api_delete(http_req *req) {
-    db_feed *f = malloc(sizeof *f);
-    db_conn *conn;
-    if (f == NULL)
-        abort();
-    int found = feeds_api_open(req, &conn, f), err = 0;
-    if (found > 0) {
-        err = db_feeds_delete(conn, f->id);
-        db_pool_release(req->app->pool, conn);
-        if (err == 0) {
-            log_info("feed %s of %s deleted by %s", f->name, f->username, req->user.username);
-            http_send_no_content(req);
-        }
+static int feeds_api_remove(http_req *req, db_conn *conn, db_feed *f, void *ctx) {
+    (void)ctx;
+    int err = db_feeds_delete(conn, f->id);
+    if (err < 0)
+        return err;
+    log_info("feed %s of %s deleted by %s", f->name, f->username, req->user.username);
+    return http_send_no_content(req);
+}
+
+int feeds_api_delete(http_req *req) { return feeds_api_with(req, feeds_api_remove, NULL); }
+
+/* Pauses (ctx non-NULL) or resumes the feed and answers with it. */
+static int feeds_api_pause(http_req *req, db_conn *conn, db_feed *f, void *ctx) {
+    bool paused = ctx != NULL;
+    char why[FETCH_WHY_MAX];
+    time_t next = f->next_run; /* pausing, or resuming a running feed, keeps the due time */
+    if (!paused && f->paused)
+        next = feed_first_run(f->schedule, time(NULL), why);
+    int err = db_feeds_pause(conn, f->id, paused, next);
+    if (err == 0)
+        err = db_feeds_get_id(conn, f->id, f);
+    if (err < 0)
+        return err;
+    log_info("feed %s of %s %s", f->name, f->username, paused ? "paused" : "resumed");
+    return feeds_api_send(req, 200, f);
+}
+
+int feeds_api_pause_feed(http_req *req) { return feeds_api_with(req, feeds_api_pause, req); }
+
+int feeds_api_resume_feed(http_req *req) { return feeds_api_with(req, feeds_api_pause, NULL); }
+
+/* Runs the feed now and answers with what the fetch decided. */
+static int feeds_api_run_now(http_req *req, db_conn *conn, db_feed *f, void *ctx) {
+    (void)ctx;
+    feed_outcome out;
+    int err = feed_run(&req->app->feeds_cfg, conn, f->id, false, &req->app->stopping, &out);
+    if (err == BI_EBUSY)
+        return http_send_error(req, BI_EBUSY,
+                               "a run of feed '%s' is still under way; try again when it ends",
+                               f->name);
+    if (err == BI_ENOTFOUND)
+        return http_send_error(req, BI_ENOTFOUND, "no feed named '%.64s'", req->params[0]);
+    if (err < 0)
+        return err;
+    if (out.kind == FEED_FAILED)
+        return http_send_error(req, BI_EFETCH, "feed '%s': %s", f->name, out.why);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "feed", f->name);
+    if (out.kind == FEED_QUEUED) {
+        cJSON_AddStringToObject(body, "task", out.task_id);
+        cJSON_AddStringToObject(body, "state", "PENDING");
+    } else {
+        cJSON_AddBoolToObject(body, "unchanged", true);
     }
-    free(f);
-    return found < 0 ? found : err == BI_ENOTFOUND ? 0 : err;
+    http_send_json(req, out.kind == FEED_QUEUED ? 202 : 200, body);
+    cJSON_Delete(body);
+    return 0;
 }
 
-/* Pauses or resumes the feed of the path and answers with it. */
-static int feeds_api_pause(http_req *req, bool paused) {
-    db_feed *f = malloc(sizeof *f);
-    db_conn *conn;
-    if (f == NULL)
-        abort();
-    int found = feeds_api_open(req, &conn, f), err = 0;
-    if (found > 0) {
-        char why[FETCH_WHY_MAX];
-        time_t next = paused ? f->next_run : feed_first_run(f->schedule, time(NULL), why);
-        if (!paused && !f->paused)
-            next = f->next_run; /* resuming a running feed changes nothing */
-        err = db_feeds_pause(conn, f->id, paused, next);
-        if (err == 0)
-            err = db_feeds_get_id(conn, f->id, f);
-        db_pool_release(req->app->pool, conn);
-        if (err == 0) {
-            log_info("feed %s of %s %s", f->name, f->username, paused ? "paused" : "resumed");
-            feeds_api_send(req, 200, f);
-        }
-    }
-    free(f);
-    return found < 0 ? found : err;
+int feeds_api_run(http_req *req) { return feeds_api_with(req, feeds_api_run_now, NULL); }
+
+static int feeds_api_history(http_req *req, db_conn *conn, db_feed *f, void *ctx) {
+    (void)ctx;
+    char *json = NULL;
+    int err = db_feed_runs_list(conn, f->id, &json);
+    if (err == 0)
+        http_send_json_text(req, 200, NULL, json, strlen(json));
+    free(json);
+    return err;
 }
 
-int feeds_api_pause_feed(http_req *req) { return feeds_api_pause(req, true); }
-
-int feeds_api_resume_feed(http_req *req) { return feeds_api_pause(req, false); }
-
-int feeds_api_run(http_req *req) {
-    db_feed *f = malloc(sizeof *f);
-    db_conn *conn;
-    if (f == NULL)
-        abort();
-    int found = feeds_api_open(req, &conn, f), err = 0;
-    if (found > 0) {
-        feed_outcome out;
-        err = feed_run(&req->app->feeds_cfg, conn, f->id, false, &req->app->stopping, &out);
-        db_pool_release(req->app->pool, conn);
-        cJSON *body = cJSON_CreateObject();
-        cJSON_AddStringToObject(body, "feed", f->name);
-        if (err == BI_EBUSY) {
-            err = http_send_error(req, BI_EBUSY,
-                                  "a run of feed '%s' is still under way; try again when it ends",
-                                  f->name);
-        } else if (err == 0 && out.kind == FEED_QUEUED) {
-            cJSON_AddStringToObject(body, "task", out.task_id);
-            cJSON_AddStringToObject(body, "state", "PENDING");
-            http_send_json(req, 202, body);
-        } else if (err == 0 && out.kind == FEED_UNCHANGED) {
-            cJSON_AddBoolToObject(body, "unchanged", true);
-            http_send_json(req, 200, body);
-        } else if (err == 0) {
-            err = http_send_error(req, BI_EFETCH, "feed '%s': %s", f->name, out.why);
-        } else if (err == BI_ENOTFOUND) {
-            err = http_send_error(req, BI_ENOTFOUND, "no feed named '%.64s'", req->params[0]);
-        }
-        cJSON_Delete(body);
-    }
-    free(f);
-    return found < 0 ? found : err;
-}
-
-int feeds_api_runs(http_req *req) {
-    db_feed *f = malloc(sizeof *f);
-    db_conn *conn;
-    if (f == NULL)
-        abort();
-    int found = feeds_api_open(req, &conn, f), err = 0;
-    if (found > 0) {
-        char *json = NULL;
-        err = db_feed_runs_list(conn, f->id, &json);
-        db_pool_release(req->app->pool, conn);
-        if (err == 0)
-            http_send_json_text(req, 200, NULL, json, strlen(json));
-        free(json);
-    }
-    free(f);
-    return found < 0 ? found : err;
-}
+int feeds_api_runs(http_req *req) { return feeds_api_with(req, feeds_api_history, NULL); }

@@ -29,6 +29,8 @@ typedef struct source {
     char last_since[128];   /* the since= of the last /changes request, "-" none */
     char last_if_none_match[64], last_api_key[64];
     int gets;               /* GETs of /catalog.jsonl and /changes */
+    int hooks;              /* POSTs to /hook */
+    char hook_body[4096];   /* the last one's body */
     bool release;           /* /slow.jsonl answers once set */
 } source;
 
@@ -48,6 +50,17 @@ static int source_handle(struct mg_connection *conn, void *data) {
     const char *key = mg_get_header(conn, "X-Api-Key");
     char headers[256] = "", body[8192];
     int status = 200;
+    if (strcmp(info->request_method, "POST") == 0) {
+        char hook[4096];
+        int n = mg_read(conn, hook, sizeof hook - 1);
+        hook[n > 0 ? n : 0] = '\0';
+        pthread_mutex_lock(&s->lock);
+        s->hooks++;
+        snprintf(s->hook_body, sizeof s->hook_body, "%s", hook);
+        pthread_mutex_unlock(&s->lock);
+        source_send(conn, 200, "", "");
+        return 200;
+    }
     pthread_mutex_lock(&s->lock);
     if (strcmp(info->local_uri, "/slow.jsonl") == 0) {
         pthread_mutex_unlock(&s->lock);
@@ -381,8 +394,8 @@ Test(feeds, an_unchanged_source_makes_no_task) {
     start_private(&srv, alice, sizeof alice);
     snprintf(body, sizeof body,
              "{\"name\":\"cat\",\"url\":\"http://127.0.0.1:%d/catalog.jsonl\",\"schedule\":\"1d\","
-             "\"headers\":{\"X-Api-Key\":\"k-123\"}}",
-             src.port);
+             "\"headers\":{\"X-Api-Key\":\"k-123\"},\"callback_url\":\"http://127.0.0.1:%d/hook\"}",
+             src.port, src.port);
     feed_create(&srv, alice, body);
     const char *task = feed_run(&srv, "cat", alice, 202);
     cr_expect_str_eq(src.last_api_key, "k-123", "the feed's header was sent");
@@ -393,6 +406,13 @@ Test(feeds, an_unchanged_source_makes_no_task) {
     cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(r->json, 0), "feed")->valuestring,
                      "cat", "%s", r->body);
     harness_response_free(r);
+
+    for (int i = 0; i < 100 && src.hooks == 0; i++)
+        usleep(100 * 1000);
+    pthread_mutex_lock(&src.lock);
+    cr_expect_eq(src.hooks, 1, "the run's task sent the feed's webhook");
+    cr_expect_not_null(strstr(src.hook_body, "\"feed\":\"cat\""), "%s", src.hook_body);
+    pthread_mutex_unlock(&src.lock);
 
     feed_run(&srv, "cat", alice, 200); /* 304: unchanged */
     cr_expect_str_eq(src.last_if_none_match, "\"v1\"");
