@@ -5,20 +5,25 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* Results with a JSON message are the successful ones; a reference line's message lists its
+/* Only the few columns needed are unnested from the task's batches, and messages only when the
+ * file had reference lines: this runs once per prune batch. Results with a JSON message are the
+ * successful ones; a reference line's message lists its
  * expressions and the mappings it cascaded to (a reference is named by these, or by a prune
  * result of this task — not by its target's URL). A mapping reference cascaded from a concept the
  * file references (with cascade) counts as mentioned even when it was already there. */
 static const db_stmt stmt_find = {
     "stale_find",
-    "WITH res AS MATERIALIZED (SELECT line_no, obj_type, obj_url, repo_url, status, message"
-    " FROM import_results WHERE task_id = $1),"
+    "WITH res AS MATERIALIZED (SELECT r.* FROM import_batches b CROSS JOIN LATERAL"
+    " unnest(b.line_no, b.obj_type, b.obj_url, b.repo_url, b.status)"
+    " AS r(line_no, obj_type, obj_url, repo_url, status) WHERE b.task_id = $1),"
     " repos AS (SELECT p.id, p.url FROM repositories p WHERE p.url IN (SELECT repo_url FROM res"
     " WHERE status BETWEEN 1 AND 399 AND obj_type IN ('Concept', 'Mapping', 'Reference'))),"
     " named AS (SELECT obj_url AS url FROM res WHERE obj_url IS NOT NULL),"
-    " ref_lines AS (SELECT repo_url, message::jsonb AS m FROM res WHERE obj_type = 'Reference'"
-    " AND status BETWEEN 200 AND 299 AND left(message, 1) = '{'),"
+    " ref_lines AS (SELECT repo_url, message::jsonb AS m FROM import_results WHERE task_id = $1"
+    " AND obj_type = 'Reference' AND status BETWEEN 200 AND 299 AND left(message, 1) = '{'"
+    " AND EXISTS (SELECT 1 FROM res WHERE obj_type = 'Reference')),"
     " exprs AS (SELECT r.repo_url, e->>'expression' AS expression FROM ref_lines r,"
     " jsonb_array_elements(r.m->'expressions') e"
     " UNION SELECT r.repo_url, c #>> '{}' FROM ref_lines r,"
@@ -56,10 +61,20 @@ int db_stale_find(db_conn *conn, const char *task_id, db_stale_item *items, size
         it->kind = (enum db_stale_kind)atoi(PQgetvalue(res, (int)i, 0));
         it->id = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
         it->repo_id = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
-        snprintf(it->url, sizeof it->url, "%s", PQgetvalue(res, (int)i, 3));
-        snprintf(it->repo_url, sizeof it->repo_url, "%s", PQgetvalue(res, (int)i, 4));
+        it->url = strdup(PQgetvalue(res, (int)i, 3));
+        it->repo_url = strdup(PQgetvalue(res, (int)i, 4));
+        if (it->url == NULL || it->repo_url == NULL)
+            abort();
     }
     *out_n = n < cap ? n : cap;
     PQclear(res);
     return 0;
+}
+
+void db_stale_free(db_stale_item *items, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].url);
+        free(items[i].repo_url);
+        items[i].url = items[i].repo_url = NULL;
+    }
 }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PRUNE_BATCH_MIN 5000 /* items per prune transaction, at least */
+
 static const char *const prune_types[] = {"Concept", "Mapping", "Reference"};
 
 static void prune_removed(const char *expression, void *ctx) {
@@ -105,6 +107,7 @@ static int prune_batch(db_conn *conn, const db_task *task, const db_user *caller
     }
     if (err == 0)
         err = db_tasks_record_prune(conn, task->id, task->lease, number, results, n, out_cancel);
+    db_stale_free(items, n);
     for (size_t i = 0; i < n; i++)
         free(messages[i]);
     free(messages);
@@ -117,7 +120,9 @@ int prune_run(db_conn *conn, const db_task *task, const db_user *caller, int bat
     *out_cancel = false;
     int64_t done = 0;
     int err = db_tasks_prune_batches(conn, task->id, &done);
-    size_t cap = (size_t)(batch_size > 0 ? batch_size : 1);
+    /* Finding what is stale reads all of the task's results: larger batches than the import's
+     * keep that cost per item small. */
+    size_t cap = (size_t)(batch_size > PRUNE_BATCH_MIN ? batch_size : PRUNE_BATCH_MIN);
     db_stale_item *items = calloc(cap, sizeof *items);
     if (items == NULL)
         abort();

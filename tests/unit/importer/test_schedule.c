@@ -1,5 +1,6 @@
 /* Feed schedules: intervals and cron expressions, and the next run after a time (UTC). */
 #include "error.h"
+#include "feed.h"
 #include "schedule.h"
 
 #include <criterion/criterion.h>
@@ -65,4 +66,16 @@ Test(schedule, bad_schedules_name_the_problem) {
         cr_expect_eq(schedule_parse(bad[i][0], &s, why, sizeof why), BI_EINVAL, "'%s'", bad[i][0]);
         cr_expect(strstr(why, bad[i][1]) != NULL, "'%s': %s", bad[i][0], why);
     }
+}
+
+Test(schedule, a_feeds_first_run) {
+    char reason[FETCH_WHY_MAX] = "";
+    time_t created = 1795000000;
+    cr_expect_eq(feed_first_run("15m", created, reason), created + 900, "one interval later");
+    time_t next = feed_first_run("*/5 * * * *", created, reason);
+    cr_expect(next > created && next <= created + 300 && next % 300 == 0, "the next match");
+    cr_expect_eq(feed_first_run("0 0 31 2 *", created, reason), (time_t)-1);
+    cr_expect_not_null(strstr(reason, "never matches"), "%s", reason);
+    cr_expect_eq(feed_first_run("soon", created, reason), (time_t)-1);
+    cr_expect_not_null(strstr(reason, "schedule:"), "%s", reason);
 }

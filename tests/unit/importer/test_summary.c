@@ -1,6 +1,10 @@
 /* OCL's summary line, byte for byte. */
 #include "summary.h"
 
+#include "tasks.h"
+
+#include <cjson/cJSON.h>
+
 #include <criterion/criterion.h>
 
 Test(summary, ocl_documentation_example) {
@@ -34,4 +38,22 @@ Test(summary, nothing_processed_leaves_two_spaces) {
     char line[512];
     summary_format(&s, 0, 7, 0, line, sizeof line);
     cr_expect_str_eq(line, "Processed 0 of 7 --  in 0.00 secs");
+}
+
+Test(summary, status_json_shows_the_feed_phase_and_pruned) {
+    db_task t = {.id = "t-1", .username = "alice", .queue = "default", .state = "STARTED",
+                 .total = 10, .processed = 10, .pruned = 3, .phase = "prune", .feed = "mirror"};
+    cJSON *body = summary_status_json(&t, true);
+    cr_expect_str_eq(cJSON_GetObjectItem(body, "feed")->valuestring, "mirror");
+    const cJSON *p = cJSON_GetObjectItem(body, "progress");
+    cr_expect_str_eq(cJSON_GetObjectItem(p, "phase")->valuestring, "prune");
+    cr_expect_eq(cJSON_GetObjectItem(p, "pruned")->valueint, 3);
+    cr_expect_eq(cJSON_GetObjectItem(p, "processed")->valueint, 10, "pruned is not processed");
+    cJSON_Delete(body);
+    db_task upload = {.id = "t-2", .username = "bob", .queue = "default", .state = "PENDING"};
+    body = summary_status_json(&upload, true);
+    cr_expect_null(cJSON_GetObjectItem(body, "feed"), "no feed, no field");
+    cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "progress"), "phase")->valuestring,
+                     "import");
+    cJSON_Delete(body);
 }
