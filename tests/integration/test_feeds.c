@@ -322,7 +322,7 @@ Test(feeds, define_validate_change_delete) {
     call_free(&srv, "GET", "/manage/feeds/weekly/", alice, NULL, 404);
     call_free(&srv, "DELETE", "/manage/feeds/weekly/", alice, NULL, 404);
     cr_expect(!log_has(&srv, "s3cret"), "a header value reached the log");
-    harness_server_stop(&srv);
+    cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
 }
 
 Test(feeds, rights_and_the_address_policy) {
@@ -372,7 +372,7 @@ Test(feeds, rights_and_the_address_policy) {
     cr_expect_eq(sql(&srv, "SELECT count(*) FROM feed_runs WHERE state = 'FAILED'"), 1);
     /* Root runs alice's feed: it runs as alice, whose address policy holds. */
     call_free(&srv, "POST", "/manage/feeds/mine/run/?username=alice", ROOT, NULL, 502);
-    harness_server_stop(&srv);
+    cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
     source_stop(&src);
 }
 
@@ -442,7 +442,7 @@ Test(feeds, an_unchanged_source_makes_no_task) {
     harness_response_free(r);
     cr_expect_eq(sql(&srv, "SELECT count(*) FROM feeds WHERE etag = '\"v2\"'"), 1);
     cr_expect(!log_has(&srv, "k-123"), "a header value reached the log");
-    harness_server_stop(&srv);
+    cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
     source_stop(&src);
 }
 
@@ -503,7 +503,7 @@ Test(feeds, the_cursor_advances_only_on_success) {
     cr_expect_str_eq(feed_field(&srv, "/manage/feeds/inc/", alice, "cursor"), "token-7",
                      "X-Next-Cursor wins over cursor_field");
     cr_expect_eq(sql(&srv, "SELECT count(*) FROM organizations WHERE mnemonic = 'I4'"), 1);
-    harness_server_stop(&srv);
+    cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
     source_stop(&src);
 }
 
@@ -583,7 +583,7 @@ Test(feeds, prune_retires_exactly_what_the_file_left_out) {
     cr_expect_eq(pruned, 3, "c3, m2 and the reference: %s", r->body);
     harness_response_free(r);
     cr_expect_eq(sql(&srv, "SELECT pruned FROM feed_runs ORDER BY id DESC LIMIT 1"), 3);
-    harness_server_stop(&srv);
+    cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
     source_stop(&src);
 }
 
@@ -619,11 +619,11 @@ Test(feeds, schedule_fires_with_one_leader_across_two_nodes) {
     /* The leader stops: the other node takes over. */
     harness_server *leader = log_has(&a, "now runs the feed scheduler") ? &a : &b;
     harness_server *other = leader == &a ? &b : &a;
-    harness_server_stop(leader);
+    cr_expect_eq(harness_server_stop(leader), 0, "a clean stop");
     long before = sql(other, runs);
     cr_expect_geq(sql_wait(other, runs, before + 2, 30), before + 2, "runs go on");
     cr_expect(log_has(other, "now runs the feed scheduler"));
-    harness_server_stop(other);
+    cr_expect_eq(harness_server_stop(other), 0, "a clean stop");
     source_stop(&src);
 }
 
@@ -652,7 +652,7 @@ Test(feeds, pause_resume_and_a_missed_run_runs_once) {
     harness_response_free(r);
     cr_expect_eq(sql(&srv, "SELECT count(*) FROM feeds WHERE next_run_at > now() + interval '59 minutes'"), 1);
     /* Downtime: the server stops, three due times pass, and on start the feed runs once. */
-    harness_server_stop(&srv);
+    cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
     harness_sql(srv.conninfo, "UPDATE feeds SET next_run_at = now() - interval '3 hours'");
     char conninfo[512];
     snprintf(conninfo, sizeof conninfo, "%s", srv.conninfo);
@@ -665,6 +665,6 @@ Test(feeds, pause_resume_and_a_missed_run_runs_once) {
     cr_expect_eq(sql(&srv, "SELECT count(*) FROM feed_runs"), 1, "missed runs run once");
     cr_expect_eq(sql(&srv, "SELECT count(*) FROM feeds WHERE next_run_at > now() + interval '59 minutes'"), 1);
     cr_expect_eq(sql_wait(&srv, "SELECT count(*) FROM import_tasks WHERE state = 'SUCCESS'", 1, 30), 1);
-    harness_server_stop(&srv);
+    cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
     source_stop(&src);
 }
