@@ -2,6 +2,7 @@
 
 #include "pgembed.h"
 
+#include <civetweb.h>
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 #include <curl/curl.h>
@@ -442,4 +443,24 @@ long harness_read_file(const char *path, char *out, size_t out_len) {
     fclose(f);
     out[n] = '\0';
     return (long)n;
+}
+
+struct mg_context *harness_peer_start(int (*handle)(struct mg_connection *conn, void *data),
+                                      void *data, int threads, int *out_port) {
+    char n_threads[16];
+    snprintf(n_threads, sizeof n_threads, "%d", threads);
+    const char *options[] = {"listening_ports", "127.0.0.1:0", "num_threads", n_threads, NULL};
+    mg_init_library(0);
+    struct mg_context *ctx = mg_start(NULL, data, options);
+    cr_assert_not_null(ctx, "the test's CivetWeb server did not start");
+    mg_set_request_handler(ctx, "/", handle, data);
+    struct mg_server_port port = {0};
+    cr_assert_eq(mg_get_server_ports(ctx, 1, &port), 1);
+    *out_port = port.port;
+    return ctx;
+}
+
+void harness_peer_stop(struct mg_context *ctx) {
+    mg_stop(ctx);
+    mg_exit_library();
 }

@@ -100,6 +100,16 @@ harness_response *harness_try_request_bytes(const harness_server *s, const char 
 /* Creates user name as root on s and writes "Token <its token>" to out. */
 void harness_create_user(const harness_server *s, const char *name, char *out, size_t out_len);
 
+struct mg_connection;
+struct mg_context;
+
+/* Starts a CivetWeb server on 127.0.0.1 (a free port, threads threads) that hands every request
+ * to handle(conn, data): the other end of outgoing HTTP (files, webhooks). Fails the test when
+ * it cannot start. Returns it, with its port in *out_port; stop it with harness_peer_stop. */
+struct mg_context *harness_peer_start(int (*handle)(struct mg_connection *conn, void *data),
+                                      void *data, int threads, int *out_port);
+void harness_peer_stop(struct mg_context *ctx);
+
 /* Frees r; NULL does nothing. */
 void harness_response_free(harness_response *r);
 

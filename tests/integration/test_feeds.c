@@ -108,22 +108,14 @@ static int source_handle(struct mg_connection *conn, void *data) {
 static void source_start(source *s) {
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
-    const char *options[] = {"listening_ports", "127.0.0.1:0", "num_threads", "8", NULL};
-    mg_init_library(0);
-    s->ctx = mg_start(NULL, s, options);
-    cr_assert_not_null(s->ctx, "the test's CivetWeb server did not start");
-    mg_set_request_handler(s->ctx, "/", source_handle, s);
-    struct mg_server_port port = {0};
-    cr_assert_eq(mg_get_server_ports(s->ctx, 1, &port), 1);
-    s->port = port.port;
+    s->ctx = harness_peer_start(source_handle, s, 8, &s->port);
 }
 
 static void source_stop(source *s) {
     pthread_mutex_lock(&s->lock);
     s->release = true;
     pthread_mutex_unlock(&s->lock);
-    mg_stop(s->ctx);
-    mg_exit_library();
+    harness_peer_stop(s->ctx);
     pthread_mutex_destroy(&s->lock);
 }
 
@@ -478,6 +470,19 @@ Test(feeds, the_cursor_advances_only_on_success) {
     char blocker[256];
     snprintf(blocker, sizeof blocker, "%s", harness_json_string(r, "task"));
     harness_response_free(r);
+    /* While it downloads, its phase says so. */
+    char status_path[512], phase[16] = "";
+    snprintf(status_path, sizeof status_path, "/manage/bulkimport/?task=%s", blocker);
+    for (int i = 0; i < 100 && strcmp(phase, "fetch") != 0; i++) {
+        r = harness_request(&srv, "GET", status_path, alice, NULL);
+        const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(r->json, "progress"), "phase");
+        const char *state = harness_json_string(r, "state");
+        if (cJSON_IsString(p) && state != NULL && strcmp(state, "STARTED") == 0)
+            snprintf(phase, sizeof phase, "%s", p->valuestring);
+        harness_response_free(r);
+        usleep(50 * 1000);
+    }
+    cr_expect_str_eq(phase, "fetch", "a file_url task shows the fetch phase while it downloads");
     snprintf(src.changes, sizeof src.changes,
              "{\"type\":\"Organization\",\"id\":\"I4\",\"name\":\"I\",\"updated\":\"2026-02-01T00:00:00Z\"}\n");
     char second[256];

@@ -86,19 +86,11 @@ static void peer_start(peer *p, int fail_first) {
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
     p->fail_first = fail_first;
-    const char *options[] = {"listening_ports", "127.0.0.1:0", "num_threads", "4", NULL};
-    mg_init_library(0);
-    p->ctx = mg_start(NULL, p, options);
-    cr_assert_not_null(p->ctx, "the test's CivetWeb server did not start");
-    mg_set_request_handler(p->ctx, "/", peer_handle, p);
-    struct mg_server_port port = {0};
-    cr_assert_eq(mg_get_server_ports(p->ctx, 1, &port), 1);
-    p->port = port.port;
+    p->ctx = harness_peer_start(peer_handle, p, 4, &p->port);
 }
 
 static void peer_stop(peer *p) {
-    mg_stop(p->ctx);
-    mg_exit_library();
+    harness_peer_stop(p->ctx);
     for (int i = 0; i < MAX_HITS; i++)
         free(p->bodies[i]);
     pthread_mutex_destroy(&p->lock);
