@@ -47,6 +47,7 @@ static int source_handle(struct mg_connection *conn, void *data) {
     source *s = data;
     const struct mg_request_info *info = mg_get_request_info(conn);
     const char *inm = mg_get_header(conn, "If-None-Match");
+    const char *ims = mg_get_header(conn, "If-Modified-Since");
     const char *key = mg_get_header(conn, "X-Api-Key");
     char headers[256] = "", body[8192];
     int status = 200;
@@ -86,6 +87,13 @@ static int source_handle(struct mg_connection *conn, void *data) {
             snprintf(body, sizeof body, "%s", s->catalog);
         }
         snprintf(headers, sizeof headers, "ETag: %s\r\n", s->etag);
+    } else if (strcmp(info->local_uri, "/dated.jsonl") == 0) { /* Last-Modified, no ETag */
+        s->gets++;
+        const char *stamp = "Mon, 02 Nov 2026 10:00:00 GMT";
+        bool same = ims != NULL && strcmp(ims, stamp) == 0;
+        status = same ? 304 : 200;
+        snprintf(body, sizeof body, "%s", same ? "" : s->catalog);
+        snprintf(headers, sizeof headers, "Last-Modified: %s\r\n", stamp);
     } else if (strcmp(info->local_uri, "/changes") == 0) {
         s->gets++;
         const char *q = info->query_string;
@@ -433,6 +441,15 @@ Test(feeds, an_unchanged_source_makes_no_task) {
     cr_expect_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(r->json, 1), "http_status")->valueint, 304);
     harness_response_free(r);
     cr_expect_eq(sql(&srv, "SELECT count(*) FROM feeds WHERE etag = '\"v2\"'"), 1);
+    /* A source with Last-Modified only: If-Modified-Since, then 304. */
+    snprintf(body, sizeof body,
+             "{\"name\":\"dated\",\"url\":\"http://127.0.0.1:%d/dated.jsonl\",\"schedule\":\"1d\"}",
+             src.port);
+    feed_create(&srv, alice, body);
+    cr_expect_str_eq(task_end(&srv, feed_run(&srv, "dated", alice, 202)), "SUCCESS");
+    feed_run(&srv, "dated", alice, 200);
+    cr_expect_eq(sql(&srv, "SELECT count(*) FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"
+                           " WHERE f.name = 'dated' AND r.state = 'UNCHANGED'"), 1);
     cr_expect(!log_has(&srv, "k-123"), "a header value reached the log");
     cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
     source_stop(&src);
