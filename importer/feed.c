@@ -101,31 +101,30 @@ static int feed_take(const char *data, size_t len, void *ctx) {
     return intake_feed(data, len, &ff->in);
 }
 
-/* The feed's request headers: its own ("Name: value", from the stored JSON object) and the
- * validators, into list (FEED_MAX_HEADERS + 1), each in its own malloc'd string. */
+/* "name: value" in a new string. */
+static char *feed_header_line(const char *name, const char *value) {
+    size_t cap = strlen(name) + strlen(value) + 3;
+    char *line = malloc(cap);
+    if (line == NULL)
+        abort();
+    snprintf(line, cap, "%s: %s", name, value);
+    return line;
+}
+
+/* The feed's request headers: its own (from the stored JSON object) and the validators, into
+ * list (FEED_MAX_HEADERS + 1, NULL-terminated), each a malloc'd "Name: value". */
 static void feed_headers(const db_feed *f, char **list) {
     size_t n = 0;
     cJSON *obj = cJSON_Parse(f->headers);
     for (const cJSON *h = obj ? obj->child : NULL; h != NULL && n < FEED_MAX_HEADERS - 2;
-         h = h->next) {
-        if (!cJSON_IsString(h))
-            continue;
-        size_t cap = strlen(h->string) + strlen(h->valuestring) + 3;
-        if ((list[n] = malloc(cap)) == NULL)
-            abort();
-        snprintf(list[n++], cap, "%s: %s", h->string, h->valuestring);
-    }
+         h = h->next)
+        if (cJSON_IsString(h))
+            list[n++] = feed_header_line(h->string, h->valuestring);
     cJSON_Delete(obj);
-    const char *validators[][2] = {{"If-None-Match", f->etag},
-                                   {"If-Modified-Since", f->last_modified}};
-    for (int i = 0; i < 2; i++) {
-        if (!validators[i][1][0])
-            continue;
-        size_t cap = strlen(validators[i][0]) + strlen(validators[i][1]) + 3;
-        if ((list[n] = malloc(cap)) == NULL)
-            abort();
-        snprintf(list[n++], cap, "%s: %s", validators[i][0], validators[i][1]);
-    }
+    if (f->etag[0])
+        list[n++] = feed_header_line("If-None-Match", f->etag);
+    if (f->last_modified[0])
+        list[n++] = feed_header_line("If-Modified-Since", f->last_modified);
     list[n] = NULL;
 }
 
