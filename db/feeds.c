@@ -210,22 +210,29 @@ int db_feeds_get_id(db_conn *conn, int64_t id, db_feed *out) {
     return db_feeds_one(conn, &stmt_get_id, values, out);
 }
 
-int db_feeds_list(db_conn *conn, const char *username, db_feed **out, size_t *out_n) {
-    const char *values[] = {username};
-    PGresult *res = NULL;
-    int err = db_exec_text(conn, &stmt_list, values, PGRES_TUPLES_OK, &res);
-    if (err < 0)
-        return err;
-    size_t n = (size_t)PQntuples(res);
-    db_feed *feeds = calloc(n + 1, sizeof *feeds);
-    if (feeds == NULL)
-        abort();
-    for (size_t i = 0; i < n; i++)
-        db_feed_read(res, (int)i, &feeds[i]);
-    PQclear(res);
-    *out = feeds;
-    *out_n = n;
+/* db_feeds_each's state: one feed buffer, reused for every row. */
+typedef struct db_feeds_walk {
+    db_feed *feed;
+    void (*each)(const db_feed *f, void *ctx);
+    void *ctx;
+} db_feeds_walk;
+
+static int db_feeds_row(const PGresult *res, void *ctx) {
+    db_feeds_walk *walk = ctx;
+    db_feed_read(res, 0, walk->feed);
+    walk->each(walk->feed, walk->ctx);
     return 0;
+}
+
+int db_feeds_each(db_conn *conn, const char *username, void (*each)(const db_feed *f, void *ctx),
+                  void *ctx) {
+    const char *values[] = {username};
+    db_feeds_walk walk = {malloc(sizeof *walk.feed), each, ctx};
+    if (walk.feed == NULL)
+        abort();
+    int err = db_exec_stream(conn, &stmt_list, values, db_feeds_row, &walk);
+    free(walk.feed);
+    return err;
 }
 
 /* Runs a statement that returns one row when it changed something; none is BI_ENOTFOUND. */

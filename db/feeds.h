@@ -49,8 +49,10 @@ int db_feeds_get(db_conn *conn, const char *username, const char *name, db_feed 
 /* The feed with id into *out. Returns 0 or BI_ENOTFOUND. */
 int db_feeds_get_id(db_conn *conn, int64_t id, db_feed *out);
 
-/* Every feed of username (NULL: everyone's), by user and name, into *out (malloc'd, *out_n). */
-int db_feeds_list(db_conn *conn, const char *username, db_feed **out, size_t *out_n);
+/* Calls each(feed, ctx) for every feed of username (NULL: everyone's), by user and name, one
+ * row at a time (a feed is borrowed for the call). */
+int db_feeds_each(db_conn *conn, const char *username, void (*each)(const db_feed *f, void *ctx),
+                  void *ctx);
 
 /* Writes f's settings (by id) and next_run; forget drops the validators and the cursor (the
  * source changed). Returns 0, BI_ECONFLICT (the new name is taken) or BI_ENOTFOUND. */

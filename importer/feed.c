@@ -6,6 +6,7 @@
 #include "log.h"
 #include "owners.h"
 #include "schedule.h"
+#include "worker.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -276,14 +277,6 @@ struct feeds {
     atomic_bool stopping;
 };
 
-/* Pauses ms milliseconds, or less when the scheduler stops. */
-static void feeds_pause(feeds *fs, int ms) {
-    for (int waited = 0; waited < ms && !atomic_load(&fs->stopping); waited += 50) {
-        struct timespec pause = {0, 50 * 1000000L};
-        nanosleep(&pause, NULL);
-    }
-}
-
 /* Runs the feeds due now, one after another. Returns 0 or the leader connection's error. */
 static int feeds_run_due(feeds *fs, db_conn *lead) {
     int64_t ids[FEED_DUE_AT_ONCE];
@@ -325,7 +318,7 @@ static void *feeds_main(void *arg) {
             db_pool_release(own, lead); /* a broken session has let go of the lock */
             lead = NULL;
         }
-        feeds_pause(fs, fs->cfg.tick_ms);
+        workers_sleep(&fs->stopping, fs->cfg.tick_ms);
     }
     if (lead != NULL)
         db_pool_release(own, lead);

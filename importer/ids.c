@@ -3,6 +3,7 @@
 #include "error.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 
 bool ids_name_is_valid(const char *name, size_t len) {
@@ -16,6 +17,11 @@ bool ids_name_is_valid(const char *name, size_t len) {
             return false;
     }
     return true;
+}
+
+bool ids_queue_name_is_valid(const char *name) {
+    return ids_name_is_valid(name, strlen(name)) && strcmp(name, "default") != 0 &&
+           strcmp(name, "priority") != 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
 void ids_hex(const unsigned char *bytes, size_t n, char *out) {

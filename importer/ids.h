@@ -14,6 +14,10 @@
  * [A-Za-z0-9._@-]{1,64}. */
 bool ids_name_is_valid(const char *name, size_t len);
 
+/* Returns true when name may name a queue (or a feed): ids_name_is_valid and none of the
+ * standard queues' names, default and priority, nor '.' or '..'. */
+bool ids_queue_name_is_valid(const char *name);
+
 /* Writes bytes[0..n) as 2n lowercase hex digits plus a NUL to out. */
 void ids_hex(const unsigned char *bytes, size_t n, char *out);
 

@@ -116,8 +116,9 @@ static int prune_batch(db_conn *conn, const db_task *task, const db_user *caller
 }
 
 int prune_run(db_conn *conn, const db_task *task, const db_user *caller, int batch_size,
-              int timeout_ms, bool *out_cancel) {
+              int timeout_ms, int64_t *out_pruned, bool *out_cancel) {
     *out_cancel = false;
+    *out_pruned = 0;
     int64_t done = 0;
     int err = db_tasks_prune_batches(conn, task->id, &done);
     /* Finding what is stale reads all of the task's results: larger batches than the import's
@@ -135,6 +136,8 @@ int prune_run(db_conn *conn, const db_task *task, const db_user *caller, int bat
             err = db_commit(conn);
         else
             db_rollback(conn);
+        if (err == 0)
+            *out_pruned += (int64_t)n;
         done++;
     }
     free(items);

@@ -9,12 +9,13 @@
 #include "users.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Prunes for task (held with its lease, its import done) as caller, batch_size items (at least
  * 5000) per transaction, each statement bounded to timeout_ms. A resumed prune goes on where it stopped.
  * Returns 0 with *out_cancel when a cancel was requested; BI_EBUSY when the lease was lost; or a
- * database error. */
+ * database error; *out_pruned gets how many items this call pruned. */
 int prune_run(db_conn *conn, const db_task *task, const db_user *caller, int batch_size,
-              int timeout_ms, bool *out_cancel);
+              int timeout_ms, int64_t *out_pruned, bool *out_cancel);
 
 #endif

@@ -117,13 +117,15 @@ static void worker_hold(workers *w, worker_slot *slot, const db_task *task) {
     pthread_mutex_unlock(&w->lock);
 }
 
-/* Pauses ms milliseconds, or less when the workers stop. */
-static void worker_pause(workers *w, int ms) {
-    for (int waited = 0; waited < ms && !atomic_load(&w->stopping); waited += 50) {
+void workers_sleep(const atomic_bool *stopping, int ms) {
+    for (int waited = 0; waited < ms && !atomic_load(stopping); waited += 50) {
         struct timespec pause = {0, 50 * 1000000L};
         nanosleep(&pause, NULL);
     }
 }
+
+/* Pauses ms milliseconds, or less when the workers stop. */
+static void worker_pause(workers *w, int ms) { workers_sleep(&w->stopping, ms); }
 
 /* After the database went away mid-task: waits for it to come back, then hands the task back
  * to PENDING so any node continues from its checkpoint (or leaves it to the rescue). */
@@ -426,10 +428,12 @@ static int worker_prune(workers *w, db_conn *conn, db_task *task, const db_user 
     }
     if ((err = db_tasks_set_phase(conn, task->id, task->lease, "prune")) < 0)
         return err;
-    err = prune_run(conn, task, caller, task->batch_size, w->cfg.rescue_after_ms / 2, cancel);
-    if (err == 0 && (err = db_tasks_get(conn, task->id, &root, &now)) == 0)
+    int64_t pruned = 0;
+    err = prune_run(conn, task, caller, task->batch_size, w->cfg.rescue_after_ms / 2, &pruned,
+                    cancel);
+    if (err == 0)
         log_info("task %s: pruned %lld resources the file did not mention", task->id,
-                 (long long)now.pruned);
+                 (long long)pruned);
     return err;
 }
 

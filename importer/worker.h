@@ -7,6 +7,7 @@
 
 #include "pool.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 typedef struct workers workers;
@@ -45,6 +46,10 @@ void workers_await_ending(workers *w, unsigned long seen, int ms);
 
 /* Wakes every workers_await_ending now (the server is shutting down). */
 void workers_release_waiters(workers *w);
+
+/* Sleeps ms milliseconds, or less once *stopping is set (checked every 50 ms): how the
+ * server's background threads pause. */
+void workers_sleep(const atomic_bool *stopping, int ms);
 
 /* Asks the workers to stop after their current batch, hands their tasks back to PENDING (a
  * test-mode task runs to its end), waits for them, frees w. NULL does nothing. */

@@ -13,13 +13,6 @@
 #define FEEDS_API_MAX_BODY (DB_FEED_HEADERS_MAX + 8192)
 #define FEEDS_API_MAX_HEADERS 32
 
-/* Whether name may name a feed or a queue: [A-Za-z0-9._@-]{1,64}, not default, priority, '.'
- * or '..'. */
-static bool feeds_api_name_ok(const char *name) {
-    return ids_name_is_valid(name, strlen(name)) && strcmp(name, "default") != 0 &&
-           strcmp(name, "priority") != 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
-}
-
 /* Whether text is an HTTP header name (RFC 9110 token) of at most 64 bytes. */
 static bool feeds_api_header_name_ok(const char *text) {
     size_t len = strlen(text);
@@ -32,25 +25,26 @@ static bool feeds_api_header_name_ok(const char *text) {
     return true;
 }
 
-/* Checks the headers object and stores it as JSON text in f. Returns NULL or why it is bad. */
+/* Checks the headers object and stores it as JSON text in f. Returns NULL or why it is bad
+ * (the caller names the field). */
 static const char *feeds_api_headers(const cJSON *v, db_feed *f) {
     if (!cJSON_IsObject(v))
-        return "'headers' must be an object of header names to string values";
+        return "must be an object of header names to string values";
     int n = 0;
     for (const cJSON *h = v->child; h != NULL; h = h->next, n++) {
         if (!feeds_api_header_name_ok(h->string))
-            return "'headers' has a name that is not an HTTP header name";
+            return "has a name that is not an HTTP header name";
         if (!cJSON_IsString(h) || strpbrk(h->valuestring, "\r\n") != NULL)
-            return "'headers' values must be strings on one line";
+            return "values must be strings on one line";
     }
     char *text = cJSON_PrintUnformatted(v);
     if (text == NULL)
         abort();
     const char *why = NULL;
     if (n > FEEDS_API_MAX_HEADERS)
-        why = "'headers' may hold at most 32 headers";
+        why = "may hold at most 32 headers";
     else if (strlen(text) >= sizeof f->headers)
-        why = "'headers' is too large (at most 8 KB as JSON)";
+        why = "is too large (at most 8 KB as JSON)";
     else
         snprintf(f->headers, sizeof f->headers, "%s", text);
     free(text);
@@ -74,9 +68,13 @@ static const char *feeds_api_text(const cJSON *v, bool nullable, char *out, size
 static const char *feeds_api_field(const cJSON *v, db_feed *f, bool *forget) {
     const char *name = v->string, *why = NULL;
     char old_url[DB_URL_MAX + 1];
+    bool *flag = strcmp(name, "prune") == 0             ? &f->prune
+                 : strcmp(name, "prune_on_errors") == 0 ? &f->prune_on_errors
+                 : strcmp(name, "update_if_exists") == 0 ? &f->update_if_exists
+                                                          : NULL;
     if (strcmp(name, "name") == 0) {
         if ((why = feeds_api_text(v, false, f->name, sizeof f->name)) == NULL &&
-            !feeds_api_name_ok(f->name))
+            !ids_queue_name_is_valid(f->name))
             why = "must match [A-Za-z0-9._@-]{1,64} and not be default, priority, '.' or '..'";
     } else if (strcmp(name, "url") == 0) {
         snprintf(old_url, sizeof old_url, "%s", f->url);
@@ -96,17 +94,14 @@ static const char *feeds_api_field(const cJSON *v, db_feed *f, bool *forget) {
             why = "must be \"full\" or \"incremental\"";
         else
             f->incremental = strcmp(v->valuestring, "incremental") == 0;
-    } else if (strcmp(name, "prune") == 0 || strcmp(name, "prune_on_errors") == 0 ||
-               strcmp(name, "update_if_exists") == 0) {
-        bool *out = name[0] == 'u' ? &f->update_if_exists
-                    : strcmp(name, "prune") == 0 ? &f->prune : &f->prune_on_errors;
+    } else if (flag != NULL) {
         if (!cJSON_IsBool(v))
             why = "must be true or false";
         else
-            *out = cJSON_IsTrue(v);
+            *flag = cJSON_IsTrue(v);
     } else if (strcmp(name, "queue") == 0) {
         if ((why = feeds_api_text(v, true, f->queue, sizeof f->queue)) == NULL && f->queue[0] &&
-            !feeds_api_name_ok(f->queue))
+            !ids_queue_name_is_valid(f->queue))
             why = "must be null or a queue name: [A-Za-z0-9._@-]{1,64}, not default, priority, "
                   "'.' or '..'";
     } else if (strcmp(name, "batch_size") == 0) {
@@ -125,9 +120,9 @@ static const char *feeds_api_field(const cJSON *v, db_feed *f, bool *forget) {
     } else if (strcmp(name, "cursor_field") == 0) {
         why = feeds_api_text(v, true, f->cursor_field, sizeof f->cursor_field);
     } else if (strcmp(name, "headers") == 0) {
-        return feeds_api_headers(v, f);
+        why = feeds_api_headers(v, f);
     } else {
-        return "unknown field";
+        why = "unknown field";
     }
     return why;
 }
@@ -138,10 +133,6 @@ static int feeds_api_apply(http_req *req, const cJSON *body, db_feed *f, bool *f
                            time_t *next_run) {
     for (const cJSON *v = body->child; v != NULL; v = v->next) {
         const char *why = feeds_api_field(v, f, forget);
-        if (why != NULL && why[0] == '\'') { /* it names the field itself */
-            http_send_error(req, BI_EINVAL, "%s", why);
-            return BI_EINVAL;
-        }
         if (why != NULL) {
             http_send_error(req, BI_EINVAL, "'%.64s': %s", v->string, why);
             return BI_EINVAL;
@@ -288,29 +279,26 @@ int feeds_api_create(http_req *req) {
     return err;
 }
 
+static void feeds_api_add(const db_feed *f, void *list) {
+    cJSON_AddItemToArray(list, feeds_api_json(f));
+}
+
 int feeds_api_list(http_req *req) {
     char username[DB_USERNAME_MAX + 1];
-    bool given = http_query_param(req, "username", username, sizeof username);
-    if (!req->user.is_root && given && strcmp(username, req->user.username) != 0)
-        return http_send_error(req, BI_EPERM, "only root may list another user's feeds");
-    const char *who = given ? username : req->user.is_root ? NULL : req->user.username;
+    const char *who;
+    if (http_list_owner(req, "feeds", username, &who) < 0)
+        return 0;
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
     if (err < 0)
         return err;
-    db_feed *list = NULL;
-    size_t n = 0;
-    err = db_feeds_list(conn, who, &list, &n);
-    db_pool_release(req->app->pool, conn);
-    if (err < 0)
-        return err;
     cJSON *body = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++)
-        cJSON_AddItemToArray(body, feeds_api_json(&list[i]));
-    http_send_json(req, 200, body);
+    err = db_feeds_each(conn, who, feeds_api_add, body);
+    db_pool_release(req->app->pool, conn);
+    if (err == 0)
+        http_send_json(req, 200, body);
     cJSON_Delete(body);
-    free(list);
-    return 0;
+    return err;
 }
 
 static int feeds_api_show(http_req *req, db_conn *conn, db_feed *f, void *ctx) {

@@ -181,6 +181,16 @@ bool http_query_param(http_req *req, const char *name, char *out, size_t out_len
     return query != NULL && mg_get_var(query, strlen(query), name, out, out_len) >= 0;
 }
 
+int http_list_owner(http_req *req, const char *what, char *username, const char **out_who) {
+    bool given = http_query_param(req, "username", username, DB_USERNAME_MAX + 1);
+    if (!req->user.is_root && given && strcmp(username, req->user.username) != 0) {
+        http_send_error(req, BI_EPERM, "only root may list another user's %s", what);
+        return BI_EPERM;
+    }
+    *out_who = given ? username : req->user.is_root ? NULL : req->user.username;
+    return 0;
+}
+
 int http_query_bool(http_req *req, const char *name, bool *out, char *why, size_t why_len) {
     char value[16];
     if (!http_query_param(req, name, value, sizeof value))

@@ -100,6 +100,12 @@ int http_send_no_content(http_req *req);
  * than out_len - 1). */
 bool http_query_param(http_req *req, const char *name, char *out, size_t out_len);
 
+/* Whose items a list request means: the user of ?username= (only root may name another: 403 is
+ * answered and BI_EPERM returned), else the caller, or everyone (NULL) for root. what names
+ * the items in the 403's message; username is a buffer of DB_USERNAME_MAX + 1 bytes that
+ * *out_who may point into. */
+int http_list_owner(http_req *req, const char *what, char *username, const char **out_who);
+
 /* Reads the optional query parameter name, "true" or "false", into *out (left as is when the
  * parameter is absent). Returns 0, or BI_EINVAL with the reason in why (why_len bytes). */
 int http_query_bool(http_req *req, const char *name, bool *out, char *why, size_t why_len);

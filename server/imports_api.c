@@ -50,8 +50,7 @@ static int imports_queue(http_req *req, db_task *task) {
         return 0;
     }
     const char *q = req->params[0];
-    if (!ids_name_is_valid(q, strlen(q)) || strcmp(q, "default") == 0 ||
-        strcmp(q, "priority") == 0 || strcmp(q, ".") == 0 || strcmp(q, "..") == 0) {
+    if (!ids_queue_name_is_valid(q)) {
         http_send_error(req, BI_EINVAL,
                         "invalid queue name: use [A-Za-z0-9._@-]{1,64}, not default, priority, "
                         "'.' or '..'");
@@ -621,7 +620,6 @@ static int imports_get_task(http_req *req, const char *task_id) {
 /* The caller's tasks (root: everyone's, ?username= filters), newest first. */
 static int imports_list(http_req *req, const char *queue) {
     char username[DB_USERNAME_MAX + 1], state[16];
-    bool by_user = http_query_param(req, "username", username, sizeof username);
     bool by_state = http_query_param(req, "state", state, sizeof state);
     long limit = 1000, offset = 0;
     if (imports_long_param(req, "limit", 0, 100000, &limit) < 0 ||
@@ -632,9 +630,9 @@ static int imports_list(http_req *req, const char *queue) {
         strcmp(state, "REVOKED") != 0)
         return http_send_error(req, BI_EINVAL,
                                "state must be PENDING, STARTED, SUCCESS, FAILURE or REVOKED");
-    if (!req->user.is_root && by_user && strcmp(username, req->user.username) != 0)
-        return http_send_error(req, BI_EPERM, "only root may list another user's tasks");
-    const char *who = by_user ? username : req->user.is_root ? NULL : req->user.username;
+    const char *who;
+    if (http_list_owner(req, "tasks", username, &who) < 0)
+        return 0;
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
     if (err < 0)

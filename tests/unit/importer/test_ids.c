@@ -38,3 +38,11 @@ Test(ids, length_is_explicit_not_nul_terminated) {
     cr_expect(ids_name_is_valid("abc def", 3));
     cr_expect(!ids_name_is_valid("abc\0def", 7));
 }
+
+Test(ids, queue_names) {
+    cr_expect(ids_queue_name_is_valid("nightly-sync"));
+    cr_expect(ids_queue_name_is_valid("a.b@c_d"));
+    const char *bad[] = {"default", "priority", ".", "..", "", "a b", "x/y"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect(!ids_queue_name_is_valid(bad[i]), "'%s' was accepted", bad[i]);
+}
