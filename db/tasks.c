@@ -20,7 +20,7 @@
     " clock_timestamp()) - t.started_at), 0), coalesce(t.error, ''), t.batch_size,"            \
     " coalesce(t.file_url, ''), t.fetched, t.phase, b.pruned, coalesce(t.feed_run_id, 0),"     \
     " coalesce((SELECT f.name FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"                   \
-    " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors"
+    " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors, t.partitions, t.batch_bytes"
 
 /* The counters of task t, summed over its committed batches (a FROM item named b). */
 #define TASK_COUNTERS                                                                              \
@@ -33,9 +33,10 @@
 static const db_stmt stmt_create = {
     "tasks_create",
     "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode, batch_size,"
-    " callback_url, feed_run_id, prune, prune_on_errors) VALUES ($1, $2, $3, $4::boolean,"
-    " $5::boolean, $6::boolean, $7::integer, $8, nullif($9::bigint, 0), $10::boolean, $11::boolean)",
-    11};
+    " callback_url, feed_run_id, prune, prune_on_errors, partitions, batch_bytes) VALUES ($1, $2,"
+    " $3, $4::boolean, $5::boolean, $6::boolean, $7::integer, $8, nullif($9::bigint, 0),"
+    " $10::boolean, $11::boolean, $12::integer, $13::integer)",
+    13};
 static const db_stmt stmt_complete = {
     "tasks_complete",
     "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer, file_url = $4::text,"
@@ -271,6 +272,8 @@ int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url
                     db_upload **out) {
     db_int batch_size = db_int_text(task->batch_size);
     db_int feed_run = db_int_text(task->feed_run_id);
+    db_int partitions = db_int_text(task->partitions);
+    db_int batch_bytes = db_int_text(task->batch_bytes);
     const char *values[] = {task->id,
                             task->username,
                             task->queue,
@@ -281,7 +284,9 @@ int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url
                             callback_url,
                             feed_run.s,
                             task->prune ? "true" : "false",
-                            task->prune_on_errors ? "true" : "false"};
+                            task->prune_on_errors ? "true" : "false",
+                            partitions.s,
+                            batch_bytes.s};
     int err = db_begin(conn);
     if (err == 0)
         err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);
@@ -465,6 +470,8 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     snprintf(t->feed, sizeof t->feed, "%s", PQgetvalue(res, row, 27));
     t->prune = PQgetvalue(res, row, 28)[0] == 't';
     t->prune_on_errors = PQgetvalue(res, row, 29)[0] == 't';
+    t->partitions = atoi(PQgetvalue(res, row, 30));
+    t->batch_bytes = strtoll(PQgetvalue(res, row, 31), NULL, 10);
 }
 
 int db_tasks_claim(db_conn *conn, const char *worker, db_task *out) {

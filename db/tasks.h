@@ -28,7 +28,9 @@ typedef struct db_task {
     int64_t lease;
     char created_at[DB_TIME_MAX], started_at[DB_TIME_MAX], finished_at[DB_TIME_MAX]; /* "" */
     double elapsed_seconds; /* finished (or now) - started; 0 before the start */
-    int batch_size;         /* lines per batch, fixed when the task is created */
+    int batch_size;         /* lines per batch; with partitions and batch_bytes, the cut of the */
+    int partitions;         /* task's lines into batches, fixed when it is created (plan.h) */
+    int64_t batch_bytes;
     char error[640];
     char file_url[DB_URL_MAX + 1]; /* "": the lines were uploaded */
     bool fetched;                  /* the lines are stored (always, for an upload) */
@@ -43,8 +45,9 @@ typedef struct db_task {
 
 typedef struct db_upload db_upload;
 
-/* Opens the transaction that creates task (id, username, queue, named, the options, and a feed
- * run's feed_run_id, prune and prune_on_errors are read; callback_url NULL: no webhook) and
+/* Opens the transaction that creates task (id, username, queue, named, the options, its cut
+ * (batch_size, partitions, batch_bytes), and a feed run's feed_run_id, prune and
+ * prune_on_errors are read; callback_url NULL: no webhook) and
  * starts a COPY of its lines. Returns 0 and *out, or
  * BI_EUNAVAIL / BI_EINTERNAL. */
 int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url,

@@ -5,18 +5,25 @@
 #include <strings.h>
 
 struct plan {
-    int batch_size;
-    bool parallel;
+    plan_cut cut;
     plan_emit_fn emit;
     void *ctx;
-    enum rules_type wave;   /* the parallel wave's type, or RULES_NO_TYPE: serial */
-    int64_t last;           /* the last line added */
-    plan_batch *serial;     /* the serial batch being filled */
-    plan_batch *parts[PLAN_PARTITIONS];
-    char *buf[PLAN_PARTITIONS + 1]; /* texts of each batch being filled; [PLAN_PARTITIONS]: serial */
-    size_t buf_len[PLAN_PARTITIONS + 1], buf_cap[PLAN_PARTITIONS + 1];
-    size_t *offsets[PLAN_PARTITIONS + 1];
+    enum rules_type wave; /* the parallel wave's type, or RULES_NO_TYPE: serial */
+    int64_t last;         /* the last line added */
+    plan_batch *filling[PLAN_SLOTS]; /* the batch being filled in each partition, and serial */
+    char *buf[PLAN_SLOTS];           /* the texts of each batch being filled */
+    size_t buf_len[PLAN_SLOTS], buf_cap[PLAN_SLOTS];
+    size_t *offsets[PLAN_SLOTS];
 };
+
+void plan_cut_fix(db_task *task) {
+    task->partitions = task->named || task->test_mode ? 0 : PLAN_PARTITIONS;
+    task->batch_bytes = PLAN_BATCH_BYTES;
+}
+
+plan_cut plan_cut_of(const db_task *task) {
+    return (plan_cut){task->batch_size, task->partitions, task->batch_bytes};
+}
 
 /* ---- identity: a scan of the top-level members only ---- */
 
@@ -158,41 +165,49 @@ void plan_batch_free(plan_batch *b) {
     free(b);
 }
 
-plan *plan_create(int batch_size, bool parallel, plan_emit_fn emit, void *ctx) {
+plan *plan_create(plan_cut cut, plan_emit_fn emit, void *ctx) {
     plan *p = calloc(1, sizeof *p);
     if (p == NULL)
         abort();
-    p->batch_size = batch_size < 1 ? 1 : batch_size;
-    p->parallel = parallel;
+    p->cut.batch_size = cut.batch_size < 1 ? 1 : cut.batch_size;
+    p->cut.partitions = cut.partitions < 0                     ? 0
+                        : cut.partitions > PLAN_PARTITIONS_MAX ? PLAN_PARTITIONS_MAX
+                                                               : cut.partitions;
+    p->cut.batch_bytes = cut.batch_bytes < 1 ? 1 : cut.batch_bytes;
     p->emit = emit;
     p->ctx = ctx;
     p->wave = RULES_NO_TYPE;
     return p;
 }
 
-/* The batch being filled in slot (a partition, or PLAN_PARTITIONS: serial), made on demand. */
-static plan_batch **plan_slot(plan *p, int slot) {
-    return slot == PLAN_PARTITIONS ? &p->serial : &p->parts[slot];
+/* Makes room for one more line in b (filled in slot): its arrays grow with the lines it holds,
+ * so a large batch_size costs nothing until lines come. */
+static void plan_grow(plan *p, int slot, plan_batch *b) {
+    if (b->n < b->cap)
+        return;
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    if (cap > (size_t)p->cut.batch_size)
+        cap = (size_t)p->cut.batch_size;
+    if (!(b->numbers = realloc(b->numbers, cap * sizeof *b->numbers)) ||
+        !(b->texts = realloc(b->texts, (cap + 1) * sizeof *b->texts)) ||
+        !(b->lens = realloc(b->lens, cap * sizeof *b->lens)) ||
+        !(b->flagged = realloc(b->flagged, cap * sizeof *b->flagged)) ||
+        !(p->offsets[slot] = realloc(p->offsets[slot], cap * sizeof *p->offsets[slot])))
+        abort();
+    b->cap = cap;
 }
 
 static void plan_append(plan *p, int slot, int64_t number, const char *text, size_t len,
                         const char *flagged) {
-    plan_batch **at = plan_slot(p, slot);
+    plan_batch **at = &p->filling[slot];
     if (*at == NULL) {
-        size_t cap = (size_t)p->batch_size;
-        plan_batch *b = calloc(1, sizeof *b);
-        if (b == NULL || !(b->numbers = malloc(cap * sizeof *b->numbers)) ||
-            !(b->texts = calloc(cap + 1, sizeof *b->texts)) ||
-            !(b->lens = malloc(cap * sizeof *b->lens)) ||
-            !(b->flagged = malloc(cap * sizeof *b->flagged)) ||
-            !(p->offsets[slot] = realloc(p->offsets[slot], cap * sizeof *p->offsets[slot])))
+        if ((*at = calloc(1, sizeof **at)) == NULL)
             abort();
-        b->partition = slot == PLAN_PARTITIONS ? -1 : slot;
-        b->cap = cap;
-        *at = b;
+        (*at)->partition = slot == PLAN_SERIAL ? -1 : slot;
         p->buf_len[slot] = 0;
     }
     plan_batch *b = *at;
+    plan_grow(p, slot, b);
     if (flagged != NULL)
         len = 0;
     if (p->buf_len[slot] + len + 1 > p->buf_cap[slot]) {
@@ -216,7 +231,7 @@ static void plan_append(plan *p, int slot, int64_t number, const char *text, siz
 
 /* Hands slot's batch, if any, to emit: its text buffer moves into the batch. */
 static int plan_emit_slot(plan *p, int slot) {
-    plan_batch **at = plan_slot(p, slot);
+    plan_batch **at = &p->filling[slot];
     plan_batch *b = *at;
     if (b == NULL)
         return 0;
@@ -232,8 +247,8 @@ static int plan_emit_slot(plan *p, int slot) {
 /* Emits every batch being filled, then a barrier after the last line added. */
 static int plan_barrier(plan *p) {
     bool any = false;
-    for (int slot = 0; slot <= PLAN_PARTITIONS; slot++) {
-        any |= *plan_slot(p, slot) != NULL;
+    for (int slot = 0; slot < PLAN_SLOTS; slot++) {
+        any |= p->filling[slot] != NULL;
         int rc = plan_emit_slot(p, slot);
         if (rc != 0)
             return rc;
@@ -243,14 +258,15 @@ static int plan_barrier(plan *p) {
 }
 
 static bool plan_full(const plan *p, int slot) {
-    const plan_batch *b = slot == PLAN_PARTITIONS ? p->serial : p->parts[slot];
-    return b != NULL && (b->n >= b->cap || b->bytes >= PLAN_BATCH_BYTES);
+    const plan_batch *b = p->filling[slot];
+    return b != NULL &&
+           (b->n >= (size_t)p->cut.batch_size || b->bytes >= (size_t)p->cut.batch_bytes);
 }
 
 int plan_add(plan *p, int64_t number, const char *text, size_t len, const char *flagged) {
     enum rules_type type = RULES_NO_TYPE;
     uint64_t key = 0;
-    if (p->parallel && flagged == NULL)
+    if (p->cut.partitions > 0 && flagged == NULL)
         plan_identity(text, len, &type, &key);
     int rc = 0;
     if (type != p->wave) /* a wave ends, or a serial run ends for a wave */
@@ -258,13 +274,13 @@ int plan_add(plan *p, int64_t number, const char *text, size_t len, const char *
     if (rc != 0)
         return rc;
     p->wave = type;
-    int slot = type == RULES_NO_TYPE ? PLAN_PARTITIONS : (int)(key % PLAN_PARTITIONS);
+    int slot = type == RULES_NO_TYPE ? PLAN_SERIAL : (int)(key % (uint64_t)p->cut.partitions);
     plan_append(p, slot, number, text, len, flagged);
     p->last = number;
     if (plan_full(p, slot)) {
         if ((rc = plan_emit_slot(p, slot)) != 0)
             return rc;
-        if (slot == PLAN_PARTITIONS)
+        if (slot == PLAN_SERIAL)
             rc = p->emit(NULL, number, p->ctx); /* serial batches run one at a time */
     }
     return rc;
@@ -275,8 +291,8 @@ int plan_finish(plan *p) { return plan_barrier(p); }
 void plan_free(plan *p) {
     if (p == NULL)
         return;
-    for (int slot = 0; slot <= PLAN_PARTITIONS; slot++) {
-        plan_batch *b = *plan_slot(p, slot);
+    for (int slot = 0; slot < PLAN_SLOTS; slot++) {
+        plan_batch *b = p->filling[slot];
         if (b != NULL) {
             b->texts[b->n] = NULL;
             plan_batch_free(b);

@@ -153,8 +153,8 @@ typedef struct task_run {
     db_user caller;
     db_conn *conn, *rec; /* the claiming worker's: conn applies, rec records (test mode: apart) */
     bool shared;         /* other workers may help: standard queue, not test mode */
-    plan_batch *head[PLAN_PARTITIONS + 1], *tail[PLAN_PARTITIONS + 1]; /* [PLAN_PARTITIONS]: serial */
-    bool busy[PLAN_PARTITIONS + 1];
+    plan_batch *head[PLAN_SLOTS], *tail[PLAN_SLOTS]; /* per plan_batch_slot */
+    bool busy[PLAN_SLOTS];
     int queued, running;
     int err;                /* the first failure of a batch */
     bool cancel, stopped;   /* a cancel was requested; the workers stop */
@@ -166,7 +166,7 @@ typedef struct task_run {
 
 /* Takes a batch of run whose partition is free, or returns NULL. Under w->lock. */
 static plan_batch *run_take(task_run *run) {
-    for (int part = 0; part <= PLAN_PARTITIONS; part++) {
+    for (int part = 0; part < PLAN_SLOTS; part++) {
         plan_batch *b = run->head[part];
         if (b == NULL || run->busy[part])
             continue;
@@ -178,10 +178,6 @@ static plan_batch *run_take(task_run *run) {
         return b;
     }
     return NULL;
-}
-
-static int run_slot(const plan_batch *b) {
-    return b->partition < 0 ? PLAN_PARTITIONS : b->partition;
 }
 
 /* Runs batch b of run on conn (the helper's own, or the claiming worker's) in its own
@@ -218,7 +214,7 @@ static void run_batch(task_run *run, db_conn *conn, plan_batch *b) {
         worker_pause(w, 100 * attempt);
     }
     pthread_mutex_lock(&w->lock);
-    run->busy[run_slot(b)] = false;
+    run->busy[plan_batch_slot(b)] = false;
     run->running--;
     if (err == 0)
         run->processed += (int64_t)b->n;
@@ -243,7 +239,7 @@ static bool run_drain(task_run *run, int limit) {
     pthread_mutex_lock(&w->lock);
     for (;;) {
         if (run_halted(run))
-            for (int part = 0; part <= PLAN_PARTITIONS; part++)
+            for (int part = 0; part < PLAN_SLOTS; part++)
                 while (run->head[part] != NULL) {
                     plan_batch *b = run->head[part];
                     run->head[part] = b->next;
@@ -291,7 +287,7 @@ static int run_emit(plan_batch *b, int64_t through, void *ctx) {
             return 0;
         }
         pthread_mutex_lock(&w->lock);
-        int slot = run_slot(b);
+        int slot = plan_batch_slot(b);
         b->next = NULL;
         if (run->tail[slot] != NULL)
             run->tail[slot]->next = b;
@@ -343,7 +339,7 @@ static int run_plan(task_run *run) {
                                  &run->n_committed);
     if (err < 0)
         return err;
-    plan *p = plan_create(task->batch_size, run->shared, run_emit, run);
+    plan *p = plan_create(plan_cut_of(task), run_emit, run); /* as fixed at its creation */
     int64_t after = task->checkpoint;
     int stop = 0;
     while (stop == 0) {

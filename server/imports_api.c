@@ -7,6 +7,7 @@
 #include "ids.h"
 #include "intake.h"
 #include "log.h"
+#include "plan.h"
 #include "summary.h"
 #include "tasks.h"
 #include "worker.h"
@@ -202,6 +203,7 @@ static int imports_options(http_req *req, db_task *task, char *callback_url, cha
         (by_url = imports_url_param(req, "file_url", file_url)) < 0)
         return BI_EINVAL;
     task->batch_size = (int)batch_size;
+    plan_cut_fix(task);
     if (by_url && mg_get_request_info(req->conn)->content_length > 0) {
         http_send_error(req, BI_EINVAL, "give the file in the body or file_url, not both");
         return BI_EINVAL;

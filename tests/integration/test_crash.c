@@ -20,17 +20,22 @@
 
 TestSuite(crash, .timeout = 300);
 
-/* Starts a node on conninfo with short heartbeats and small batches; fault arms
- * BULKIMPORT_FAULT for it (NULL: none). */
-static void start_node(harness_server *s, const char *conninfo, const char *fault) {
+/* Starts a node of workers workers on conninfo with short heartbeats and small batches; fault
+ * arms BULKIMPORT_FAULT for it (NULL: none). */
+static void start_node_of(harness_server *s, const char *conninfo, const char *fault,
+                          const char *workers) {
     if (fault != NULL)
         setenv("BULKIMPORT_FAULT", fault, 1);
     const char *args[] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
-                          "--workers", "2", "--heartbeat-ms", "200", "--rescue-after-ms", "1500",
+                          "--workers", workers, "--heartbeat-ms", "200", "--rescue-after-ms", "1500",
                           "--batch-size", "50", NULL};
     harness_server_start(s, args);
     snprintf(s->conninfo, sizeof s->conninfo, "%s", conninfo);
     unsetenv("BULKIMPORT_FAULT");
+}
+
+static void start_node(harness_server *s, const char *conninfo, const char *fault) {
+    start_node_of(s, conninfo, fault, "2");
 }
 
 /* Waits for s to exit by itself (an injected fault); returns its exit code. */
@@ -129,6 +134,21 @@ static void wait_committed(const char *conninfo, const char *task, long lines) {
         usleep(10 * 1000);
 }
 
+/* Starts a node of workers workers on conninfo, where the one task a dead node left waits, and
+ * checks that it finishes exactly once. */
+static void finish_on_a_new_node(const char *conninfo, const char *workers) {
+    char task[256], state[16] = "";
+    harness_server again;
+    start_node_of(&again, conninfo, NULL, workers);
+    harness_response *l = harness_request(&again, "GET", "/manage/bulkimport/", ROOT, NULL);
+    snprintf(task, sizeof task, "%s", cJSON_GetObjectItem(cJSON_GetArrayItem(l->json, 0), "task")->valuestring);
+    harness_response_free(l);
+    wait_final(&again, task, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    expect_exactly_once(conninfo, task);
+    cr_expect_eq(harness_server_stop(&again), 0);
+}
+
 typedef struct fault_case {
     char point[32];
     int count;
@@ -143,7 +163,7 @@ ParameterizedTestParameters(crash, every_fault_point) {
 }
 
 ParameterizedTest(fault_case *fc, crash, every_fault_point) {
-    char conninfo[512], fault[64], task[256], state[16] = "";
+    char conninfo[512], fault[64];
     harness_database_create(conninfo, sizeof conninfo);
     snprintf(fault, sizeof fault, "%s:%d", fc->point, fc->count);
     harness_server node;
@@ -159,15 +179,37 @@ ParameterizedTest(fault_case *fc, crash, every_fault_point) {
     free(text);
     cr_expect_eq(wait_exit_code(&node, 120), 137, "the fault fired");
     cr_assert_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks"), 1, "the upload committed");
-    harness_server again;
-    start_node(&again, conninfo, NULL);
-    harness_response *l = harness_request(&again, "GET", "/manage/bulkimport/", ROOT, NULL);
-    snprintf(task, sizeof task, "%s", cJSON_GetObjectItem(cJSON_GetArrayItem(l->json, 0), "task")->valuestring);
-    harness_response_free(l);
-    wait_final(&again, task, state, sizeof state);
-    cr_expect_str_eq(state, "SUCCESS");
-    expect_exactly_once(conninfo, task);
-    cr_expect_eq(harness_server_stop(&again), 0);
+    finish_on_a_new_node(conninfo, "2");
+}
+
+typedef struct workers_case {
+    char before[4], after[4]; /* --workers of the node that dies mid-wave, and of the next */
+} workers_case;
+
+ParameterizedTestParameters(crash, a_task_resumed_on_a_node_of_other_workers_cuts_the_same_batches) {
+    static workers_case cases[] = {{"2", "1"}, {"1", "2"}, {"1", "3"}};
+    return cr_make_param_array(workers_case, cases, sizeof cases / sizeof cases[0]);
+}
+
+/* The concepts' wave runs in parallel partitions; a node dies in its middle (six batches
+ * committed, the wave's barrier not reached) and a node with another number of workers takes
+ * the task over: it must cut the batches the first one cut, or it would skip lines of the
+ * committed batches' partitions and apply others twice. */
+ParameterizedTest(workers_case *wc, crash, a_task_resumed_on_a_node_of_other_workers_cuts_the_same_batches) {
+    char conninfo[512];
+    harness_database_create(conninfo, sizeof conninfo);
+    harness_server node;
+    start_node_of(&node, conninfo, "after_batch_commit:6", wc->before);
+    size_t len;
+    char *text = concepts_file(&len);
+    harness_response_free(harness_try_request_bytes(&node, "POST", "/manage/bulkimport/", ROOT, text, len));
+    free(text);
+    cr_assert_eq(wait_exit_code(&node, 120), 137, "the fault fired");
+    cr_assert_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks"), 1);
+    long committed = harness_sql(conninfo, "SELECT coalesce(sum(processed), 0) FROM import_batches");
+    cr_expect(committed > 100 && committed < LINES - 100, "died mid-wave: %ld lines committed", committed);
+    cr_expect_eq(harness_sql(conninfo, "SELECT checkpoint FROM import_tasks"), 2, "before the wave's barrier");
+    finish_on_a_new_node(conninfo, wc->after);
 }
 
 Test(crash, a_frozen_node_is_fenced_off) {

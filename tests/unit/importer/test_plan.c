@@ -96,7 +96,8 @@ static void run_plan(const char *const *lines, size_t n, size_t from, int batch_
                      bool parallel, trace *t) {
     memset(t, 0, sizeof *t);
     memset(t->partition_of_key, -1, sizeof t->partition_of_key);
-    plan *p = plan_create(batch_size, parallel, record, t);
+    plan_cut cut = {batch_size, parallel ? PLAN_PARTITIONS : 0, PLAN_BATCH_BYTES};
+    plan *p = plan_create(cut, record, t);
     for (size_t i = from; i < n; i++)
         cr_assert_eq(plan_add(p, (int64_t)i + 1, lines[i], strlen(lines[i]), NULL), 0);
     cr_assert_eq(plan_finish(p), 0);
@@ -161,11 +162,51 @@ Test(plan, a_plan_started_after_any_barrier_cuts_the_rest_the_same_way) {
 Test(plan, flagged_lines_are_serial_and_keep_their_code) {
     trace t = {0};
     memset(t.partition_of_key, -1, sizeof t.partition_of_key);
-    plan *p = plan_create(10, true, record, &t);
+    plan *p = plan_create((plan_cut){10, PLAN_PARTITIONS, PLAN_BATCH_BYTES}, record, &t);
     const char *c1 = "{\"type\":\"Concept\",\"id\":\"c1\"}";
     cr_assert_eq(plan_add(p, 1, c1, strlen(c1), NULL), 0);
     cr_assert_eq(plan_add(p, 2, "ignored", 7, "nul_byte"), 0);
     cr_assert_eq(plan_finish(p), 0);
     plan_free(p);
     cr_expect_str_eq(t.text, "p:1|B1|s:2!nul_byte|B2|");
+}
+
+Test(plan, the_cut_decides_partitions_and_the_byte_cap) {
+    static const char *const lines[] = {"{\"type\":\"Organization\",\"id\":\"O\"}", "abcde",
+                                        "abcde", "abcde", "abcde"};
+    trace t = {0};
+    memset(t.partition_of_key, -1, sizeof t.partition_of_key);
+    plan *p = plan_create((plan_cut){100000, 0, 10}, record, &t);
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_eq(plan_add(p, (int64_t)i + 1, lines[i], strlen(lines[i]), NULL), 0);
+    cr_assert_eq(plan_finish(p), 0);
+    plan_free(p);
+    cr_expect_str_eq(t.text, "s:1|B1|s:2,3|B3|s:4,5|B5|", "a batch ends at 10 bytes of text");
+
+    /* One partition: a wave's lines all go to partition 0, in order. */
+    memset(&t, 0, sizeof t);
+    memset(t.partition_of_key, -1, sizeof t.partition_of_key);
+    p = plan_create((plan_cut){100, 1, PLAN_BATCH_BYTES}, record, &t);
+    for (int64_t i = 1; i <= 4; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "{\"type\":\"Concept\",\"id\":\"c%lld\"}", (long long)i);
+        cr_assert_eq(plan_add(p, i, line, strlen(line), NULL), 0);
+    }
+    cr_assert_eq(plan_finish(p), 0);
+    plan_free(p);
+    cr_expect_str_eq(t.text, "p:1,2,3,4|B4|");
+}
+
+Test(plan, a_new_task_gets_its_cut_from_its_queue) {
+    db_task standard = {.batch_size = 50}, named = {.batch_size = 50, .named = true},
+            test_mode = {.batch_size = 50, .test_mode = true};
+    plan_cut_fix(&standard);
+    plan_cut_fix(&named);
+    plan_cut_fix(&test_mode);
+    cr_expect_eq(standard.partitions, PLAN_PARTITIONS);
+    cr_expect_eq(named.partitions, 0, "a named queue's batches are serial");
+    cr_expect_eq(test_mode.partitions, 0, "a test-mode task's batches are serial");
+    plan_cut cut = plan_cut_of(&standard);
+    cr_expect(cut.batch_size == 50 && cut.partitions == PLAN_PARTITIONS &&
+              cut.batch_bytes == PLAN_BATCH_BYTES);
 }
