@@ -1,7 +1,9 @@
 #include "apply.h"
 
 #include "content.h"
+#include "drf.h"
 #include "error.h"
+#include "jsontext.h"
 #include "owners.h"
 #include "refs.h"
 #include "repos.h"
@@ -13,6 +15,8 @@
 #include <string.h>
 
 /* What a line does to its object once the directive met the store. */
+#define APPLY_JSON_DEPTH 1000 /* the scan's recursion bound; rules.h refuses beyond its own depth */
+
 enum apply_op { APPLY_OP_NONE, APPLY_OP_CREATE, APPLY_OP_UPDATE, APPLY_OP_DELETE };
 
 typedef struct apply_line {
@@ -743,14 +747,26 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
     apply_line *l = &ctx->lines[i];
     apply_result *r = &ctx->results[i];
     rules_error rerr;
-    l->json = cJSON_ParseWithLength(text, len);
-    int rc = l->json == NULL ? BI_EJSON : rules_check_line(l->json, &l->rl, &rerr);
-    if (l->json == NULL) {
+    jsontext_error jerr;
+    int rc = 0;
+    /* First what jsonb would refuse (cJSON is lenient), so no such line reaches a statement. */
+    if (jsontext_scan(text, len, APPLY_JSON_DEPTH, NULL, NULL, &jerr) != 0 ||
+        (l->json = cJSON_ParseWithLength(text, len)) == NULL) {
+        rc = BI_EJSON;
         l->rl.type = RULES_NO_TYPE;
         strcpy(l->rl.root, "/");
-        snprintf(rerr.message, sizeof rerr.message, "invalid JSON");
-    } else if (rc == 0) {
-        rc = rules_check_text(text, len, &rerr);
+        snprintf(rerr.message, sizeof rerr.message, "%s",
+                 l->json == NULL && jerr.why[0] ? jerr.why : "invalid JSON");
+    } else if ((rc = drf_canonicalize(l->json, text, len, &l->data_owned, &l->data_len,
+                                      &rerr)) == 0) {
+        if (l->data_owned != NULL) { /* OCL's values, as its serializers would store them */
+            text = l->data_owned;
+            len = l->data_len;
+        }
+        rc = rules_check_line(l->json, &l->rl, &rerr);
+    } else {
+        rules_error unused;
+        rules_check_line(l->json, &l->rl, &unused); /* the type and root its result groups by */
     }
     r->type = l->rl.type;
     apply_set(&r->obj_url, l->rl.url);
@@ -787,9 +803,12 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
             if (strncmp(f->string, "__", 2) == 0)
                 cJSON_DetachItemViaPointer(l->json, f), cJSON_Delete(f);
         }
+        free(l->data_owned);
         l->data_owned = cJSON_PrintUnformatted(l->json);
         l->data = l->data_owned;
         l->data_len = strlen(l->data_owned);
+    } else if (l->data_owned != NULL) { /* canonicalized: NUL-terminated already */
+        l->data = l->data_owned;
     } else if (l->rl.type == RULES_CONCEPT || l->rl.type == RULES_MAPPING) {
         l->data = text; /* goes to an array literal with its length */
         l->data_len = len;

@@ -1,7 +1,6 @@
 #include "rules.h"
 
 #include "error.h"
-#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -451,56 +450,4 @@ int rules_check_line(const cJSON *line, rules_line *out, rules_error *err) {
         rc = rules_check_optional(line, out, err);
     rules_set_urls(out);
     return rc;
-}
-
-/* Returns the value of 4 hex digits at s, or -1. */
-static long rules_hex4(const char *s) {
-    long v = 0;
-    for (int k = 0; k < 4; k++) {
-        char c = s[k];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0)
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-int rules_check_text(const char *text, size_t len, rules_error *err) {
-    memset(err, 0, sizeof *err);
-    const unsigned char *s = (const unsigned char *)text;
-    bool in_string = false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] >= 0x80) {
-            size_t n = utf8_sequence_len(s + i, len - i);
-            if (n == 0)
-                return rules_fail(err, BI_EJSON, "", "invalid UTF-8 at byte %zu", i + 1);
-            i += n - 1;
-        } else if (!in_string) {
-            in_string = s[i] == '"';
-        } else if (s[i] == '"') {
-            in_string = false;
-        } else if (s[i] < 0x20) {
-            return rules_fail(err, BI_EJSON, "",
-                              "invalid JSON: raw control character in a string at byte %zu", i + 1);
-        } else if (s[i] == '\\' && i + 1 < len && s[i + 1] == 'u') {
-            long v = i + 5 < len ? rules_hex4(text + i + 2) : -1;
-            bool high = v >= 0xD800 && v <= 0xDBFF;
-            long low = high && i + 11 < len && s[i + 6] == '\\' && s[i + 7] == 'u'
-                           ? rules_hex4(text + i + 8)
-                           : -1;
-            if (v == 0)
-                return rules_fail(err, BI_EJSON, "", "\\u0000 is not allowed in a string");
-            if ((v >= 0xDC00 && v <= 0xDFFF) || (high && !(low >= 0xDC00 && low <= 0xDFFF)))
-                return rules_fail(err, BI_EJSON, "",
-                                  "invalid JSON: unpaired surrogate escape at byte %zu", i + 1);
-            i += high ? 11 : 5;
-        } else if (s[i] == '\\') {
-            i++;
-        }
-    }
-    return 0;
 }

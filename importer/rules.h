@@ -76,11 +76,6 @@ typedef struct rules_line {
  * fields; the others need every required field of their type. */
 int rules_check_line(const cJSON *line, rules_line *out, rules_error *err);
 
-/* Checks the raw text of a line that parsed as JSON for what PostgreSQL's jsonb refuses and a
- * lenient parser lets through: invalid UTF-8, raw control characters inside strings, \u0000 and
- * unpaired surrogate escapes. Returns 0, or BI_EJSON with *err naming the problem. */
-int rules_check_text(const char *text, size_t len, rules_error *err);
-
 /* Returns OCL's name of type ("Source Version"), or "" for RULES_NO_TYPE. */
 const char *rules_type_name(enum rules_type type);
 

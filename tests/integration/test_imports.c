@@ -685,3 +685,69 @@ Test(imports, a_large_task_runs_in_partitions_and_keeps_each_key_in_order) {
     snprintf(sql, sizeof sql, "SELECT sum(processed) FROM import_batches WHERE task_id = '%s'", task);
     cr_expect_eq(harness_sql(srv.conninfo, sql), 602);
 }
+
+/* Lines cJSON takes but jsonb refuses are refused alone, each with the byte at fault, inside
+ * a batch of concepts that otherwise applies; values OCL's serializers take (numbers in string
+ * fields, DRF's boolean spellings) import and are stored in OCL's canonical form. */
+Test(imports, lines_jsonb_refuses_fail_alone_and_ocl_values_import) {
+#define DRF_CONCEPT(id, rest) "{\"type\":\"Concept\",\"id\":" id ",\"concept_class\":\"M\",\"datatype\":\"N\"," \
+    "\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Drf\",\"owner_type\":\"Organization\",\"source\":\"S\"" rest "}\n"
+    static const char body[] =
+        "{\"type\":\"Organization\",\"id\":\"Drf\",\"name\":\"D\"}\n"
+        "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Drf\",\"owner_type\":\"Organization\"}\n"
+        DRF_CONCEPT("\"a\"", "")
+        DRF_CONCEPT("\"b\"", ",\"extras\":{\"n\":01}")
+        DRF_CONCEPT("\"c\"", ",\"extras\":{\"n\":1e999999}")
+        DRF_CONCEPT("\"d\"", ",\"extras\":{\"n\":-.5}")
+        "{\"type\":\"Concept\",\"id\":\"e\"} trailing\n"
+        DRF_CONCEPT("1", ",\"retired\":\"yes\",\"extras\":{\"big\":12345678901234567890}")
+        DRF_CONCEPT("1e2", "")
+        "{\"type\":\"Concept\",\"id\":\"f\",\"concept_class\":7,\"datatype\":\"N\",\"names\":[{\"name\":42,"
+        "\"locale\":\"en\",\"locale_preferred\":\"True\"}],\"owner\":\"Drf\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        DRF_CONCEPT("true", "")
+        DRF_CONCEPT("\"g\"", ",\"retired\":\"maybe\"")
+        DRF_CONCEPT("\"h\"", "");
+#undef DRF_CONCEPT
+    char task[256];
+    submit("/manage/bulkimport/", ROOT, body, sizeof body - 1, task, sizeof task);
+    harness_response *r = wait_result(task, ROOT, "json");
+    cr_expect_eq(cJSON_GetObjectItem(r->json, "total_lines")->valueint, 13);
+    static const struct {
+        int line;
+        const char *action, *status, *code;
+    } want[] = {
+        {3, "NEW", "201", NULL},          {4, "SKIP", "400", "invalid_json"},
+        {5, "SKIP", "400", "invalid_json"}, {6, "SKIP", "400", "invalid_json"},
+        {7, "SKIP", "400", "invalid_json"}, {8, "NEW", "201", NULL},
+        {9, "NEW", "201", NULL},          {10, "NEW", "201", NULL},
+        {11, "SKIP", "400", "wrong_field_type"}, {12, "SKIP", "400", "wrong_field_type"},
+        {13, "NEW", "201", NULL},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        expect_line(r, want[i].line, want[i].action, want[i].status, want[i].code);
+    const cJSON *message = cJSON_GetObjectItem(json_line(r, 4), "message");
+    cr_expect(cJSON_IsString(message) && strstr(message->valuestring, "leading zero in a number at byte") != NULL,
+              "the position: %s", cJSON_IsString(message) ? message->valuestring : "");
+    message = cJSON_GetObjectItem(json_line(r, 12), "message");
+    cr_expect(cJSON_IsString(message) && strstr(message->valuestring, "'retired'") != NULL, "names the field");
+    harness_response_free(r);
+    r = wait_result(task, ROOT, "summary");
+    expect_summary(r, "^Processed 13 of 13 -- 7 NEW \\(201:7\\); 6 SKIP \\(400:6\\) in ");
+    harness_response_free(r);
+
+    r = harness_request(&srv, "GET", "/orgs/Drf/sources/S/concepts/1/", ROOT, NULL);
+    cr_assert_eq(r->status, 200, "the number 1 is the id \"1\": %s", r->body);
+    cr_expect_str_eq(harness_json_string(r, "id"), "1");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(r->json, "retired")), "\"yes\" is true: %s", r->body);
+    cr_expect(strstr(r->body, "12345678901234567890") != NULL, "other numbers stay as sent: %s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/Drf/sources/S/concepts/100.0/", ROOT, NULL);
+    cr_expect_eq(r->status, 200, "1e2 is \"100.0\", as Python's str(): %s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/Drf/sources/S/concepts/f/", ROOT, NULL);
+    cr_expect_str_eq(harness_json_string(r, "concept_class"), "7");
+    const cJSON *name = cJSON_GetArrayItem(cJSON_GetObjectItem(r->json, "names"), 0);
+    cr_expect_str_eq(cJSON_GetObjectItem(name, "name")->valuestring, "42");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(name, "locale_preferred")), "%s", r->body);
+    harness_response_free(r);
+}

@@ -283,35 +283,3 @@ Test(rules, ocl_sample_files_are_well_formed) {
     cr_expect_eq(counts[RULES_SOURCE_VERSION], 1 + 3);
     cr_expect_eq(counts[RULES_ORGANIZATION], 1 + 2 + 1);
 }
-
-/* What PostgreSQL's jsonb refuses although a lenient parser took it. */
-Test(rules_text, jsonb_safety_as_a_table) {
-    static const struct {
-        const char *text;
-        bool ok;
-    } cases[] = {
-        {"{\"a\":\"plain\"}", true},
-        {"{\"a\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}", true},
-        {"{\"a\":\"\\u00e9 \\ud83d\\ude00 \\\\u0000 \\\"\"}", true}, /* an escaped backslash */
-        {"{\"a\":\"tab\tinside\"}", false},
-        {"{\"a\":\"nl\ninside\"}", false},
-        {"{\t\"a\":\r\n1}", true}, /* whitespace between tokens is fine */
-        {"{\"a\":\"\\u0000\"}", false},
-        {"{\"a\":\"\\ud83d\"}", false},
-        {"{\"a\":\"\\ude00\"}", false},
-        {"{\"a\":\"\\ud83d\\u0041\"}", false},
-        {"{\"a\":\"\xc3\"}", false},          /* truncated sequence */
-        {"{\"a\":\"\xc0\xaf\"}", false},      /* overlong */
-        {"{\"a\":\"\xed\xa0\x80\"}", false},  /* an encoded surrogate */
-        {"{\"a\":\"\xf4\x90\x80\x80\"}", false}, /* beyond U+10FFFF */
-        {"{\"\xff\":1}", false},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rules_error err;
-        int rc = rules_check_text(cases[i].text, strlen(cases[i].text), &err);
-        cr_expect_eq(rc == 0, cases[i].ok, "case %zu (%s): %d %s", i, cases[i].text, rc,
-                     err.message);
-        if (!cases[i].ok)
-            cr_expect_eq(rc, BI_EJSON, "case %zu", i);
-    }
-}
