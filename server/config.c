@@ -74,6 +74,10 @@ static const option options[] = {
      offsetof(config, webhook_retry_ms), 10, 3600000, "MS",
      "wait before a failed webhook's first retry; doubles after each, retried for up to an hour "
      "(default 5000)"},
+    {"--cors-origins", "BULKIMPORT_CORS_ORIGINS", OPT_TEXT, offsetof(config, cors_origins), 0, 0,
+     "ORIGINS", "web pages that may call the API from a browser: * (any origin; the default, as "
+                "OCL's API: every call needs a token, no cookie is used), a comma-separated list "
+                "of exact origins (https://app.example.org), or none"},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -217,6 +221,7 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         .http_threads = 64,
         .fetch_timeout_s = 600,
         .webhook_retry_ms = 5000,
+        .cors_origins = "*",
     };
     bool max_waiters_set = false;
     bool db_connections_set = false;

@@ -35,6 +35,7 @@ typedef struct config {
     bool fetch_allow_private; /* non-root users' file_url and webhooks may reach private addresses */
     long fetch_timeout_s;     /* a file_url download's limit */
     long webhook_retry_ms;    /* the first retry's delay; it doubles, for up to an hour */
+    const char *cors_origins; /* "*", "none", or a comma-separated list of exact origins */
 } config;
 
 enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1 };

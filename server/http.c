@@ -89,12 +89,66 @@ bool http_route_match(const char *pattern, const char *path,
     return true;
 }
 
+/* The response headers scripts of another origin may read (the safelisted ones aside). */
+#define HTTP_EXPOSED_HEADERS                                                                       \
+    "Access-Control-Expose-Headers: X-Total-Count, num_found, num_returned, pages, page_number,"  \
+    " next, previous, X-Task-Id, X-Task-State, X-Task-Failed, Retry-After, Idempotent-Replayed,"  \
+    " X-Task-Error, Location, Allow, WWW-Authenticate\r\n"
+
+/* Whether origin (its_len bytes) is one of the comma-separated list. */
+static bool http_origin_listed(const char *list, const char *origin) {
+    size_t len = strlen(origin);
+    for (const char *p = list; *p != '\0';) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n > 0 && n == len && memcmp(p, origin, n) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+/* Fills req->cors for the request's Origin. */
+static void http_cors_prepare(http_req *req) {
+    const char *allowed = req->app->cfg.cors_origins ? req->app->cfg.cors_origins : "*";
+    const char *origin = mg_get_header(req->conn, "Origin");
+    req->cors[0] = '\0';
+    if (strcmp(allowed, "none") == 0)
+        return;
+    if (strcmp(allowed, "*") == 0)
+        snprintf(req->cors, sizeof req->cors, "Access-Control-Allow-Origin: *\r\n" HTTP_EXPOSED_HEADERS);
+    else if (origin != NULL && strlen(origin) < 512 && http_origin_listed(allowed, origin))
+        snprintf(req->cors, sizeof req->cors,
+                 "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n" HTTP_EXPOSED_HEADERS, origin);
+    else
+        snprintf(req->cors, sizeof req->cors, "Vary: Origin\r\n");
+}
+
+const char *http_cors_headers(const http_req *req) { return req->cors; }
+
+/* Answers a CORS preflight (OPTIONS with Access-Control-Request-Method) for any path: the
+ * browser then sends the real request, which is authenticated and routed as any other. */
+static void http_send_preflight(http_req *req) {
+    const char *asked = mg_get_header(req->conn, "Access-Control-Request-Headers");
+    char headers[512] = "Authorization, Content-Type, Accept, Idempotency-Key, X-Request-Id";
+    if (asked != NULL && strlen(asked) < sizeof headers &&
+        strspn(asked, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_, ") ==
+            strlen(asked))
+        snprintf(headers, sizeof headers, "%s", asked); /* a header name list, echoed */
+    mg_printf(req->conn,
+              "HTTP/1.1 204 No Content\r\n%sAccess-Control-Allow-Methods: GET, POST, PUT, PATCH,"
+              " DELETE, OPTIONS\r\nAccess-Control-Allow-Headers: %s\r\n"
+              "Access-Control-Max-Age: 600\r\nContent-Length: 0\r\n\r\n",
+              req->cors, headers);
+}
+
 int http_send_json_text(http_req *req, int status, const char *extra_headers, const char *text,
                         size_t len) {
     mg_printf(req->conn,
               "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-              "Cache-Control: no-store\r\n%s\r\n",
-              status, mg_get_response_code_text(req->conn, status), len,
+              "Cache-Control: no-store\r\n%s%s\r\n",
+              status, mg_get_response_code_text(req->conn, status), len, req->cors,
               extra_headers ? extra_headers : "");
     mg_write(req->conn, text, len);
     return 0;
@@ -129,8 +183,8 @@ http_stream *http_stream_begin(http_req *req, int status, const char *content_ty
     s->err = 0;
     mg_printf(req->conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
-              "Cache-Control: no-store\r\n\r\n",
-              status, mg_get_response_code_text(req->conn, status), content_type);
+              "Cache-Control: no-store\r\n%s\r\n",
+              status, mg_get_response_code_text(req->conn, status), content_type, req->cors);
     return s;
 }
 
@@ -172,7 +226,7 @@ int http_stream_end(http_stream *s) {
 }
 
 int http_send_no_content(http_req *req) {
-    mg_printf(req->conn, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+    mg_printf(req->conn, "HTTP/1.1 204 No Content\r\n%sContent-Length: 0\r\n\r\n", req->cors);
     return 0;
 }
 
@@ -318,6 +372,12 @@ static int http_dispatch(struct mg_connection *conn, void *cbdata) {
     req->app = cbdata;
     req->method = info->request_method;
     const char *path = info->local_uri_raw ? info->local_uri_raw : info->local_uri;
+    http_cors_prepare(req);
+    if (strcmp(req->method, "OPTIONS") == 0 &&
+        mg_get_header(conn, "Access-Control-Request-Method") != NULL) {
+        http_send_preflight(req);
+        goto done;
+    }
 
     size_t n_routes;
     const http_route *routes = http_routes(&n_routes);
@@ -363,6 +423,7 @@ int http_start(app *a, struct mg_context **out_ctx, int *out_port) {
         "decode_url", "no",
         "enable_keep_alive", "yes",
         "request_timeout_ms", "60000",
+        "access_control_allow_origin", "", /* CORS is ours (http_cors_prepare), not CivetWeb's */
         NULL,
     };
     struct mg_callbacks callbacks = {.log_message = http_log_message};

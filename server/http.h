@@ -23,6 +23,7 @@ struct mg_context;
 
 #define HTTP_MAX_PARAMS 6
 #define HTTP_PARAM_MAX 1024 /* decoded bytes of one path parameter, NUL included */
+#define HTTP_CORS_MAX 1024 /* the CORS header lines of one response */
 #define HTTP_DB_WAIT_MS 5000 /* longest wait for a pooled connection before answering 503 */
 
 typedef struct http_req {
@@ -33,6 +34,7 @@ typedef struct http_req {
     bool ocl_errors; /* error bodies also carry OCL's "exception" (bulk-import routes) */
     int n_params;
     char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX]; /* decoded ":name" segments, in order */
+    char cors[HTTP_CORS_MAX]; /* the CORS header lines every response of it carries */
 } http_req;
 
 /* A handler sends its response and returns 0, or returns a negative BI_E* code and sends
@@ -68,6 +70,11 @@ int http_start(app *a, struct mg_context **out_ctx, int *out_port);
 /* Stops accepting, waits for in-flight requests to finish, frees the context. NULL does
  * nothing. */
 void http_stop(struct mg_context *ctx);
+
+/* The CORS header lines (each ending in CRLF; "" when none) that every response to req carries,
+ * for handlers that write their own status line: the allowed origin for the request's Origin
+ * (--cors-origins), Vary: Origin when it depends on it, and the headers scripts may read. */
+const char *http_cors_headers(const http_req *req);
 
 /* Sends status with body as compact JSON (body is borrowed). Returns 0. */
 int http_send_json(http_req *req, int status, const cJSON *body);

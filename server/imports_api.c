@@ -377,8 +377,8 @@ static int imports_send_summary(http_req *req, db_conn *conn, const db_task *t) 
     mg_printf(req->conn,
               "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
               "Content-Length: %ld\r\nCache-Control: no-store\r\nX-Task-State: %s\r\n"
-              "X-Task-Failed: %lld\r\n%s\r\n",
-              len, t->state, (long long)t->failed, error);
+              "X-Task-Failed: %lld\r\n%s%s\r\n",
+              len, t->state, (long long)t->failed, error, http_cors_headers(req));
     mg_write(req->conn, line, (size_t)len);
     return 0;
 }
@@ -539,7 +539,8 @@ static int imports_stream_events(http_req *req, const char *task_id) {
         return err == BI_ENOTFOUND ? 0 : err;
     mg_printf(req->conn, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                          "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n"
-                         "Connection: close\r\n\r\n");
+                         "Connection: close\r\n%s\r\n",
+              http_cors_headers(req));
     for (;;) {
         if (!imports_running(&t))
             break;

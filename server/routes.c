@@ -1,6 +1,7 @@
 /* routes.c — the table of contents of the HTTP API. Every endpoint is one row; openapi/
  * describes the same set (a unit test checks both ways). The first matching row wins, so
  * literal segments come before parameters (".../versions/" before ".../:version/"). */
+#include "about_api.h"
 #include "health.h"
 #include "feeds_api.h"
 #include "http.h"
@@ -14,6 +15,8 @@
 static const http_route routes[] = {
     {"GET", "/healthz", health_get_healthz, HTTP_PUBLIC},
     {"GET", "/readyz", health_get_readyz, HTTP_PUBLIC},
+    {"GET", "/version/", about_api_get_version, HTTP_PUBLIC},
+    {"GET", "/toggles/", about_api_get_toggles, HTTP_PUBLIC},
     {"GET", "/user/", users_api_get_me, 0},
     {"POST", "/user/token/", users_api_rotate_own_token, 0},
     {"GET", "/user/webhook-secret/", users_api_get_webhook_secret, 0},

@@ -313,8 +313,13 @@ static harness_response *harness_send(const harness_server *s, const char *metho
         snprintf(type_line, sizeof type_line, "Content-Type: %s", content_type);
         headers = curl_slist_append(headers, type_line);
     }
-    if (extra_header != NULL)
-        headers = curl_slist_append(headers, extra_header);
+    for (const char *h = extra_header; h != NULL && *h != '\0';) { /* lines split by CRLF */
+        size_t n = strcspn(h, "\r\n");
+        char line[1024];
+        snprintf(line, sizeof line, "%.*s", (int)n, h);
+        headers = curl_slist_append(headers, line);
+        h += n + strspn(h + n, "\r\n");
+    }
     if (file != NULL) {
         fseek(file, 0, SEEK_END);
         curl_off_t size = ftell(file);

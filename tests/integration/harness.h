@@ -82,7 +82,8 @@ harness_response *harness_request_typed(const harness_server *s, const char *met
                                         const char *content_type, const char *body,
                                         size_t body_len);
 
-/* harness_request_typed with one more header line ("Name: value"; NULL: none). */
+/* harness_request_typed with more header lines ("Name: value", several split by CRLF; NULL:
+ * none). */
 harness_response *harness_request_with_header(const harness_server *s, const char *method,
                                               const char *path, const char *auth,
                                               const char *header, const char *content_type,
