@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- numbers as Python prints them ---- */
 
@@ -134,16 +135,15 @@ static enum drf_kind drf_kind_of(const drf_field *fields, size_t n, const char *
     return DRF_OTHER;
 }
 
-/* DRF's BooleanField.TRUE_VALUES and FALSE_VALUES (strings; the numbers are 1 and 0). */
+/* DRF's BooleanField.TRUE_VALUES and FALSE_VALUES (strings; DRF 3.16 compares them lower-cased;
+ * the numbers are 1 and 0). */
 static int drf_boolean_spelling(const char *s) {
-    static const char *const truths[] = {"t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True",
-                                         "TRUE", "on", "On", "ON", "1"};
-    static const char *const lies[] = {"f", "F", "n", "N", "no", "No", "NO", "false", "False",
-                                       "FALSE", "off", "Off", "OFF", "0"};
+    static const char *const truths[] = {"t", "y", "yes", "true", "on", "1"};
+    static const char *const lies[] = {"f", "n", "no", "false", "off", "0"};
     for (size_t i = 0; i < sizeof truths / sizeof truths[0]; i++) {
-        if (strcmp(s, truths[i]) == 0)
+        if (strcasecmp(s, truths[i]) == 0)
             return 1;
-        if (strcmp(s, lies[i]) == 0)
+        if (strcasecmp(s, lies[i]) == 0)
             return 0;
     }
     return -1;

@@ -3,7 +3,7 @@
  * OCL (oclapi2) reads lines with Django REST framework fields. A string field takes a string
  * and also a number, as Python's str() of what json.loads gives (1 → "1", 1.5 → "1.5",
  * 1e2 → "100.0"), but not a boolean, an object or an array. A boolean field takes true and
- * false and DRF's spellings ("yes", "on", "1", 1, ...). OCL stores the canonical form, so this
+ * false and DRF 3.16's spellings in any case ("Yes", "oN", "1", 1, 0.0, ...). OCL stores the canonical form, so this
  * module rewrites the line into it: the cJSON tree in place, and the raw text by replacing
  * just the values it changes (every other byte stays as sent). Numbers jsonb cannot hold
  * never get here: jsontext.h refuses them first. Pure; touches no database.

@@ -70,6 +70,7 @@ Test(drf, each_field_kind_as_a_table) {
         {"{\"descriptions\":[{\"description\":1.25,\"locale_preferred\":0}]}",
          "{\"descriptions\":[{\"description\":\"1.25\",\"locale_preferred\":false}]}", ""},
         {"{\"retired\":\"True\",\"released\":\"off\"}", "{\"retired\":true,\"released\":false}", ""},
+        {"{\"retired\":\"oN\",\"released\":\"nO\"}", "{\"retired\":true,\"released\":false}", ""},
         {"{\"retired\":1.0}", "{\"retired\":true}", ""},
         {"{\"retired\":null,\"id\":null}", "", ""},
         {"{\"extras\":{\"id\":1,\"retired\":\"yes\"},\"e\":[1,{\"name\":2}]}", "", ""},
