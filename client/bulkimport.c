@@ -366,22 +366,10 @@ static int cmd_status(const options *o, const char *task) {
     char path[2048];
     task_path(task, path, sizeof path);
     response r = {0};
-    int err = request(o, "GET", path, NULL, NULL, &r);
-    if (err == 0 && r.status == 202)
+    /* The server's task JSON at every state, the same shape as its webhooks and events. */
+    int err = request(o, "GET", path, NULL, "Accept: application/json", &r);
+    if (err == 0 && (r.status == 202 || r.status == 200))
         printf("%s\n", r.body);
-    else if (err == 0 && r.status == 200) { /* finished: the summary, with its outcome */
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "task", task);
-        cJSON_AddStringToObject(j, "state", r.state);
-        cJSON_AddNumberToObject(j, "failed", (double)r.failed);
-        if (r.error[0])
-            cJSON_AddStringToObject(j, "error", r.error);
-        cJSON_AddStringToObject(j, "summary", r.body ? r.body : "");
-        char *text = cJSON_PrintUnformatted(j);
-        printf("%s\n", text);
-        free(text);
-        cJSON_Delete(j);
-    }
     else if (err == 0)
         err = answer_error(&r, "status");
     response_free(&r);

@@ -216,20 +216,17 @@ static const db_stmt stmt_stream = {
     " ORDER BY r.root_first, r.action_first, r.status_first, r.line_no",
     1};
 
+/* The tasks of a list (NULL filters match all), newest first: how many, and one page. */
+#define TASKS_LIST_BASE                                                                            \
+    "WITH base AS (SELECT * FROM import_tasks t WHERE content_sha256 IS NOT NULL"                   \
+    " AND ($1::text IS NULL OR t.username = $1) AND ($2::text IS NULL OR t.queue = $2)"          \
+    " AND ($3::text IS NULL OR t.state = $3))"
+static const db_stmt stmt_list_count = {"tasks_list_count",
+                                        TASKS_LIST_BASE " SELECT count(*) FROM base", 3};
 static const db_stmt stmt_list = {
     "tasks_list",
-    "WITH base AS (SELECT * FROM import_tasks t WHERE content_sha256 IS NOT NULL"
-    " AND ($1::text IS NULL OR t.username = $1) AND ($2::text IS NULL OR t.queue = $2)"
-    " AND ($3::text IS NULL OR t.state = $3))"
-    " SELECT (SELECT count(*) FROM base), coalesce((SELECT json_agg(json_build_object("
-    "'task', p.id, 'state', p.state, 'queue', p.queue, 'username', p.username,"
-    " 'created_at', ocl_time(p.created_at), 'started_at', ocl_time(p.started_at),"
-    " 'finished_at', ocl_time(p.finished_at), 'total', p.total, 'processed', p.processed,"
-    " 'error', p.error, 'feed', (SELECT f.name FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"
-    " WHERE r.id = p.feed_run_id))"
-    " ORDER BY p.created_at DESC, p.id) FROM (SELECT t.*, b.processed FROM (SELECT * FROM base"
-    " ORDER BY created_at DESC, id LIMIT $4::bigint OFFSET $5::bigint) t" TASK_COUNTERS ") p),"
-    " '[]')",
+    TASKS_LIST_BASE " SELECT " TASK_COLUMNS " FROM (SELECT * FROM base ORDER BY created_at DESC, id"
+    " LIMIT $4::bigint OFFSET $5::bigint) t" TASK_COUNTERS " ORDER BY t.created_at DESC, t.id",
     5};
 
 static const db_stmt stmt_failed = {
@@ -798,20 +795,28 @@ int db_tasks_get(db_conn *conn, const char *task_id, const db_user *caller, db_t
 }
 
 int db_tasks_list(db_conn *conn, const char *username, const char *queue, const char *state,
-                  long limit, long offset, char **out_json, long *out_total) {
+                  long limit, long offset, db_task_fn each, void *ctx, long *out_total) {
     db_int limit_text = db_int_text(limit);
     db_int offset_text = db_int_text(offset);
     const char *values[] = {username, queue, state, limit_text.s, offset_text.s};
     PGresult *res = NULL;
-    int err = db_exec_row(conn, &stmt_list, values, &res);
+    int err = db_exec_row(conn, &stmt_list_count, values, &res);
     if (err < 0)
         return err;
     *out_total = atol(PQgetvalue(res, 0, 0));
-    *out_json = strdup(PQgetvalue(res, 0, 1));
     PQclear(res);
-    if (*out_json == NULL)
+    if ((err = db_exec_text(conn, &stmt_list, values, PGRES_TUPLES_OK, &res)) < 0)
+        return err;
+    db_task *t = malloc(sizeof *t);
+    if (t == NULL)
         abort();
-    return 0;
+    for (int row = 0; row < PQntuples(res) && err == 0; row++) {
+        db_task_read(res, row, t);
+        err = each(t, ctx);
+    }
+    free(t);
+    PQclear(res);
+    return err;
 }
 
 int db_results_groups(db_conn *conn, const char *task_id, db_group_fn each, void *ctx) {

@@ -81,27 +81,24 @@ long summary_of_task(db_conn *conn, const db_task *t, char *out, size_t cap) {
     return len;
 }
 
-cJSON *summary_status_json(const db_task *t, bool progress) {
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "task", t->id);
-    cJSON_AddStringToObject(body, "state", t->state);
-    cJSON_AddStringToObject(body, "status", t->state);
-    cJSON_AddStringToObject(body, "username", t->username);
-    cJSON_AddStringToObject(body, "queue", t->queue);
-    if (t->feed[0])
-        cJSON_AddStringToObject(body, "feed", t->feed);
-    if (!progress)
-        return body;
-    cJSON *p = cJSON_AddObjectToObject(body, "progress");
+/* A time as oclapi2 writes it, or null when there is none. */
+static void summary_add_time(cJSON *o, const char *name, const char *value) {
+    if (value[0])
+        cJSON_AddStringToObject(o, name, value);
+    else
+        cJSON_AddNullToObject(o, name);
+}
+
+static cJSON *summary_progress(const db_task *t) {
+    cJSON *p = cJSON_CreateObject();
     const struct {
         const char *name;
         int64_t value;
     } counters[] = {{"total", t->total},     {"processed", t->processed}, {"created", t->created},
                     {"updated", t->updated}, {"deleted", t->deleted},     {"skipped", t->skipped},
-                    {"failed", t->failed}};
+                    {"failed", t->failed},   {"pruned", t->pruned}};
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         cJSON_AddNumberToObject(p, counters[i].name, (double)counters[i].value);
-    cJSON_AddNumberToObject(p, "pruned", (double)t->pruned);
     cJSON_AddStringToObject(p, "phase", t->phase[0] ? t->phase : "import");
     double rate = t->elapsed_seconds > 0 ? (double)t->processed / t->elapsed_seconds : 0;
     cJSON_AddNumberToObject(p, "lines_per_second", (double)(long long)(rate * 10) / 10);
@@ -110,5 +107,35 @@ cJSON *summary_status_json(const db_task *t, bool progress) {
                                 (double)(long long)((double)(t->total - t->processed) / rate));
     else
         cJSON_AddNullToObject(p, "eta_seconds");
+    return p;
+}
+
+cJSON *summary_task_json(const db_task *t, const char *message) {
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "id", t->id);
+    cJSON_AddStringToObject(body, "task", t->id);
+    cJSON_AddStringToObject(body, "state", t->state);
+    cJSON_AddStringToObject(body, "status", t->state);
+    cJSON_AddStringToObject(body, "name", SUMMARY_TASK_NAME);
+    cJSON_AddStringToObject(body, "queue", t->queue);
+    cJSON_AddStringToObject(body, "username", t->username);
+    summary_add_time(body, "created_at", t->created_at);
+    summary_add_time(body, "started_at", t->started_at);
+    summary_add_time(body, "finished_at", t->finished_at);
+    if (t->started_at[0])
+        cJSON_AddNumberToObject(body, "runtime", (double)(long long)(t->elapsed_seconds * 1e6) / 1e6);
+    else
+        cJSON_AddNullToObject(body, "runtime");
+    cJSON *progress = summary_progress(t);
+    cJSON_AddItemToObject(body, "summary", progress);
+    cJSON_AddItemToObject(body, "progress", cJSON_Duplicate(progress, true));
+    cJSON_AddArrayToObject(body, "children");
+    if (message != NULL)
+        cJSON_AddStringToObject(body, "message", message);
+    else
+        cJSON_AddNullToObject(body, "message");
+    summary_add_time(body, "error_message", t->error);
+    if (t->feed[0])
+        cJSON_AddStringToObject(body, "feed", t->feed);
     return body;
 }

@@ -42,11 +42,21 @@ typedef struct db_task db_task;
  * SUMMARY_TEXT_MAX + 128 bytes). Returns its length, or a BI_E* (< 0) from the database. */
 long summary_of_task(db_conn *conn, const db_task *t, char *out, size_t cap);
 
-/* The task's status as OCL's JSON: {task, state, status, username, queue, and feed for a
- * feed's run}, and with progress also "progress": {total, processed, created, updated, deleted,
- * skipped, failed, pruned, phase ("fetch", "import" or "prune"), lines_per_second,
- * eta_seconds}. The caller frees it (cJSON_Delete). */
+/* The name oclapi2 gives a parallel import task; tasks here carry it so oclapi2's clients
+ * (its q= filter searches names) see ours as theirs. */
+#define SUMMARY_TASK_NAME "core.common.tasks.bulk_import_parallel_inline"
+
+/* Task t as JSON, the one shape every answer, webhook and event uses (README "OCL
+ * compatibility"): oclapi2's task fields — id, task, state, name, queue, username, created_at,
+ * started_at, finished_at (ISO 8601 UTC or null), runtime (seconds or null), summary (the
+ * progress object, zeros while PENDING), children ([]), message (message, the one-line text
+ * summary of a finished task, or null), error_message (why it failed, or null) — beside the
+ * legacy ones ocldev reads: status and progress (the same object as summary), and feed for a
+ * feed's run. The progress object: total, processed, created, updated, deleted, skipped,
+ * failed, pruned, phase ("fetch", "import" or "prune"), lines_per_second, eta_seconds.
+ * No count is ever a top-level member (oclweb3 reads top-level "failed" as a time).
+ * Returns a new object; the caller frees it (cJSON_Delete). */
 typedef struct cJSON cJSON;
-cJSON *summary_status_json(const db_task *t, bool progress);
+cJSON *summary_task_json(const db_task *t, const char *message);
 
 #endif

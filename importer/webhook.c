@@ -57,15 +57,7 @@ static char *webhook_body(db_conn *conn, const db_delivery *d) {
     if (db_tasks_get(conn, d->task_id, &owner, &t) < 0 ||
         summary_of_task(conn, &t, summary_line, sizeof summary_line) < 0)
         return NULL;
-    cJSON *body = summary_status_json(&t, true);
-    cJSON_AddStringToObject(body, "created_at", t.created_at);
-    cJSON_AddStringToObject(body, "started_at", t.started_at);
-    cJSON_AddStringToObject(body, "finished_at", t.finished_at);
-    if (t.error[0])
-        cJSON_AddStringToObject(body, "error", t.error);
-    else
-        cJSON_AddNullToObject(body, "error");
-    cJSON_AddStringToObject(body, "summary", summary_line);
+    cJSON *body = summary_task_json(&t, summary_line);
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
     if (text == NULL)

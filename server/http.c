@@ -175,6 +175,11 @@ struct http_stream {
 };
 
 http_stream *http_stream_begin(http_req *req, int status, const char *content_type) {
+    return http_stream_begin_with(req, status, content_type, NULL);
+}
+
+http_stream *http_stream_begin_with(http_req *req, int status, const char *content_type,
+                                    const char *extra_headers) {
     http_stream *s = malloc(sizeof *s);
     if (s == NULL)
         abort();
@@ -183,8 +188,9 @@ http_stream *http_stream_begin(http_req *req, int status, const char *content_ty
     s->err = 0;
     mg_printf(req->conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
-              "Cache-Control: no-store\r\n%s\r\n",
-              status, mg_get_response_code_text(req->conn, status), content_type, req->cors);
+              "Cache-Control: no-store\r\n%s%s\r\n",
+              status, mg_get_response_code_text(req->conn, status), content_type, req->cors,
+              extra_headers ? extra_headers : "");
     return s;
 }
 

@@ -91,6 +91,10 @@ typedef struct http_stream http_stream;
 /* Sends status and content_type and starts the chunked body. */
 http_stream *http_stream_begin(http_req *req, int status, const char *content_type);
 
+/* http_stream_begin with extra header lines (each ending in CRLF, or NULL). */
+http_stream *http_stream_begin_with(http_req *req, int status, const char *content_type,
+                                    const char *extra_headers);
+
 /* Appends len bytes to the body. Returns 0, or BI_EIO when the client went away. */
 int http_stream_write(http_stream *s, const char *data, size_t len);
 

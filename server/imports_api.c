@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define IMPORTS_READ_CHUNK (64 * 1024)
 
@@ -148,7 +149,7 @@ static int imports_idempotency_key(http_req *req, char *key) {
 static int imports_send_queued(http_req *req, const db_task *task, bool replayed) {
     db_task queued = *task;
     snprintf(queued.state, sizeof queued.state, "PENDING");
-    cJSON *body = summary_status_json(&queued, false);
+    cJSON *body = summary_task_json(&queued, NULL);
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
     if (text == NULL)
@@ -304,7 +305,7 @@ static int imports_resume(http_req *req, const char *task_id) {
     workers_wake(req->app->workers);
     log_info("task %s: resumed by %s from line %lld", task_id, req->user.username,
              (long long)t.checkpoint + 1);
-    cJSON *body = summary_status_json(&t, false);
+    cJSON *body = summary_task_json(&t, NULL);
     http_send_json(req, 202, body);
     cJSON_Delete(body);
     return 0;
@@ -357,7 +358,7 @@ int imports_api_delete(http_req *req) {
 
 /* 202 with live progress for a task that is not finished. */
 static int imports_send_progress(http_req *req, const db_task *t) {
-    cJSON *body = summary_status_json(t, true);
+    cJSON *body = summary_task_json(t, NULL);
     http_send_json(req, 202, body);
     cJSON_Delete(body);
     return 0;
@@ -440,15 +441,30 @@ static int results_row(const char *root, const char *action, int status, const c
 static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, bool json) {
     int64_t skipped = t->skipped; /* status "skip" */
     results_out r = {.json = json, .first = true};
+    char *fields = NULL; /* the task's own JSON, whose members go first: both dialects in one */
+    if (json) {
+        char line[SUMMARY_TEXT_MAX + 128];
+        long len = summary_of_task(conn, t, line, sizeof line);
+        if (len < 0)
+            return (int)len;
+        cJSON *task = summary_task_json(t, line);
+        if ((fields = cJSON_PrintUnformatted(task)) == NULL)
+            abort();
+        cJSON_Delete(task);
+        fields[strlen(fields) - 1] = ','; /* its closing brace: more members follow */
+    }
     r.out = http_stream_begin(req, 200, json ? "application/json" : "text/plain; charset=utf-8");
-    if (json)
+    if (json) {
+        http_stream_write(r.out, fields, strlen(fields));
         http_stream_printf(r.out,
-                           "{\"count\":%lld,\"num_skipped\":%lld,\"total_lines\":%lld,"
+                           "\"count\":%lld,\"num_skipped\":%lld,\"total_lines\":%lld,"
                            "\"elapsed_seconds\":%.2f,\"results\":{",
                            (long long)t->processed, (long long)skipped, (long long)t->total,
                            t->started_at[0] ? t->elapsed_seconds : 0.0);
-    else
+    } else {
         http_stream_printf(r.out, "REPORT OF IMPORT RESULTS:\n");
+    }
+    free(fields);
     int err = db_results_stream(conn, t->id, results_row, &r);
     if (json)
         http_stream_printf(r.out, "%s}}", r.first ? "" : "]}}");
@@ -544,7 +560,7 @@ static int imports_stream_events(http_req *req, const char *task_id) {
     for (;;) {
         if (!imports_running(&t))
             break;
-        cJSON *body = summary_status_json(&t, true);
+        cJSON *body = summary_task_json(&t, NULL);
         char *text = cJSON_PrintUnformatted(body);
         int sent = mg_printf(req->conn, "event: progress\ndata: %s\n\n", text);
         free(text);
@@ -566,8 +582,7 @@ static int imports_stream_events(http_req *req, const char *task_id) {
         len = summary_of_task(conn, &t, line, sizeof line);
         db_pool_release(req->app->pool, conn);
     }
-    cJSON *body = summary_status_json(&t, false);
-    cJSON_AddStringToObject(body, "summary", len >= 0 ? line : "");
+    cJSON *body = summary_task_json(&t, len >= 0 ? line : NULL);
     char *text = cJSON_PrintUnformatted(body);
     mg_printf(req->conn, "event: done\ndata: %s\n\n", text);
     free(text);
@@ -575,14 +590,56 @@ static int imports_stream_events(http_req *req, const char *task_id) {
     return 0;
 }
 
+/* Whether the Accept header's preferred media type (the first of the highest q) is
+ * application/json: such a client gets a finished task as JSON, not the text summary. */
+static bool imports_prefers_json(const char *accept) {
+    double best_q = -1;
+    bool best_json = false;
+    for (const char *p = accept; p != NULL && *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        char range[128];
+        snprintf(range, sizeof range, "%.*s", (int)(n < sizeof range ? n : sizeof range - 1), p);
+        double q = 1;
+        const char *qs = strstr(range, ";q=");
+        if (qs == NULL)
+            qs = strstr(range, "; q=");
+        if (qs != NULL)
+            q = strtod(strchr(qs, '=') + 1, NULL);
+        char *type = range + strspn(range, " \t");
+        type[strcspn(type, " \t;")] = '\0';
+        if (q > best_q) {
+            best_q = q;
+            best_json = strcasecmp(type, "application/json") == 0;
+        }
+        p += n + (p[n] == ',');
+    }
+    return best_json;
+}
+
+/* 200 with finished task t as JSON (summary_task_json), its summary line as its message. */
+static int imports_send_task_json(http_req *req, db_conn *conn, const db_task *t) {
+    char line[SUMMARY_TEXT_MAX + 128];
+    long len = summary_of_task(conn, t, line, sizeof line);
+    if (len < 0)
+        return (int)len;
+    cJSON *body = summary_task_json(t, line);
+    http_send_json(req, 200, body);
+    cJSON_Delete(body);
+    return 0;
+}
+
 static int imports_get_task(http_req *req, const char *task_id) {
     char format[16];
-    if (!http_query_param(req, "result", format, sizeof format))
+    bool explicit_result = http_query_param(req, "result", format, sizeof format);
+    if (!explicit_result)
         strcpy(format, "summary");
+    if (strcmp(format, "all") == 0) /* oclapi2's name for everything: the json answer */
+        strcpy(format, "json");
     bool known = strcmp(format, "summary") == 0 || strcmp(format, "json") == 0 ||
                  strcmp(format, "report") == 0 || strcmp(format, "failed") == 0;
     if (!known)
-        return http_send_error(req, BI_EINVAL, "result must be summary, report, json or failed");
+        return http_send_error(req, BI_EINVAL,
+                               "result must be summary, report, json, all or failed");
     long wait_s = 0;
     if (imports_long_param(req, "wait", 0, IMPORTS_MAX_WAIT_S, &wait_s) < 0)
         return 0;
@@ -610,13 +667,48 @@ static int imports_get_task(http_req *req, const char *task_id) {
     db_conn *conn;
     if ((err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
         return err;
-    if (strcmp(format, "summary") == 0)
+    if (!explicit_result && imports_prefers_json(mg_get_header(req->conn, "Accept")))
+        err = imports_send_task_json(req, conn, &t);
+    else if (strcmp(format, "summary") == 0)
         err = imports_send_summary(req, conn, &t);
     else if (strcmp(format, "failed") == 0)
         err = imports_send_failed(req, conn, &t);
     else
         err = imports_send_results(req, conn, &t, strcmp(format, "json") == 0);
     db_pool_release(req->app->pool, conn);
+    return err;
+}
+
+/* A page of tasks being streamed as a JSON array. */
+typedef struct task_list {
+    http_req *req;
+    db_conn *conn;
+    long total;
+    http_stream *stream; /* begun with the first task */
+} task_list;
+
+/* Streams task (NULL: none, to begin an empty page) as the next item of the list. */
+static int imports_list_item(const db_task *task, void *ctx) {
+    task_list *out = ctx;
+    if (out->stream == NULL) {
+        char header[64];
+        snprintf(header, sizeof header, "X-Total-Count: %ld\r\n", out->total);
+        out->stream = http_stream_begin_with(out->req, 200, "application/json", header);
+        http_stream_write(out->stream, "[", 1);
+    } else if (task != NULL) {
+        http_stream_write(out->stream, ",", 1);
+    }
+    if (task == NULL)
+        return 0;
+    char line[SUMMARY_TEXT_MAX + 128];
+    long len = imports_running(task) ? -1 : summary_of_task(out->conn, task, line, sizeof line);
+    cJSON *item = summary_task_json(task, len >= 0 ? line : NULL);
+    char *text = cJSON_PrintUnformatted(item);
+    cJSON_Delete(item);
+    if (text == NULL)
+        abort();
+    int err = http_stream_write(out->stream, text, strlen(text));
+    free(text);
     return err;
 }
 
@@ -640,17 +732,20 @@ static int imports_list(http_req *req, const char *queue) {
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
     if (err < 0)
         return err;
-    char *json = NULL;
-    long total = 0;
-    err = db_tasks_list(conn, who, queue, by_state ? state : NULL, limit, offset, &json, &total);
+    task_list out = {.req = req, .conn = conn};
+    err = db_tasks_list(conn, who, queue, by_state ? state : NULL, limit, offset, imports_list_item,
+                        &out, &out.total);
+    if (err == 0 && out.stream == NULL)
+        imports_list_item(NULL, &out); /* an empty page */
+    if (out.stream != NULL) {
+        http_stream_write(out.stream, "]", 1);
+        if (err < 0)
+            log_error("the task list broke off: %s", error_message(err));
+        http_stream_end(out.stream);
+        err = 0; /* answered */
+    }
     db_pool_release(req->app->pool, conn);
-    if (err < 0)
-        return err;
-    char header[64];
-    snprintf(header, sizeof header, "X-Total-Count: %ld\r\n", total);
-    http_send_json_text(req, 200, header, json, strlen(json));
-    free(json);
-    return 0;
+    return err;
 }
 
 int imports_api_get(http_req *req) {

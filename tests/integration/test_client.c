@@ -113,7 +113,9 @@ Test(client, submit_without_wait_prints_the_id_then_status_results_list_and_wait
     cr_expect(strncmp(r->out, "Processed 1 of 1", 16) == 0, "%s", r->out);
     r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"status", task, NULL});
     cr_expect_eq(r->code, 0);
-    cr_expect(strstr(r->out, "\"state\":\"SUCCESS\"") != NULL, "%s", r->out);
+    cr_expect(strstr(r->out, "\"state\":\"SUCCESS\"") != NULL &&
+                  strstr(r->out, "\"message\":\"Processed 1 of 1 -- 1 NEW") != NULL,
+              "the task JSON: %s", r->out);
     r = client(srv.url, HARNESS_ROOT_TOKEN, NULL,
                (const char *[]){"results", task, "--format", "report", NULL});
     cr_expect_eq(r->code, 0);
@@ -306,7 +308,7 @@ Test(client, event_stream_sends_progress_then_done_with_the_summary) {
     cr_expect(strncmp(text, "event: progress\ndata: {", 23) == 0, "%s", text);
     const char *done = strstr(text, "event: done\ndata: ");
     cr_expect(done != NULL && strstr(done, "\"state\":\"SUCCESS\"") != NULL &&
-                  strstr(done, "\"summary\":\"Processed 3 of 3 -- 3 NEW (201:3)") != NULL,
+                  strstr(done, "\"message\":\"Processed 3 of 3 -- 3 NEW (201:3)") != NULL,
               "%s", text);
     free(task);
 }

@@ -320,8 +320,13 @@ Test(imports, listing_shows_own_tasks_and_root_reviews_all) {
     const cJSON *newest = cJSON_GetArrayItem(r->json, 0);
     cr_expect_str_eq(cJSON_GetObjectItem(newest, "queue")->valuestring, "mine", "newest first");
     cr_expect_str_eq(cJSON_GetObjectItem(newest, "state")->valuestring, "SUCCESS");
-    cr_expect_eq(cJSON_GetObjectItem(newest, "total")->valueint, 1);
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(newest, "summary"), "total")->valueint, 1);
     cr_expect(cJSON_IsString(cJSON_GetObjectItem(newest, "finished_at")));
+    cr_expect_str_eq(cJSON_GetObjectItem(newest, "id")->valuestring,
+                     cJSON_GetObjectItem(newest, "task")->valuestring, "oclapi2's id beside ocldev's task");
+    cr_expect(strncmp(cJSON_GetObjectItem(newest, "message")->valuestring, "Processed 1 of 1 -- 1 NEW", 25) == 0,
+              "a finished task's message is its summary line");
+    cr_expect_null(cJSON_GetObjectItem(newest, "total"), "counts live in summary only");
     harness_response_free(r);
     r = list("/manage/bulkimport/mine/", alice, 200);
     cr_expect_eq(cJSON_GetArraySize(r->json), 1);

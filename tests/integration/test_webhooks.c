@@ -180,9 +180,10 @@ static void expect_delivery(peer *p, int i, const char *task, const char *secret
     cr_assert_not_null(body, "%s", p->bodies[i]);
     cr_expect_str_eq(cJSON_GetObjectItem(body, "task")->valuestring, task);
     cr_expect_str_eq(cJSON_GetObjectItem(body, "state")->valuestring, "SUCCESS");
-    const cJSON *summary = cJSON_GetObjectItem(body, "summary");
-    cr_expect(cJSON_IsString(summary) && strncmp(summary->valuestring, "Processed 3 of 3", 16) == 0,
+    const cJSON *message = cJSON_GetObjectItem(body, "message"); /* the one task shape */
+    cr_expect(cJSON_IsString(message) && strncmp(message->valuestring, "Processed 3 of 3", 16) == 0,
               "%s", p->bodies[i]);
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "summary"), "created")->valueint, 3);
     const cJSON *progress = cJSON_GetObjectItem(body, "progress");
     cr_expect_eq(cJSON_GetObjectItem(progress, "created")->valueint, 3, "%s", p->bodies[i]);
     cJSON_Delete(body);
