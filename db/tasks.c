@@ -20,7 +20,8 @@
     " clock_timestamp()) - t.started_at), 0), coalesce(t.error, ''), t.batch_size,"            \
     " coalesce(t.file_url, ''), t.fetched, t.phase, b.pruned, coalesce(t.feed_run_id, 0),"     \
     " coalesce((SELECT f.name FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"                   \
-    " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors, t.partitions, t.batch_bytes"
+    " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors, t.partitions, t.batch_bytes,"  \
+    " t.parallel"
 
 /* The counters of task t, summed over its committed batches (a FROM item named b). */
 #define TASK_COUNTERS                                                                              \
@@ -33,16 +34,17 @@
 static const db_stmt stmt_create = {
     "tasks_create",
     "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode, batch_size,"
-    " callback_url, feed_run_id, prune, prune_on_errors, partitions, batch_bytes) VALUES ($1, $2,"
-    " $3, $4::boolean, $5::boolean, $6::boolean, $7::integer, $8, nullif($9::bigint, 0),"
-    " $10::boolean, $11::boolean, $12::integer, $13::integer)",
-    13};
+    " callback_url, feed_run_id, prune, prune_on_errors, partitions, batch_bytes, parallel)"
+    " VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6::boolean, $7::integer, $8,"
+    " nullif($9::bigint, 0), $10::boolean, $11::boolean, $12::integer, $13::integer, $14::integer)",
+    14};
 static const db_stmt stmt_complete = {
     "tasks_complete",
     "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer, file_url = $4::text,"
-    " fetched = $4::text IS NULL, phase = CASE WHEN $4::text IS NULL THEN 'import' ELSE 'fetch' END"
-    " WHERE id = $1",
-    4};
+    " fetched = $4::text IS NULL, phase = CASE WHEN $4::text IS NULL THEN 'import' ELSE 'fetch' END,"
+    " update_if_exists = $5::boolean, test_mode = $6::boolean, batch_size = $7::integer,"
+    " parallel = $8::integer, partitions = $9::integer, batch_bytes = $10::integer WHERE id = $1",
+    10};
 /* Remembers an Idempotency-Key; a key of the last 24 hours is kept (no row comes back). */
 static const db_stmt stmt_idempotency_put = {
     "idempotency_put",
@@ -243,6 +245,9 @@ struct db_upload {
     db_conn *conn;
     char task_id[DB_TASK_ID_MAX];
     char username[DB_USERNAME_MAX + 1];
+    bool update_if_exists, test_mode; /* the options the commit writes */
+    int batch_size, parallel, partitions;
+    int64_t batch_bytes;
     char *buf;
     size_t len;
 };
@@ -261,6 +266,7 @@ static int db_upload_open(db_conn *conn, const db_task *task, int err, db_upload
     u->conn = conn;
     snprintf(u->task_id, sizeof u->task_id, "%s", task->id);
     snprintf(u->username, sizeof u->username, "%s", task->username);
+    db_upload_options(u, task);
     *out = u;
     return 0;
 }
@@ -271,6 +277,7 @@ int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url
     db_int feed_run = db_int_text(task->feed_run_id);
     db_int partitions = db_int_text(task->partitions);
     db_int batch_bytes = db_int_text(task->batch_bytes);
+    db_int parallel = db_int_text(task->parallel);
     const char *values[] = {task->id,
                             task->username,
                             task->queue,
@@ -283,7 +290,8 @@ int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url
                             task->prune ? "true" : "false",
                             task->prune_on_errors ? "true" : "false",
                             partitions.s,
-                            batch_bytes.s};
+                            batch_bytes.s,
+                            parallel.s};
     int err = db_begin(conn);
     if (err == 0)
         err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);
@@ -370,15 +378,31 @@ static int db_upload_end(db_upload *u, int err) {
     return err;
 }
 
+void db_upload_options(db_upload *u, const db_task *task) {
+    u->update_if_exists = task->update_if_exists;
+    u->test_mode = task->test_mode;
+    u->batch_size = task->batch_size;
+    u->parallel = task->parallel;
+    u->partitions = task->partitions;
+    u->batch_bytes = task->batch_bytes;
+}
+
 /* Completes the upload with its hash, total and file_url, then key and before when given. */
 static int db_upload_complete(db_upload *u, const unsigned char sha256[32], int64_t total,
                               const char *file_url, const char *idempotency_key,
                               int (*before)(db_conn *conn, void *ctx), void *ctx) {
     db_conn *conn = u->conn;
-    db_int total_text = db_int_text(total);
-    const char *values[] = {u->task_id, (const char *)sha256, total_text.s, file_url};
-    const int lengths[] = {0, 32, 0, 0};
-    const int formats[] = {0, 1, 0, 0};
+    db_int total_text = db_int_text(total), batch_size = db_int_text(u->batch_size),
+           parallel = db_int_text(u->parallel), partitions = db_int_text(u->partitions),
+           batch_bytes = db_int_text(u->batch_bytes);
+    const char *values[] = {u->task_id,    (const char *)sha256,
+                            total_text.s,  file_url,
+                            u->update_if_exists ? "true" : "false",
+                            u->test_mode ? "true" : "false",
+                            batch_size.s,  parallel.s,
+                            partitions.s,  batch_bytes.s};
+    const int lengths[] = {0, 32, 0, 0, 0, 0, 0, 0, 0, 0};
+    const int formats[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
     int err = db_upload_close_copy(u);
     if (err == 0)
         err = db_exec(conn, &stmt_complete, values, lengths, formats, PGRES_COMMAND_OK, NULL);
@@ -469,6 +493,7 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     t->prune_on_errors = PQgetvalue(res, row, 29)[0] == 't';
     t->partitions = atoi(PQgetvalue(res, row, 30));
     t->batch_bytes = strtoll(PQgetvalue(res, row, 31), NULL, 10);
+    t->parallel = atoi(PQgetvalue(res, row, 32));
 }
 
 int db_tasks_claim(db_conn *conn, const char *worker, db_task *out) {

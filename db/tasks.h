@@ -31,6 +31,7 @@ typedef struct db_task {
     int batch_size;         /* lines per batch; with partitions and batch_bytes, the cut of the */
     int partitions;         /* task's lines into batches, fixed when it is created (plan.h) */
     int64_t batch_bytes;
+    int parallel;           /* OCL's parallel, 1-100: 1 runs the lines strictly in order */
     char error[640];
     char file_url[DB_URL_MAX + 1]; /* "": the lines were uploaded */
     bool fetched;                  /* the lines are stored (always, for an upload) */
@@ -71,6 +72,11 @@ int db_upload_commit(db_upload *u, const unsigned char sha256[32], int64_t total
  * everything back and is returned. */
 int db_upload_commit_with(db_upload *u, const unsigned char sha256[32], int64_t total,
                           int (*before)(db_conn *conn, void *ctx), void *ctx);
+
+/* Replaces the options the task was begun with (update_if_exists, test_mode, batch_size,
+ * parallel, partitions and batch_bytes of task) by those of task: a form or an envelope may
+ * give options after the file. Written by the commit. */
+void db_upload_options(db_upload *u, const db_task *task);
 
 /* Rolls the upload back: no task, no lines. Frees u. */
 void db_upload_abort(db_upload *u);

@@ -146,6 +146,7 @@ static int feed_task(const feeds_config *cfg, const db_feed *f, bool is_root, in
     t->feed_run_id = run;
     t->prune = !f->incremental && f->prune;
     t->prune_on_errors = f->prune_on_errors;
+    t->parallel = PLAN_PARALLEL_DEFAULT;
     plan_cut_fix(t);
     return ids_task_id(t->username, t->queue, t->id, sizeof t->id);
 }

@@ -17,7 +17,7 @@ struct plan {
 };
 
 void plan_cut_fix(db_task *task) {
-    task->partitions = task->named || task->test_mode ? 0 : PLAN_PARTITIONS;
+    task->partitions = task->test_mode || task->parallel == 1 ? 0 : PLAN_PARTITIONS;
     task->batch_bytes = PLAN_BATCH_BYTES;
 }
 

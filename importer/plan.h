@@ -29,6 +29,8 @@
 #define PLAN_PARTITIONS 4                   /* a new standard-queue task's partitions */
 #define PLAN_PARTITIONS_MAX 16              /* what a stored cut may hold (a table CHECK too) */
 #define PLAN_BATCH_BYTES (16 * 1024 * 1024) /* a new task's batches also end at this much text */
+#define PLAN_PARALLEL_DEFAULT 5             /* OCL's parallel: a task's default */
+#define PLAN_PARALLEL_MAX 100
 
 /* Everything that decides how a task's lines are cut into batches. */
 typedef struct plan_cut {
@@ -37,9 +39,11 @@ typedef struct plan_cut {
     int64_t batch_bytes; /* a batch ends once it holds this much text, >= 1 */
 } plan_cut;
 
-/* Fixes the cut of new task (named, test_mode and batch_size set) in its partitions and
- * batch_bytes, which are stored with it: a standard-queue task's concept and mapping waves run
- * in parallel partitions; a named queue's or a test-mode task's batches are all serial. */
+/* Fixes the cut of new task (test_mode, batch_size and parallel set) in its partitions and
+ * batch_bytes, which are stored with it: its concept and mapping waves run in parallel
+ * partitions (in a named queue too: the queue orders tasks, parallel governs lines within
+ * one), except with OCL's parallel=1 ("hierarchy": lines strictly in file order) or in test
+ * mode, whose batches are all serial. */
 void plan_cut_fix(db_task *task);
 
 /* The cut stored with task. */

@@ -25,16 +25,6 @@
 
 #define IMPORTS_KEY_MAX 255 /* an Idempotency-Key */
 
-/* Reads the optional boolean query parameter name into *out; answers 400 for anything but
- * "true" or "false", with OCL's message. */
-static int imports_bool_param(http_req *req, const char *name, bool *out) {
-    char why[128];
-    int err = http_query_bool(req, name, out, why, sizeof why);
-    if (err < 0)
-        http_send_error(req, err, "%s", why);
-    return err;
-}
-
 /* Reads the optional integer query parameter name, from min to max, into *out; answers 400. */
 static int imports_long_param(http_req *req, const char *name, long min, long max, long *out) {
     char why[128];
@@ -44,18 +34,119 @@ static int imports_long_param(http_req *req, const char *name, long min, long ma
     return err;
 }
 
-/* Fills task's queue from the path: the named queue params[0], or the standard queue
- * ("priority" for root). Answers 400 for a bad name. */
-static int imports_queue(http_req *req, db_task *task) {
-    if (req->n_params == 0) {
+/* ---- POST: the options, from the query and the body ------------------------------------ */
+
+/* What a POST may carry besides the file, alike as a query parameter, a form field or a
+ * JSON envelope member: ours, and what oclapi2's import views read (owner, owner_type and
+ * version serve its export conversion; verbose, username and import_type are accepted as
+ * oclapi2 accepts them). */
+static const char *const imports_fields[] = {
+    "update_if_exists", "test_mode", "batch_size", "parallel", "callback_url", "queue",
+    "owner",            "owner_type", "version",   "import_type", "verbose", "username", NULL};
+
+/* The value of option name into out (cap bytes): the query parameter, else the body's field
+ * (the last given). Returns 1 when given, 0 when absent, or answers 400 and returns BI_EINVAL
+ * when it is given twice with different values or is too long. */
+static int imports_option_text(http_req *req, const body_reader *body, const char *name,
+                               char *out, size_t cap) {
+    const char *query = mg_get_request_info(req->conn)->query_string;
+    char in_query[BODY_FIELD_VALUE_MAX];
+    int n = query != NULL ? mg_get_var(query, strlen(query), name, in_query, sizeof in_query) : -1;
+    const char *value = n >= 0 ? in_query : NULL;
+    if (n < -1) {
+        http_send_error(req, BI_EINVAL, "%s is too long", name);
+        return BI_EINVAL;
+    }
+    const body_field *fields;
+    size_t n_fields = body ? body_reader_fields(body, &fields) : 0;
+    for (size_t i = 0; i < n_fields; i++) {
+        if (strcmp(fields[i].name, name) != 0)
+            continue;
+        if (value != NULL && strcmp(value, fields[i].value) != 0) {
+            http_send_error(req, BI_EINVAL, "%s is given twice, with different values", name);
+            return BI_EINVAL;
+        }
+        value = fields[i].value;
+    }
+    if (value == NULL)
+        return 0;
+    if (strlen(value) >= cap) {
+        http_send_error(req, BI_EINVAL, "%s is too long", name);
+        return BI_EINVAL;
+    }
+    memcpy(out, value, strlen(value) + 1);
+    return 1;
+}
+
+/* Option name as true or false into *out (left as is when absent); answers 400. */
+static int imports_option_bool(http_req *req, const body_reader *body, const char *name,
+                               bool *out) {
+    char value[16];
+    int given = imports_option_text(req, body, name, value, sizeof value);
+    if (given <= 0)
+        return given;
+    if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+        http_send_error(req, BI_EINVAL, "%s must be either 'true' or 'false'", name);
+        return BI_EINVAL;
+    }
+    *out = value[0] == 't';
+    return 0;
+}
+
+/* Option name as an integer from min to max into *out (left as is when absent); answers 400. */
+static int imports_option_long(http_req *req, const body_reader *body, const char *name,
+                               long min, long max, long *out) {
+    char value[24], *end;
+    int given = imports_option_text(req, body, name, value, sizeof value);
+    if (given <= 0)
+        return given;
+    long n = strtol(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || *end != '\0' || n < min || n > max) {
+        http_send_error(req, BI_EINVAL, "%s must be an integer from %ld to %ld", name, min, max);
+        return BI_EINVAL;
+    }
+    *out = n;
+    return 0;
+}
+
+/* Option name, an http(s) URL, into out (DB_URL_MAX + 1 bytes; "" when absent); answers 400. */
+static int imports_option_url(http_req *req, const body_reader *body, const char *name,
+                              char *out) {
+    out[0] = '\0';
+    int given = imports_option_text(req, body, name, out, DB_URL_MAX + 1);
+    if (given <= 0)
+        return given;
+    if (fetch_url_is_http(out))
+        return 0;
+    http_send_error(req, BI_EINVAL, "%s must be an http:// or https:// URL of at most %d bytes",
+                    name, DB_URL_MAX);
+    return BI_EINVAL;
+}
+
+/* Fills task's queue: the path's (params[0]), else the option queue, else the standard queue
+ * ("priority" for root); "concurrent", oclapi2's parallel pool, is the standard queue under
+ * that name. Answers 400 for a bad name. */
+static int imports_queue(http_req *req, const body_reader *body, db_task *task) {
+    char given[DB_USERNAME_MAX + 8] = "";
+    int from_option = req->n_params == 0
+                          ? imports_option_text(req, body, "queue", given, sizeof given)
+                          : 0;
+    if (from_option < 0)
+        return BI_EINVAL;
+    const char *q = req->n_params > 0 ? req->params[0] : given;
+    task->named = false;
+    if (q[0] == '\0') {
         snprintf(task->queue, sizeof task->queue, "%s", req->user.is_root ? "priority" : "default");
         return 0;
     }
-    const char *q = req->params[0];
-    if (!ids_queue_name_is_valid(q)) {
+    if (strcmp(q, "concurrent") == 0) {
+        snprintf(task->queue, sizeof task->queue, "concurrent");
+        return 0;
+    }
+    if (!ids_queue_name_is_valid(q) || strcmp(q, "file-url") == 0 || strcmp(q, "upload") == 0) {
         http_send_error(req, BI_EINVAL,
                         "invalid queue name: use [A-Za-z0-9._@-]{1,64}, not default, priority, "
-                        "'.' or '..'");
+                        "file-url, upload, '.' or '..' (the standard queue needs no name)");
         return BI_EINVAL;
     }
     snprintf(task->queue, sizeof task->queue, "%.64s", q);
@@ -63,18 +154,89 @@ static int imports_queue(http_req *req, db_task *task) {
     return 0;
 }
 
-/* Streams the request body through the body reader into the intake; answers 400 (malformed
- * multipart or form) and 413 (past the limit) itself. Returns 0 when the whole body arrived and
- * was stored; a multipart field file_url is copied to file_url (DB_URL_MAX + 1 bytes). */
-static int imports_stream_body(http_req *req, intake *in, bool form_ok, char *file_url) {
-    const config *cfg = &req->app->cfg;
-    const char *why = NULL;
-    body_reader *body = body_reader_new(mg_get_header(req->conn, "Content-Type"), form_ok,
-                                        intake_feed, in, &why);
-    if (body == NULL) {
-        http_send_error(req, BI_EINVAL, "%s", why);
+/* Reads every option of the POST (the query and the body's fields so far) into task,
+ * callback_url and file_url (DB_URL_MAX + 1 bytes each, "" when absent). Answers 400 itself:
+ * a bad value, or a body field that is no option. */
+static int imports_options(http_req *req, const body_reader *body, db_task *task,
+                           char *callback_url, char *file_url) {
+    const body_field *fields;
+    size_t n_fields = body ? body_reader_fields(body, &fields) : 0;
+    for (size_t i = 0; i < n_fields; i++) {
+        bool known = false;
+        for (const char *const *f = imports_fields; *f != NULL && !known; f++)
+            known = strcmp(*f, fields[i].name) == 0;
+        if (!known) {
+            http_send_error(req, BI_EINVAL, "unknown field '%.31s' in the body", fields[i].name);
+            return BI_EINVAL;
+        }
+    }
+    long batch_size = req->app->cfg.batch_size, parallel = PLAN_PARALLEL_DEFAULT;
+    char import_type[16] = "";
+    task->update_if_exists = true;
+    task->test_mode = false;
+    if (imports_option_bool(req, body, "update_if_exists", &task->update_if_exists) < 0 ||
+        imports_option_bool(req, body, "test_mode", &task->test_mode) < 0 ||
+        imports_option_long(req, body, "batch_size", 1, CONFIG_MAX_BATCH_SIZE, &batch_size) < 0 ||
+        imports_option_long(req, body, "parallel", 1, PLAN_PARALLEL_MAX, &parallel) < 0 ||
+        imports_queue(req, body, task) < 0 ||
+        imports_option_url(req, body, "callback_url", callback_url) < 0 ||
+        imports_option_text(req, body, "import_type", import_type, sizeof import_type) < 0)
+        return BI_EINVAL;
+    if (file_url[0] == '\0' && imports_option_url(req, body, "file_url", file_url) < 0)
+        return BI_EINVAL;
+    if (import_type[0] && strcmp(import_type, "json") != 0 && strcmp(import_type, "jsonl") != 0) {
+        http_send_error(req, BI_EINVAL,
+                        "import_type %.15s is not supported here: only OCL's JSON lines", import_type);
         return BI_EINVAL;
     }
+    task->batch_size = (int)batch_size;
+    task->parallel = (int)parallel;
+    plan_cut_fix(task);
+    return 0;
+}
+
+/* ---- POST: the upload ---------------------------------------------------------------------- */
+
+#define IMPORTS_KEY_MAX 255 /* an Idempotency-Key */
+
+/* One POST's way into a task: the task row and its COPY open at the file's first byte, once
+ * the options before it are known (a form or an envelope may give them before the file). */
+typedef struct imports_upload {
+    http_req *req;
+    db_conn *conn;
+    body_reader *body;
+    db_task task;
+    char callback_url[DB_URL_MAX + 1], file_url[DB_URL_MAX + 1];
+    db_upload *db; /* NULL until begun */
+    intake in;
+} imports_upload;
+
+/* Opens the task with the options known now. Answers 400 itself (BI_EINVAL). */
+static int imports_upload_begin(imports_upload *u) {
+    int err = imports_options(u->req, u->body, &u->task, u->callback_url, u->file_url);
+    if (err == 0)
+        err = ids_task_id(u->task.username, u->task.queue, u->task.id, sizeof u->task.id);
+    if (err == 0)
+        err = db_upload_begin(u->conn, &u->task, u->callback_url[0] ? u->callback_url : NULL,
+                              &u->db);
+    if (err == 0)
+        intake_init(&u->in, u->db, (size_t)u->req->app->cfg.max_line_bytes,
+                    u->task.test_mode ? u->req->app->cfg.max_test_mode_lines : 0, true);
+    return err;
+}
+
+/* The body reader's sink: the file's bytes, into the task's lines. */
+static int imports_upload_take(const char *data, size_t len, void *ctx) {
+    imports_upload *u = ctx;
+    int err = u->db == NULL ? imports_upload_begin(u) : 0;
+    return err < 0 ? err : intake_feed(data, len, &u->in);
+}
+
+/* Streams the request body through the body reader into the upload; answers 400 (malformed
+ * body, bad options) and 413 (past the limit) itself. Returns 0 when the whole body arrived. */
+static int imports_stream_body(imports_upload *u) {
+    http_req *req = u->req;
+    const config *cfg = &req->app->cfg;
     char *chunk = malloc(IMPORTS_READ_CHUNK);
     if (chunk == NULL)
         abort();
@@ -86,23 +248,23 @@ static int imports_stream_body(http_req *req, intake *in, bool form_ok, char *fi
             err = BI_ETOOBIG;
             break;
         }
-        err = body_reader_feed(body, chunk, (size_t)n);
+        err = body_reader_feed(u->body, chunk, (size_t)n);
     }
+    free(chunk);
     if (err == 0 && expected >= 0 && received < expected)
         err = BI_EIO; /* the client went away mid-body */
     if (err == 0)
-        err = body_reader_finish(body);
-    const char *url = err == 0 ? body_reader_file_url(body) : NULL;
+        err = body_reader_finish(u->body);
+    const char *url = err == 0 ? body_reader_file_url(u->body) : NULL;
     if (url != NULL && !fetch_url_is_http(url)) {
         err = BI_EINVAL;
         http_send_error(req, err, "file_url must be an http:// or https:// URL");
-    } else if (url != NULL)
-        snprintf(file_url, DB_URL_MAX + 1, "%s", url);
-    else if (err == BI_EINVAL)
-        http_send_error(req, err, "%s", body_reader_error(body));
-    body_reader_free(body);
-    free(chunk);
-    if (err == BI_ETOOBIG && in->too_many_lines)
+    } else if (url != NULL) {
+        snprintf(u->file_url, sizeof u->file_url, "%s", url);
+    } else if (err == BI_EINVAL && body_reader_error(u->body)[0]) { /* else the sink answered */
+        http_send_error(req, err, "%s", body_reader_error(u->body));
+    }
+    if (err == BI_ETOOBIG && u->in.too_many_lines)
         http_send_error(req, err, "a test_mode import may have at most %d lines",
                         cfg->max_test_mode_lines);
     else if (err == BI_ETOOBIG)
@@ -110,18 +272,16 @@ static int imports_stream_body(http_req *req, intake *in, bool form_ok, char *fi
     return err;
 }
 
-/* Reads the optional query parameter name, an http(s) URL, into out (DB_URL_MAX + 1 bytes).
- * Returns 1 when given, 0 when absent, or answers 400 and returns BI_EINVAL. */
-static int imports_url_param(http_req *req, const char *name, char *out) {
-    const char *query = mg_get_request_info(req->conn)->query_string;
-    int n = query != NULL ? mg_get_var(query, strlen(query), name, out, DB_URL_MAX + 1) : -1;
-    if (n == -1)
-        return 0;
-    if (n >= 0 && fetch_url_is_http(out))
-        return 1;
-    http_send_error(req, BI_EINVAL, "%s must be an http:// or https:// URL of at most %d bytes",
-                    name, DB_URL_MAX);
-    return BI_EINVAL;
+/* The content hash of a task that downloads url: its lines are not here yet, so two tasks
+ * queued for the same URL with the same options are the duplicate that 409 refuses. */
+static void imports_url_hash(const char *url, unsigned char hash[32]) {
+    EVP_MD_CTX *sha = EVP_MD_CTX_new();
+    if (sha == NULL || EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1)
+        abort();
+    EVP_DigestUpdate(sha, "file_url\n", 9);
+    EVP_DigestUpdate(sha, url, strlen(url));
+    EVP_DigestFinal_ex(sha, hash, NULL);
+    EVP_MD_CTX_free(sha);
 }
 
 /* The Idempotency-Key header into key (IMPORTS_KEY_MAX + 1 bytes, "" when absent). Answers 400
@@ -178,87 +338,93 @@ static int imports_replay(http_req *req, db_conn *conn, const char *key) {
     return 1;
 }
 
-/* The content hash of a task that downloads url: its lines are not here yet, so two tasks
- * queued for the same URL with the same options are the duplicate that 409 refuses. */
-static void imports_url_hash(const char *url, unsigned char hash[32]) {
-    EVP_MD_CTX *sha = EVP_MD_CTX_new();
-    if (sha == NULL || EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1)
+/* Queues the body (or the file at file_url) as a task. */
+static int imports_post(http_req *req) {
+    imports_upload *u = calloc(1, sizeof *u);
+    if (u == NULL)
         abort();
-    EVP_DigestUpdate(sha, "file_url\n", 9);
-    EVP_DigestUpdate(sha, url, strlen(url));
-    EVP_DigestFinal_ex(sha, hash, NULL);
-    EVP_MD_CTX_free(sha);
-}
-
-/* Reads the task's options from the query: update_if_exists, test_mode, batch_size, the queue
- * (path); callback_url and file_url into those (DB_URL_MAX + 1 bytes, "" when absent). Answers
- * 400 itself. */
-static int imports_options(http_req *req, db_task *task, char *callback_url, char *file_url) {
-    long batch_size = req->app->cfg.batch_size;
-    int by_url;
-    if (imports_bool_param(req, "update_if_exists", &task->update_if_exists) < 0 ||
-        imports_bool_param(req, "test_mode", &task->test_mode) < 0 ||
-        imports_long_param(req, "batch_size", 1, CONFIG_MAX_BATCH_SIZE, &batch_size) < 0 ||
-        imports_queue(req, task) < 0 ||
-        imports_url_param(req, "callback_url", callback_url) < 0 ||
-        (by_url = imports_url_param(req, "file_url", file_url)) < 0)
-        return BI_EINVAL;
-    task->batch_size = (int)batch_size;
-    plan_cut_fix(task);
-    if (by_url && mg_get_request_info(req->conn)->content_length > 0) {
-        http_send_error(req, BI_EINVAL, "give the file in the body or file_url, not both");
-        return BI_EINVAL;
-    }
-    return 0;
-}
-
-/* Queues the body (or the file at file_url) as a task; form_ok accepts a urlencoded "data"
- * field (parallel-inline). */
-static int imports_post(http_req *req, bool form_ok) {
-    db_task task = {.update_if_exists = true};
-    snprintf(task.username, sizeof task.username, "%s", req->user.username);
-    char callback_url[DB_URL_MAX + 1] = "", file_url[DB_URL_MAX + 1] = "";
+    u->req = req;
+    snprintf(u->task.username, sizeof u->task.username, "%s", req->user.username);
     char key[IMPORTS_KEY_MAX + 1];
-    if (imports_options(req, &task, callback_url, file_url) < 0 ||
-        imports_idempotency_key(req, key) < 0)
-        return 0;
+    /* The query's options alone first: a bad one is refused before any byte is read. */
+    int err = imports_options(req, NULL, &u->task, u->callback_url, u->file_url);
+    if (err == 0)
+        err = imports_idempotency_key(req, key);
     long long length = mg_get_request_info(req->conn)->content_length;
-    if (length > req->app->cfg.max_upload_bytes)
-        return http_send_error(req, BI_ETOOBIG, "the upload is larger than %lld bytes",
-                               req->app->cfg.max_upload_bytes);
-    db_conn *conn;
-    int err = ids_task_id(task.username, task.queue, task.id, sizeof task.id);
-    if (err < 0 || (err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
-        return err;
-    int replayed = key[0] ? imports_replay(req, conn, key) : 0;
-    if (replayed != 0) {
-        db_pool_release(req->app->pool, conn);
-        return replayed < 0 ? replayed : 0;
+    if (err == 0 && u->file_url[0] && length > 0) {
+        http_send_error(req, BI_EINVAL, "give the file in the body or file_url, not both");
+        err = BI_EINVAL;
     }
-    db_upload *db;
-    intake in = {0};
-    if ((err = db_upload_begin(conn, &task, callback_url[0] ? callback_url : NULL, &db)) == 0) {
-        intake_init(&in, db, (size_t)req->app->cfg.max_line_bytes,
-                    task.test_mode ? req->app->cfg.max_test_mode_lines : 0, true);
-        unsigned char hash[32];
-        if (!file_url[0])
-            err = imports_stream_body(req, &in, form_ok, file_url);
+    if (err == 0 && length > req->app->cfg.max_upload_bytes) {
+        http_send_error(req, BI_ETOOBIG, "the upload is larger than %lld bytes",
+                        req->app->cfg.max_upload_bytes);
+        err = BI_ETOOBIG;
+    }
+    if (err < 0) {
+        free(u);
+        return 0; /* answered */
+    }
+    if ((err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &u->conn)) < 0) {
+        free(u);
+        return err;
+    }
+    int replayed = key[0] ? imports_replay(req, u->conn, key) : 0;
+    if (replayed == 0 && !u->file_url[0]) {
+        const char *why = NULL;
+        u->body = body_reader_new(mg_get_header(req->conn, "Content-Type"), imports_fields,
+                                  imports_upload_take, u, &why);
+        if (u->body == NULL) {
+            http_send_error(req, BI_EINVAL, "%s", why);
+            err = BI_EINVAL;
+        } else {
+            err = imports_stream_body(u);
+        }
+    }
+    if (replayed == 0 && err == 0 && u->db == NULL)
+        err = imports_upload_begin(u); /* no file bytes came: file_url, or nothing */
+    if (replayed == 0 && err == 0) { /* options that came after the file's first byte */
+        db_task final = u->task;
+        char callback_url[DB_URL_MAX + 1], file_url[DB_URL_MAX + 1];
+        snprintf(file_url, sizeof file_url, "%s", u->file_url);
+        err = imports_options(req, u->body, &final, callback_url, file_url);
+        if (err == 0 && (strcmp(final.queue, u->task.queue) != 0 ||
+                         strcmp(callback_url, u->callback_url) != 0)) {
+            http_send_error(req, BI_EINVAL, "queue and callback_url must come before the file");
+            err = BI_EINVAL;
+        }
+        if (err == 0 && final.test_mode && !u->task.test_mode &&
+            u->in.lines > req->app->cfg.max_test_mode_lines) {
+            http_send_error(req, BI_ETOOBIG, "a test_mode import may have at most %d lines",
+                            req->app->cfg.max_test_mode_lines);
+            err = BI_ETOOBIG;
+        }
         if (err == 0)
-            err = intake_finish(&in, hash);
-        if (file_url[0])
-            imports_url_hash(file_url, hash);
-        if (err == 0 && in.lines == 0 && !file_url[0])
+            db_upload_options(u->db, &final);
+        u->task = final;
+    }
+    unsigned char hash[32];
+    if (u->db != NULL) {
+        if (err == 0)
+            err = intake_finish(&u->in, hash);
+        if (u->file_url[0])
+            imports_url_hash(u->file_url, hash);
+        if (err == 0 && u->in.lines == 0 && !u->file_url[0])
             err = BI_ENOTFOUND; /* nothing to import: answered below */
         if (err == 0)
-            err = db_upload_commit(db, hash, in.lines, file_url[0] ? file_url : NULL,
+            err = db_upload_commit(u->db, hash, u->in.lines, u->file_url[0] ? u->file_url : NULL,
                                    key[0] ? key : NULL);
         else
-            db_upload_abort(db);
-        intake_fini(&in);
+            db_upload_abort(u->db);
+        intake_fini(&u->in);
     }
     if ((err == BI_EREPEATED || err == BI_ECONFLICT) && key[0])
-        replayed = imports_replay(req, conn, key); /* a twin with the same key won the race */
-    db_pool_release(req->app->pool, conn);
+        replayed = imports_replay(req, u->conn, key); /* a twin with the same key won the race */
+    db_pool_release(req->app->pool, u->conn);
+    body_reader_free(u->body);
+    int64_t lines = u->in.lines;
+    db_task task = u->task;
+    bool by_url = u->file_url[0] != '\0';
+    free(u);
     if (replayed != 0)
         return replayed < 0 ? replayed : 0;
     if (err == BI_ETOOBIG || err == BI_EINVAL)
@@ -275,10 +441,10 @@ static int imports_post(http_req *req, bool form_ok) {
         return err;
     fault_point("after_upload_commit");
     workers_wake(req->app->workers);
-    if (file_url[0])
+    if (by_url)
         log_info("task %s: queued, its file to be downloaded", task.id);
     else
-        log_info("task %s: queued, %lld lines", task.id, (long long)in.lines);
+        log_info("task %s: queued, %lld lines", task.id, (long long)lines);
     return imports_send_queued(req, &task, false);
 }
 
@@ -315,10 +481,10 @@ int imports_api_post(http_req *req) {
     char task_id[1024];
     if (req->n_params == 0 && http_query_param(req, "task", task_id, sizeof task_id))
         return imports_resume(req, task_id);
-    return imports_post(req, false);
+    return imports_post(req);
 }
 
-int imports_api_post_inline(http_req *req) { return imports_post(req, true); }
+int imports_api_post_inline(http_req *req) { return imports_post(req); }
 
 int imports_api_delete(http_req *req) {
     char task_id[1024];

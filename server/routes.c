@@ -28,6 +28,14 @@ static const http_route routes[] = {
     {"GET", "/manage/bulkimport/", imports_api_get, HTTP_OCL},
     {"DELETE", "/manage/bulkimport/", imports_api_delete, HTTP_OCL},
     {"GET", "/manage/bulkimport/:queue/", imports_api_get, HTTP_OCL},
+    /* oclapi2's deprecated import routes: every form of POST is taken on each (their literal
+     * segments come before ":queue/", as in oclapi2, so no queue is named file-url). */
+    {"POST", "/importers/bulk-import/file-url/", imports_api_post_inline, HTTP_OCL},
+    {"POST", "/importers/bulk-import/upload/", imports_api_post_inline, HTTP_OCL},
+    {"POST", "/importers/bulk-import/:queue/file-url/", imports_api_post_inline, HTTP_OCL},
+    {"POST", "/importers/bulk-import/:queue/upload/", imports_api_post_inline, HTTP_OCL},
+    {"POST", "/importers/bulk-import-inline/", imports_api_post_inline, HTTP_OCL},
+    {"POST", "/importers/bulk-import-inline/:queue/", imports_api_post_inline, HTTP_OCL},
     {"POST", "/importers/bulk-import/", imports_api_post, HTTP_OCL},
     {"POST", "/importers/bulk-import/:queue/", imports_api_post, HTTP_OCL},
     {"GET", "/importers/bulk-import/", imports_api_get, HTTP_OCL},

@@ -110,3 +110,110 @@ Test(ocl_today, a_list_of_origins_echoes_the_one_that_matches) {
     harness_response_free(r);
     cr_expect_eq(harness_server_stop(&s), 0);
 }
+
+/* Long-polls task to its end and returns its task JSON (Accept: application/json). */
+static harness_response *final_task(const char *task) {
+    char path[400];
+    snprintf(path, sizeof path, "/importers/bulk-import/?task=%s&wait=30", task);
+    harness_response *r = harness_request_with_header(&srv, "GET", path, ROOT, "Accept: application/json",
+                                                      NULL, NULL, 0);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    return r;
+}
+
+/* POSTs body as content_type to path; asserts 202 and that the task ends SUCCESS having created
+ * `created` resources; returns the task's id in out. */
+static void post_form(const char *path, const char *content_type, const char *body, int created,
+                      char *out, size_t out_len) {
+    harness_response *r = harness_request_typed(&srv, "POST", path, ROOT, content_type, body, strlen(body));
+    cr_assert_eq(r->status, 202, "POST %s (%s): %s", path, content_type, r->body);
+    snprintf(out, out_len, "%s", harness_json_string(r, "id"));
+    harness_response_free(r);
+    r = final_task(out);
+    cr_expect_str_eq(harness_json_string(r, "state"), "SUCCESS", "%s", r->body);
+    const cJSON *summary = cJSON_GetObjectItem(r->json, "summary");
+    cr_expect_eq(cJSON_GetObjectItem(summary, "created")->valueint, created, "%s %s: %s", path, content_type, r->body);
+    harness_response_free(r);
+}
+
+#define ORG(id) "{\"type\":\"Organization\",\"id\":\"" id "\",\"name\":\"O\"}"
+#define ORG_ESCAPED(id) "{\\\"type\\\":\\\"Organization\\\",\\\"id\\\":\\\"" id "\\\",\\\"name\\\":\\\"O\\\"}"
+
+Test(ocl_today, every_way_ocl_posts_a_file_on_every_path) {
+    static const char *const paths[] = {
+        "/importers/bulk-import-parallel-inline/", "/importers/bulk-import/", "/manage/bulkimport/",
+        "/importers/bulk-import/upload/", "/importers/bulk-import/file-url/", "/importers/bulk-import-inline/",
+        "/importers/bulk-import/q1/upload/"};
+    char task[256], sql[600];
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        char body[1024], org[16];
+        /* oclweb3's pasted JSON: an envelope with parallel before the data. */
+        snprintf(org, sizeof org, "E%zu", p);
+        snprintf(body, sizeof body, "{\"parallel\":\"2\",\"data\":\"" ORG_ESCAPED("%s") "\\n" ORG_ESCAPED("%s-2") "\"}", org, org);
+        post_form(paths[p], "application/json", body, 2, task, sizeof task);
+        snprintf(sql, sizeof sql, "SELECT parallel FROM import_tasks WHERE id = '%.255s'", task);
+        cr_expect_eq(harness_sql(srv.conninfo, sql), 2, "parallel is stored with the task");
+        /* A form with the options as fields, before and after the data. */
+        snprintf(org, sizeof org, "F%zu", p);
+        snprintf(body, sizeof body, "parallel=1&data=%%7B%%22type%%22%%3A%%22Organization%%22%%2C%%22id%%22%%3A%%22%s%%22%%2C%%22name%%22%%3A%%22O%%22%%7D&update_if_exists=false", org);
+        post_form(paths[p], "application/x-www-form-urlencoded", body, 1, task, sizeof task);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%.255s' AND parallel = 1"
+                                  " AND partitions = 0 AND NOT update_if_exists", task);
+        cr_expect_eq(harness_sql(srv.conninfo, sql), 1, "options before and after the data: %s", paths[p]);
+        /* Multipart with file and parallel after it. */
+        snprintf(org, sizeof org, "M%zu", p);
+        snprintf(body, sizeof body, "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.json\"\r\n\r\n"
+                                    ORG("%s") "\n\r\n--B\r\nContent-Disposition: form-data; name=\"parallel\"\r\n\r\n3\r\n--B--\r\n", org);
+        post_form(paths[p], "multipart/form-data; boundary=B", body, 1, task, sizeof task);
+        /* A raw one-line body that is a JSON object stays one line; so do urlencoded JSON lines. */
+        snprintf(org, sizeof org, "R%zu", p);
+        snprintf(body, sizeof body, ORG("%s"), org);
+        post_form(paths[p], "application/json", body, 1, task, sizeof task);
+        snprintf(org, sizeof org, "U%zu", p);
+        snprintf(body, sizeof body, ORG("%s") "\n" ORG("%s-2") "\n", org, org);
+        post_form(paths[p], "application/x-www-form-urlencoded", body, 2, task, sizeof task);
+    }
+}
+
+Test(ocl_today, option_errors_name_the_option_wherever_it_came_from) {
+    static const struct {
+        const char *path, *content_type, *body, *message;
+    } cases[] = {
+        {"/importers/bulk-import/?parallel=0", "application/json", ORG("X"), "parallel must be an integer from 1 to 100"},
+        {"/importers/bulk-import/", "application/json", "{\"parallel\":\"x\",\"data\":\"" ORG_ESCAPED("X") "\"}",
+         "parallel must be an integer from 1 to 100"},
+        {"/importers/bulk-import/", "application/json", "{\"data\":\"" ORG_ESCAPED("X") "\",\"bogus\":1}",
+         "unknown field 'bogus' in the body"},
+        {"/importers/bulk-import/?parallel=2", "application/json", "{\"parallel\":\"3\",\"data\":\"" ORG_ESCAPED("X") "\"}",
+         "parallel is given twice, with different values"},
+        {"/importers/bulk-import/", "application/x-www-form-urlencoded", "data=x&update_if_exists=maybe",
+         "update_if_exists must be either 'true' or 'false'"},
+        {"/importers/bulk-import/", "application/json", "{\"data\":\"x\"} trailing", "text after the JSON envelope"},
+        {"/manage/bulkimport/file-url/", "application/json", ORG("X"), "invalid queue name"},
+        {"/manage/bulkimport/upload/", "application/json", ORG("X"), "invalid queue name"},
+        {"/importers/bulk-import/", "application/json", "{\"import_type\":\"npm\",\"data\":\"x\"}", "import_type npm is not supported"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        harness_response *r = harness_request_typed(&srv, "POST", cases[i].path, ROOT, cases[i].content_type,
+                                                    cases[i].body, strlen(cases[i].body));
+        cr_expect_eq(r->status, 400, "case %zu: %s", i, r->body);
+        const char *message = harness_json_string(r, "message");
+        cr_expect(message && strstr(message, cases[i].message) != NULL, "case %zu: %s", i, r->body);
+        harness_response_free(r);
+    }
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_lines l WHERE NOT EXISTS"
+                                           " (SELECT 1 FROM import_tasks t WHERE t.id = l.task_id)"), 0,
+                 "nothing half-stored");
+}
+
+Test(ocl_today, concurrent_is_the_standard_queue_under_oclapi2s_name) {
+    char task[256];
+    post_form("/importers/bulk-import/concurrent/", "application/json", ORG("Conc"), 1, task, sizeof task);
+    cr_expect(strstr(task, "~concurrent") != NULL, "%s", task);
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%.255s' AND NOT named AND queue = 'concurrent'", task);
+    cr_expect_eq(harness_sql(srv.conninfo, sql), 1);
+    harness_response *r = harness_request(&srv, "POST", "/importers/bulk-import/default/", ROOT, ORG("D"));
+    cr_expect_eq(r->status, 400, "default stays reserved: %s", r->body);
+    harness_response_free(r);
+}

@@ -198,13 +198,17 @@ Test(plan, the_cut_decides_partitions_and_the_byte_cap) {
 }
 
 Test(plan, a_new_task_gets_its_cut_from_its_queue) {
-    db_task standard = {.batch_size = 50}, named = {.batch_size = 50, .named = true},
-            test_mode = {.batch_size = 50, .test_mode = true};
+    db_task standard = {.batch_size = 50, .parallel = 5},
+            named = {.batch_size = 50, .named = true, .parallel = 5},
+            hierarchy = {.batch_size = 50, .parallel = 1},
+            test_mode = {.batch_size = 50, .test_mode = true, .parallel = 5};
     plan_cut_fix(&standard);
     plan_cut_fix(&named);
+    plan_cut_fix(&hierarchy);
     plan_cut_fix(&test_mode);
     cr_expect_eq(standard.partitions, PLAN_PARTITIONS);
-    cr_expect_eq(named.partitions, 0, "a named queue's batches are serial");
+    cr_expect_eq(named.partitions, PLAN_PARTITIONS, "parallel governs lines in a named queue too");
+    cr_expect_eq(hierarchy.partitions, 0, "parallel=1: strictly in file order");
     cr_expect_eq(test_mode.partitions, 0, "a test-mode task's batches are serial");
     plan_cut cut = plan_cut_of(&standard);
     cr_expect(cut.batch_size == 50 && cut.partitions == PLAN_PARTITIONS &&
