@@ -222,14 +222,17 @@ static const db_stmt stmt_stream = {
 #define TASKS_LIST_BASE                                                                            \
     "WITH base AS (SELECT * FROM import_tasks t WHERE content_sha256 IS NOT NULL"                   \
     " AND ($1::text IS NULL OR t.username = $1) AND ($2::text IS NULL OR t.queue = $2)"          \
-    " AND ($3::text IS NULL OR t.state = $3))"
-static const db_stmt stmt_list_count = {"tasks_list_count",
-                                        TASKS_LIST_BASE " SELECT count(*) FROM base", 3};
+    " AND ($3::text[] IS NULL OR t.state = ANY($3::text[]))"                                     \
+    " AND ($6::text IS NULL OR strpos(lower(t.id), lower($6)) > 0)"                              \
+    " AND ($7::timestamptz IS NULL OR t.started_at >= $7::timestamptz))"
+static const db_stmt stmt_list_count = {
+    "tasks_list_count", TASKS_LIST_BASE " SELECT count(*) FROM base WHERE $4::bigint >= 0"
+                                        " AND $5::bigint >= 0", 7};
 static const db_stmt stmt_list = {
     "tasks_list",
     TASKS_LIST_BASE " SELECT " TASK_COLUMNS " FROM (SELECT * FROM base ORDER BY created_at DESC, id"
     " LIMIT $4::bigint OFFSET $5::bigint) t" TASK_COUNTERS " ORDER BY t.created_at DESC, t.id",
-    5};
+    7};
 
 static const db_stmt stmt_failed = {
     "tasks_failed_lines",
@@ -819,11 +822,19 @@ int db_tasks_get(db_conn *conn, const char *task_id, const db_user *caller, db_t
     return 0;
 }
 
-int db_tasks_list(db_conn *conn, const char *username, const char *queue, const char *state,
-                  long limit, long offset, db_task_fn each, void *ctx, long *out_total) {
+int db_tasks_list(db_conn *conn, const db_task_filter *filter, long limit, long offset,
+                  db_task_fn each, void *ctx, long *out_total) {
     db_int limit_text = db_int_text(limit);
     db_int offset_text = db_int_text(offset);
-    const char *values[] = {username, queue, state, limit_text.s, offset_text.s};
+    char states[128] = ""; /* an array literal of the states, which are names from a fixed set */
+    for (size_t i = 0; i < filter->n_states; i++) {
+        size_t len = strlen(states);
+        snprintf(states + len, sizeof states - len, "%s%s", i ? "," : "{", filter->states[i]);
+    }
+    if (filter->n_states > 0)
+        strncat(states, "}", sizeof states - strlen(states) - 1);
+    const char *values[] = {filter->username, filter->queue, filter->n_states ? states : NULL,
+                            limit_text.s, offset_text.s, filter->q, filter->started_after};
     PGresult *res = NULL;
     int err = db_exec_row(conn, &stmt_list_count, values, &res);
     if (err < 0)

@@ -187,13 +187,21 @@ int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const cha
 /* Finds task id as seen by caller: another user's task is BI_ENOTFOUND unless caller is root. */
 int db_tasks_get(db_conn *conn, const char *task_id, const db_user *caller, db_task *out);
 
+/* Which tasks a list shows; each member filters when set (NULL or 0 match all). */
+typedef struct db_task_filter {
+    const char *username, *queue;
+    const char *const *states; /* task state names (checked by the caller), n_states of them */
+    size_t n_states;
+    const char *q;             /* a piece of the task id, any case */
+    const char *started_after; /* an ISO 8601 date or time (checked by the caller) */
+} db_task_filter;
+
 /* A page of tasks, newest first: each(task, ctx) per task (task is borrowed for the call; a
  * non-zero return stops the page and is returned), with the number of all matching tasks in
- * *out_total. username, queue and state filter when not NULL. The page is read whole before
- * the first call, so each may use conn. */
+ * *out_total. The page is read whole before the first call, so each may use conn. */
 typedef int (*db_task_fn)(const db_task *task, void *ctx);
-int db_tasks_list(db_conn *conn, const char *username, const char *queue, const char *state,
-                  long limit, long offset, db_task_fn each, void *ctx, long *out_total);
+int db_tasks_list(db_conn *conn, const db_task_filter *filter, long limit, long offset,
+                  db_task_fn each, void *ctx, long *out_total);
 
 /* The summary's parts: each (action, status, count) group in first-seen order. */
 typedef void (*db_group_fn)(const char *action, int status, int64_t count, void *ctx);

@@ -251,6 +251,24 @@ int http_list_owner(http_req *req, const char *what, char *username, const char 
     return 0;
 }
 
+int http_query_only(http_req *req, const char *const *allowed) {
+    const char *query = mg_get_request_info(req->conn)->query_string;
+    for (const char *p = query; p != NULL && *p != '\0';) {
+        size_t len = strcspn(p, "&");
+        size_t name_len = strcspn(p, "=&");
+        bool known = name_len == 0;
+        for (const char *const *a = allowed; *a != NULL && !known; a++)
+            known = strlen(*a) == name_len && strncmp(*a, p, name_len) == 0;
+        if (!known) {
+            http_send_error(req, BI_EINVAL, "unknown query parameter '%.*s'",
+                            (int)(name_len < 64 ? name_len : 64), p);
+            return BI_EINVAL;
+        }
+        p += len + (p[len] == '&');
+    }
+    return 0;
+}
+
 int http_query_bool(http_req *req, const char *name, bool *out, char *why, size_t why_len) {
     char value[16];
     if (!http_query_param(req, name, value, sizeof value))

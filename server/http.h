@@ -107,6 +107,10 @@ int http_stream_end(http_stream *s);
 /* Sends 204 with no body. Returns 0. */
 int http_send_no_content(http_req *req);
 
+/* Checks that every query parameter is named in allowed (NULL-terminated). Returns 0, or
+ * answers 400 naming the first that is not and returns BI_EINVAL. */
+int http_query_only(http_req *req, const char *const *allowed);
+
 /* Copies the decoded query parameter name into out. Returns false when it is absent (or longer
  * than out_len - 1). */
 bool http_query_param(http_req *req, const char *name, char *out, size_t out_len);

@@ -782,13 +782,13 @@ static bool imports_prefers_json(const char *accept) {
     return best_json;
 }
 
-/* 200 with finished task t as JSON (summary_task_json), its summary line as its message. */
-static int imports_send_task_json(http_req *req, db_conn *conn, const db_task *t) {
+int imports_api_send_task(http_req *req, db_conn *conn, const db_task *t) {
     char line[SUMMARY_TEXT_MAX + 128];
-    long len = summary_of_task(conn, t, line, sizeof line);
+    bool finished = !imports_running(t);
+    long len = finished ? summary_of_task(conn, t, line, sizeof line) : 0;
     if (len < 0)
         return (int)len;
-    cJSON *body = summary_task_json(t, line);
+    cJSON *body = summary_task_json(t, finished ? line : NULL);
     http_send_json(req, 200, body);
     cJSON_Delete(body);
     return 0;
@@ -834,7 +834,7 @@ static int imports_get_task(http_req *req, const char *task_id) {
     if ((err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
         return err;
     if (!explicit_result && imports_prefers_json(mg_get_header(req->conn, "Accept")))
-        err = imports_send_task_json(req, conn, &t);
+        err = imports_api_send_task(req, conn, &t);
     else if (strcmp(format, "summary") == 0)
         err = imports_send_summary(req, conn, &t);
     else if (strcmp(format, "failed") == 0)
@@ -849,7 +849,9 @@ static int imports_get_task(http_req *req, const char *task_id) {
 typedef struct task_list {
     http_req *req;
     db_conn *conn;
-    long total;
+    long total, limit, offset;
+    imports_list_headers_fn headers;
+    void *headers_ctx;
     http_stream *stream; /* begun with the first task */
 } task_list;
 
@@ -857,8 +859,11 @@ typedef struct task_list {
 static int imports_list_item(const db_task *task, void *ctx) {
     task_list *out = ctx;
     if (out->stream == NULL) {
-        char header[64];
-        snprintf(header, sizeof header, "X-Total-Count: %ld\r\n", out->total);
+        char header[IMPORTS_LIST_HEADERS_MAX];
+        int n = snprintf(header, sizeof header, "X-Total-Count: %ld\r\n", out->total);
+        if (out->headers != NULL)
+            out->headers(out->total, out->limit, out->offset, out->headers_ctx, header + n,
+                         sizeof header - (size_t)n);
         out->stream = http_stream_begin_with(out->req, 200, "application/json", header);
         http_stream_write(out->stream, "[", 1);
     } else if (task != NULL) {
@@ -894,13 +899,21 @@ static int imports_list(http_req *req, const char *queue) {
     const char *who;
     if (http_list_owner(req, "tasks", username, &who) < 0)
         return 0;
+    const char *states[] = {state};
+    db_task_filter filter = {.username = who, .queue = queue, .states = states,
+                             .n_states = by_state ? 1 : 0};
+    return imports_api_send_list(req, &filter, limit, offset, NULL, NULL);
+}
+
+int imports_api_send_list(http_req *req, const db_task_filter *filter, long limit, long offset,
+                          imports_list_headers_fn headers, void *ctx) {
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
     if (err < 0)
         return err;
-    task_list out = {.req = req, .conn = conn};
-    err = db_tasks_list(conn, who, queue, by_state ? state : NULL, limit, offset, imports_list_item,
-                        &out, &out.total);
+    task_list out = {.req = req, .conn = conn, .limit = limit, .offset = offset,
+                     .headers = headers, .headers_ctx = ctx};
+    err = db_tasks_list(conn, filter, limit, offset, imports_list_item, &out, &out.total);
     if (err == 0 && out.stream == NULL)
         imports_list_item(NULL, &out); /* an empty page */
     if (out.stream != NULL) {

@@ -9,6 +9,7 @@
 #define BI_SERVER_IMPORTS_API_H
 
 #include "http.h"
+#include "tasks.h"
 
 /* POST with ?task=ID&action=resume resumes a REVOKED or FAILURE task instead. */
 int imports_api_post(http_req *req);
@@ -17,5 +18,21 @@ int imports_api_post_inline(http_req *req);
 int imports_api_get(http_req *req);
 /* DELETE ?task=ID (or body {"task_id": ID}): cancel; 204, 404, or 409 once finished. */
 int imports_api_delete(http_req *req);
+
+/* Writes extra header lines (each ending in CRLF) for a list page of total tasks into out
+ * (out_len bytes). */
+#define IMPORTS_LIST_HEADERS_MAX 4096
+typedef void (*imports_list_headers_fn)(long total, long limit, long offset, void *ctx, char *out,
+                                        size_t out_len);
+
+/* Answers 200 with a page of the tasks filter selects, newest first, as a JSON array of task
+ * JSON (summary.h), streamed, with X-Total-Count and what headers (NULL: nothing) adds.
+ * Returns 0 once answered, or a database error before anything was sent. */
+int imports_api_send_list(http_req *req, const db_task_filter *filter, long limit, long offset,
+                          imports_list_headers_fn headers, void *ctx);
+
+/* Answers 200 with finished task t as JSON, its summary line as its message. Returns 0, or a
+ * database error before anything was sent. */
+int imports_api_send_task(http_req *req, db_conn *conn, const db_task *t);
 
 #endif

@@ -7,6 +7,7 @@
 #include "http.h"
 #include "imports_api.h"
 #include "resources_api.h"
+#include "tasks_api.h"
 #include "users_api.h"
 
 #define OWNER "/:owner_type(orgs|users)/:owner"
@@ -41,6 +42,10 @@ static const http_route routes[] = {
     {"GET", "/importers/bulk-import/", imports_api_get, HTTP_OCL},
     {"DELETE", "/importers/bulk-import/", imports_api_delete, HTTP_OCL},
     {"GET", "/importers/bulk-import/:queue/", imports_api_get, HTTP_OCL},
+    {"GET", "/tasks/", tasks_api_list, 0},
+    {"GET", "/tasks/:task/", tasks_api_get, 0},
+    {"DELETE", "/tasks/:task/", tasks_api_delete, 0},
+    {"GET", "/users/:username/tasks/", tasks_api_list_user, 0},
     {"POST", "/manage/feeds/", feeds_api_create, 0},
     {"GET", "/manage/feeds/", feeds_api_list, 0},
     {"GET", "/manage/feeds/:name/", feeds_api_get, 0},

@@ -217,3 +217,92 @@ Test(ocl_today, concurrent_is_the_standard_queue_under_oclapi2s_name) {
     cr_expect_eq(r->status, 400, "default stays reserved: %s", r->body);
     harness_response_free(r);
 }
+
+Test(ocl_today, the_tasks_api_pages_filters_and_keeps_tasks_private) {
+    char alice[128], bob[128], a_tasks[3][256], b_task[256];
+    harness_create_user(&srv, "talice", alice, sizeof alice);
+    harness_create_user(&srv, "tbob", bob, sizeof bob);
+    for (int i = 0; i < 3; i++) {
+        char line[128];
+        snprintf(line, sizeof line, "{\"type\":\"Organization\",\"id\":\"TA%d\",\"name\":\"O\"}", i);
+        harness_response *r = harness_request(&srv, "POST", "/importers/bulk-import/", alice, line);
+        cr_assert_eq(r->status, 202, "%s", r->body);
+        snprintf(a_tasks[i], sizeof a_tasks[i], "%s", harness_json_string(r, "id"));
+        harness_response_free(r);
+    }
+    harness_response *r = harness_request(&srv, "POST", "/importers/bulk-import/", bob, ORG("TB"));
+    snprintf(b_task, sizeof b_task, "%s", harness_json_string(r, "id"));
+    harness_response_free(r);
+    for (int i = 0; i < 3; i++)
+        harness_response_free(final_task(a_tasks[i]));
+    harness_response_free(final_task(b_task));
+
+    char value[1400];
+    r = harness_request(&srv, "GET", "/tasks/?limit=2", alice, NULL);
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 2);
+    cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(r->json, 0), "id")->valuestring, a_tasks[2],
+                     "newest first, and only alice's");
+    cr_expect_str_eq(harness_response_header(r, "num_found", value, sizeof value), "3");
+    cr_expect_str_eq(harness_response_header(r, "num_returned", value, sizeof value), "2");
+    cr_expect_str_eq(harness_response_header(r, "pages", value, sizeof value), "2");
+    cr_expect_str_eq(harness_response_header(r, "page_number", value, sizeof value), "1");
+    const char *next = harness_response_header(r, "next", value, sizeof value);
+    cr_expect(next != NULL && strstr(next, "/tasks/?limit=2&page=2") != NULL, "%s", next ? next : "(none)");
+    cr_expect_null(harness_response_header(r, "previous", value, sizeof value));
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/tasks/?limit=2&page=2", alice, NULL);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 1);
+    cr_expect_not_null(harness_response_header(r, "previous", value, sizeof value));
+    cr_expect_null(harness_response_header(r, "next", value, sizeof value));
+    harness_response_free(r);
+
+    r = harness_request(&srv, "GET", "/tasks/?state=SUCCESS,FAILURE&verbose=true", ROOT, NULL);
+    cr_expect_geq(cJSON_GetArraySize(r->json), 4, "root sees everyone's");
+    harness_response_free(r);
+    char path[600];
+    snprintf(path, sizeof path, "/tasks/?q=%.8s", b_task);
+    r = harness_request(&srv, "GET", path, ROOT, NULL);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 1, "q finds a task by a piece of its id: %s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/tasks/?start_date=2000-01-01T00:00:00Z", alice, NULL);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 3);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/tasks/?start_date=2999-01-01", alice, NULL);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 0);
+    harness_response_free(r);
+    static const char *const bad[] = {"/tasks/?start_date=yesterday", "/tasks/?state=DONE",
+                                      "/tasks/?limit=0", "/tasks/?page=x", "/tasks/?sort=id"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = harness_request(&srv, "GET", bad[i], alice, NULL);
+        cr_expect_eq(r->status, 400, "%s: %s", bad[i], r->body);
+        harness_response_free(r);
+    }
+
+    r = harness_request(&srv, "GET", "/users/talice/tasks/", alice, NULL);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 3);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/users/tbob/tasks/", alice, NULL);
+    cr_expect_eq(r->status, 404, "another user's list is not revealed: %s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/users/tbob/tasks/", ROOT, NULL);
+    cr_expect_eq(cJSON_GetArraySize(r->json), 1);
+    harness_response_free(r);
+
+    snprintf(path, sizeof path, "/tasks/%s/", b_task);
+    r = harness_request(&srv, "GET", path, alice, NULL);
+    cr_expect_eq(r->status, 404, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "DELETE", path, alice, NULL);
+    cr_expect_eq(r->status, 404, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", path, bob, NULL);
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    cr_expect_str_eq(harness_json_string(r, "state"), "SUCCESS");
+    cr_expect(strncmp(harness_json_string(r, "message"), "Processed 1 of 1", 16) == 0, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "DELETE", path, bob, NULL);
+    cr_expect_eq(r->status, 400, "%s", r->body);
+    cr_expect_str_eq(harness_json_string(r, "message"), "Task is already finished.");
+    harness_response_free(r);
+}
