@@ -31,6 +31,34 @@ bool fetch_url_is_http(const char *url) {
     return true;
 }
 
+bool fetch_url_host_is_private(const char *url) {
+    const char *host = strstr(url, "://") + 3;
+    const char *at = strpbrk(host, "@/?#");
+    if (at != NULL && *at == '@') /* user info */
+        host = at + 1;
+    char name[256];
+    size_t len;
+    if (*host == '[') {
+        len = strcspn(host + 1, "]");
+        host++;
+    } else {
+        len = strcspn(host, ":/?#");
+    }
+    if (len == 0 || len >= sizeof name)
+        return false;
+    memcpy(name, host, len);
+    name[len] = '\0';
+    if (strcasecmp(name, "localhost") == 0 || (len > 10 && strcasecmp(name + len - 10, ".localhost") == 0))
+        return true;
+    struct sockaddr_in v4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};
+    if (inet_pton(AF_INET, name, &v4.sin_addr) == 1)
+        return fetch_address_is_private((const struct sockaddr *)&v4);
+    if (inet_pton(AF_INET6, name, &v6.sin6_addr) == 1)
+        return fetch_address_is_private((const struct sockaddr *)&v6);
+    return false;
+}
+
 /* Whether IPv4 address a (host order) is loopback, private, link-local, shared, multicast or
  * otherwise not a public unicast address. */
 static bool fetch_ipv4_is_private(uint32_t a) {

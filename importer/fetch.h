@@ -25,6 +25,11 @@ bool fetch_url_is_http(const char *url);
  * IPv4-mapped and NAT64 IPv6 addresses are judged by their IPv4 part. */
 bool fetch_address_is_private(const struct sockaddr *sa);
 
+/* Whether url (fetch_url_is_http) names its host by an address the policy refuses — a
+ * literal private IP address, or "localhost" — which is known without resolving the name: so
+ * such a file_url is refused when it is posted. Names are judged when the download connects. */
+bool fetch_url_host_is_private(const char *url);
+
 /* Receives downloaded bytes; a negative return stops the download and is returned. */
 typedef int (*fetch_sink)(const char *data, size_t len, void *ctx);
 

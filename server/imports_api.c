@@ -109,18 +109,30 @@ static int imports_option_long(http_req *req, const body_reader *body, const cha
     return 0;
 }
 
+/* Checks url, given as name: an http(s) URL, and for file_url no private address the caller
+ * may not reach (as far as that is known without resolving it: the download checks again
+ * each address it connects to). Answers 400. */
+static int imports_check_url(http_req *req, const char *name, const char *out) {
+    if (!fetch_url_is_http(out)) {
+        http_send_error(req, BI_EINVAL, "%s must be an http:// or https:// URL of at most %d bytes",
+                        name, DB_URL_MAX);
+        return BI_EINVAL;
+    }
+    if (strcmp(name, "file_url") == 0 && !req->user.is_root && !req->app->cfg.fetch_allow_private &&
+        fetch_url_host_is_private(out)) { /* a webhook's is judged at delivery, and retried */
+        http_send_error(req, BI_EINVAL, "%s names a loopback or private address, which only root "
+                                        "may reach (--fetch-allow-private)", name);
+        return BI_EINVAL;
+    }
+    return 0;
+}
+
 /* Option name, an http(s) URL, into out (DB_URL_MAX + 1 bytes; "" when absent); answers 400. */
 static int imports_option_url(http_req *req, const body_reader *body, const char *name,
                               char *out) {
     out[0] = '\0';
     int given = imports_option_text(req, body, name, out, DB_URL_MAX + 1);
-    if (given <= 0)
-        return given;
-    if (fetch_url_is_http(out))
-        return 0;
-    http_send_error(req, BI_EINVAL, "%s must be an http:// or https:// URL of at most %d bytes",
-                    name, DB_URL_MAX);
-    return BI_EINVAL;
+    return given <= 0 ? given : imports_check_url(req, name, out);
 }
 
 /* Fills task's queue: the path's (params[0]), else the option queue, else the standard queue
@@ -256,10 +268,7 @@ static int imports_stream_body(imports_upload *u) {
     if (err == 0)
         err = body_reader_finish(u->body);
     const char *url = err == 0 ? body_reader_file_url(u->body) : NULL;
-    if (url != NULL && !fetch_url_is_http(url)) {
-        err = BI_EINVAL;
-        http_send_error(req, err, "file_url must be an http:// or https:// URL");
-    } else if (url != NULL) {
+    if (url != NULL && (err = imports_check_url(req, "file_url", url)) == 0) {
         snprintf(u->file_url, sizeof u->file_url, "%s", url);
     } else if (err == BI_EINVAL && body_reader_error(u->body)[0]) { /* else the sink answered */
         http_send_error(req, err, "%s", body_reader_error(u->body));
