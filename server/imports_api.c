@@ -486,30 +486,98 @@ static int imports_resume(http_req *req, const char *task_id) {
     return 0;
 }
 
+/* Answers 400 for a query parameter no POST takes. */
+static int imports_post_params(http_req *req) {
+    const char *params[sizeof imports_fields / sizeof imports_fields[0] + 3] = {"task", "action", "file_url"};
+    for (size_t i = 0; imports_fields[i] != NULL; i++)
+        params[3 + i] = imports_fields[i];
+    return http_query_only(req, params);
+}
+
 int imports_api_post(http_req *req) {
+    if (imports_post_params(req) < 0)
+        return 0;
     char task_id[1024];
     if (req->n_params == 0 && http_query_param(req, "task", task_id, sizeof task_id))
         return imports_resume(req, task_id);
     return imports_post(req);
 }
 
-int imports_api_post_inline(http_req *req) { return imports_post(req); }
+int imports_api_post_inline(http_req *req) {
+    return imports_post_params(req) < 0 ? 0 : imports_post(req);
+}
+
+#define IMPORTS_DELETE_BODY_MAX 4096
+
+typedef struct small_body {
+    char text[IMPORTS_DELETE_BODY_MAX + 1];
+    size_t len;
+} small_body;
+
+/* A body reader's sink that keeps a small raw body whole. */
+static int imports_keep_small(const char *data, size_t len, void *ctx) {
+    small_body *b = ctx;
+    if (b->len + len > IMPORTS_DELETE_BODY_MAX)
+        return BI_ETOOBIG;
+    memcpy(b->text + b->len, data, len);
+    b->len += len;
+    b->text[b->len] = '\0';
+    return 0;
+}
+
+/* The task a DELETE names: ?task=ID, or task_id in the body as JSON {"task_id": ID}, a
+ * urlencoded or a multipart form (oclapi2's forms), into task_id (cap bytes). Answers 400 or
+ * 413 itself (a negative return). */
+static int imports_delete_task_id(http_req *req, char *task_id, size_t cap) {
+    if (http_query_param(req, "task", task_id, cap))
+        return 0;
+    static const char *const fields[] = {"task_id", NULL};
+    small_body *b = calloc(1, sizeof *b);
+    const char *why = NULL;
+    body_reader *reader = b ? body_reader_new(mg_get_header(req->conn, "Content-Type"), fields,
+                                              imports_keep_small, b, &why)
+                            : NULL;
+    if (b == NULL)
+        abort();
+    int err = reader == NULL ? BI_EINVAL : 0, n;
+    char chunk[1024];
+    while (err == 0 && (n = mg_read(req->conn, chunk, sizeof chunk)) > 0)
+        err = body_reader_feed(reader, chunk, (size_t)n);
+    if (err == 0)
+        body_reader_finish(reader); /* a form without a file is fine here: only task_id counts */
+    const body_field *given;
+    size_t n_given = reader ? body_reader_fields(reader, &given) : 0;
+    bool found = false;
+    for (size_t i = 0; i < n_given && err == 0; i++)
+        if (strcmp(given[i].name, "task_id") == 0 && (found = strlen(given[i].value) < cap))
+            memcpy(task_id, given[i].value, strlen(given[i].value) + 1);
+    cJSON *json = !found && err == 0 ? cJSON_ParseWithLength(b->text, b->len) : NULL;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(json, "task_id");
+    if (cJSON_IsString(id) && strlen(id->valuestring) < cap) {
+        memcpy(task_id, id->valuestring, strlen(id->valuestring) + 1);
+        found = true;
+    }
+    cJSON_Delete(json);
+    body_reader_free(reader);
+    free(b);
+    if (err == BI_ETOOBIG) {
+        http_send_error(req, err, "the body is larger than %d bytes", IMPORTS_DELETE_BODY_MAX);
+        return err;
+    }
+    if (!found) {
+        http_send_error(req, BI_EINVAL, "give ?task=ID or task_id in the body (JSON or a form)");
+        return BI_EINVAL;
+    }
+    return 0;
+}
 
 int imports_api_delete(http_req *req) {
+    static const char *const params[] = {"task", NULL};
+    if (http_query_only(req, params) < 0)
+        return 0;
     char task_id[1024];
-    bool found = http_query_param(req, "task", task_id, sizeof task_id);
-    if (!found) { /* OCL's other form: a JSON body {"task_id": ID} */
-        cJSON *body = NULL;
-        if (http_read_json_object(req, 4096, &body) < 0)
-            return 0;
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "task_id");
-        found = cJSON_IsString(id);
-        if (found)
-            snprintf(task_id, sizeof task_id, "%s", id->valuestring);
-        cJSON_Delete(body);
-        if (!found)
-            return http_send_error(req, BI_EINVAL, "give ?task=ID or a body {\"task_id\": ID}");
-    }
+    if (imports_delete_task_id(req, task_id, sizeof task_id) < 0)
+        return 0;
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
     if (err < 0)
@@ -937,8 +1005,12 @@ int imports_api_send_list(http_req *req, const db_task_filter *filter, long limi
 }
 
 int imports_api_get(http_req *req) {
+    static const char *const params[] = {"task",  "result", "wait",   "username",
+                                         "state", "limit",  "offset", "verbose", NULL};
+    if (http_query_only(req, params) < 0)
+        return 0;
     char task_id[1024]; /* longer than any id: an over-long one is simply not found */
-    if (req->n_params == 0 && http_query_param(req, "task", task_id, sizeof task_id))
+    if (http_query_param(req, "task", task_id, sizeof task_id)) /* on /:queue/ too, as oclapi2 */
         return imports_get_task(req, task_id);
     return imports_list(req, req->n_params ? req->params[0] : NULL);
 }

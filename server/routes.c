@@ -29,6 +29,7 @@ static const http_route routes[] = {
     {"GET", "/manage/bulkimport/", imports_api_get, HTTP_OCL},
     {"DELETE", "/manage/bulkimport/", imports_api_delete, HTTP_OCL},
     {"GET", "/manage/bulkimport/:queue/", imports_api_get, HTTP_OCL},
+    {"DELETE", "/manage/bulkimport/:queue/", imports_api_delete, HTTP_OCL},
     /* oclapi2's deprecated import routes: every form of POST is taken on each (their literal
      * segments come before ":queue/", as in oclapi2, so no queue is named file-url). */
     {"POST", "/importers/bulk-import/file-url/", imports_api_post_inline, HTTP_OCL},
@@ -42,6 +43,7 @@ static const http_route routes[] = {
     {"GET", "/importers/bulk-import/", imports_api_get, HTTP_OCL},
     {"DELETE", "/importers/bulk-import/", imports_api_delete, HTTP_OCL},
     {"GET", "/importers/bulk-import/:queue/", imports_api_get, HTTP_OCL},
+    {"DELETE", "/importers/bulk-import/:queue/", imports_api_delete, HTTP_OCL},
     {"GET", "/tasks/", tasks_api_list, 0},
     {"GET", "/tasks/:task/", tasks_api_get, 0},
     {"DELETE", "/tasks/:task/", tasks_api_delete, 0},

@@ -192,6 +192,9 @@ Test(ocl_today, option_errors_name_the_option_wherever_it_came_from) {
         {"/manage/bulkimport/file-url/", "application/json", ORG("X"), "invalid queue name"},
         {"/manage/bulkimport/upload/", "application/json", ORG("X"), "invalid queue name"},
         {"/importers/bulk-import/", "application/json", "{\"import_type\":\"npm\",\"data\":\"x\"}", "import_type npm is not supported"},
+        {"/importers/bulk-import/?bogus=1", "application/json", ORG("X"), "unknown query parameter 'bogus'"},
+        {"/importers/bulk-import-parallel-inline/?updateifexists=true", "application/json", ORG("X"),
+         "unknown query parameter 'updateifexists'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         harness_response *r = harness_request_typed(&srv, "POST", cases[i].path, ROOT, cases[i].content_type,
@@ -201,6 +204,9 @@ Test(ocl_today, option_errors_name_the_option_wherever_it_came_from) {
         cr_expect(message && strstr(message, cases[i].message) != NULL, "case %zu: %s", i, r->body);
         harness_response_free(r);
     }
+    harness_response *r = harness_request(&srv, "GET", "/importers/bulk-import/?sort=id", ROOT, NULL);
+    cr_expect_eq(r->status, 400, "a list takes no unknown parameter: %s", r->body);
+    harness_response_free(r);
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_lines l WHERE NOT EXISTS"
                                            " (SELECT 1 FROM import_tasks t WHERE t.id = l.task_id)"), 0,
                  "nothing half-stored");
@@ -305,4 +311,45 @@ Test(ocl_today, the_tasks_api_pages_filters_and_keeps_tasks_private) {
     cr_expect_eq(r->status, 400, "%s", r->body);
     cr_expect_str_eq(harness_json_string(r, "message"), "Task is already finished.");
     harness_response_free(r);
+}
+
+Test(ocl_today, tasks_are_read_and_cancelled_in_every_form_on_every_path) {
+    /* Hold the queue "held" with a task that never ends, so what follows stays PENDING. */
+    harness_sql(srv.conninfo, "INSERT INTO import_tasks (id, username, queue, named, state, update_if_exists,"
+                              " test_mode, content_sha256, started_at, heartbeat_at) VALUES ('h-root~held',"
+                              " 'root', 'held', true, 'STARTED', true, false, '\\x00', now(), now() + interval '1 hour')");
+    static const struct {
+        const char *path, *content_type, *before, *after; /* the body: before, the id, after */
+    } forms[] = {
+        {"/importers/bulk-import/", "application/json", "{\"task_id\":\"", "\"}"},
+        {"/importers/bulk-import/held/", "application/json", "{\"task_id\":\"", "\"}"},
+        {"/manage/bulkimport/held/", "application/x-www-form-urlencoded", "task_id=", ""},
+        {"/importers/bulk-import/", "multipart/form-data; boundary=B",
+         "--B\r\nContent-Disposition: form-data; name=\"task_id\"\r\n\r\n", "\r\n--B--\r\n"},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char line[128], task[256], path[600], body[600];
+        snprintf(line, sizeof line, "{\"type\":\"Organization\",\"id\":\"Held%zu\",\"name\":\"O\"}", i);
+        harness_response *r = harness_request(&srv, "POST", "/importers/bulk-import/held/", ROOT, line);
+        cr_assert_eq(r->status, 202, "%s", r->body);
+        snprintf(task, sizeof task, "%s", harness_json_string(r, "id"));
+        harness_response_free(r);
+        snprintf(path, sizeof path, "/importers/bulk-import/held/?task=%s", task);
+        r = harness_request(&srv, "GET", path, ROOT, NULL);
+        cr_expect_eq(r->status, 202, "GET /:queue/?task= is the task: %s", r->body);
+        cr_expect_str_eq(harness_json_string(r, "id"), task);
+        harness_response_free(r);
+        snprintf(body, sizeof body, "%s%s%s", forms[i].before, task, forms[i].after);
+        r = harness_request_typed(&srv, "DELETE", forms[i].path, ROOT, forms[i].content_type, body, strlen(body));
+        cr_expect_eq(r->status, 204, "DELETE %s (%s): %s", forms[i].path, forms[i].content_type, r->body);
+        harness_response_free(r);
+        char sql[512];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%.255s' AND state = 'REVOKED'", task);
+        cr_expect_eq(harness_sql(srv.conninfo, sql), 1, "%s", forms[i].content_type);
+    }
+    harness_response *r = harness_request_typed(&srv, "DELETE", "/importers/bulk-import/", ROOT,
+                                                "application/x-www-form-urlencoded", "other=1", 7);
+    cr_expect_eq(r->status, 400, "%s", r->body);
+    harness_response_free(r);
+    harness_sql(srv.conninfo, "DELETE FROM import_tasks WHERE id = 'h-root~held'");
 }
