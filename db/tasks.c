@@ -65,11 +65,12 @@ static const db_stmt stmt_fetched = {
     3};
 /* The oldest runnable task: root's priority queue first; a named queue's next task only when
  * none of that (user, queue) is started or older. SKIP LOCKED: claimers never wait on each
- * other. A test-mode task's earlier attempt rolled back whole, so it starts again from line 1:
- * its results so far are dropped with its counters. */
+ * other. A test-mode task's earlier attempt rolled back whole, so it starts again from line 1
+ * whenever any batch of it was recorded: its results so far are dropped with its counters. */
 static const db_stmt stmt_claim = {
     "tasks_claim",
-    "WITH c AS (SELECT c.id, c.test_mode AND c.checkpoint > 0 AS restart FROM import_tasks c"
+    "WITH c AS (SELECT c.id, c.test_mode AND EXISTS (SELECT 1 FROM import_batches b"
+    " WHERE b.task_id = c.id) AS restart FROM import_tasks c"
     " WHERE c.state = 'PENDING' AND c.content_sha256 IS NOT NULL AND (NOT c.named OR NOT EXISTS"
     " (SELECT 1 FROM import_tasks o WHERE o.username = c.username AND o.queue = c.queue"
     " AND o.id <> c.id AND (o.state = 'STARTED' OR (o.state = 'PENDING'"
@@ -145,8 +146,8 @@ static const db_stmt stmt_heartbeat = {
     2};
 static const db_stmt stmt_rescue = {
     "tasks_rescue",
-    "WITH r AS (UPDATE import_tasks SET state = 'PENDING', worker = NULL WHERE state = 'STARTED'"
-    " AND heartbeat_at < clock_timestamp() - make_interval(secs => $1::integer / 1000.0)"
+    "WITH r AS (UPDATE import_tasks SET state = 'PENDING', worker = NULL, lease = lease + 1"
+    " WHERE state = 'STARTED' AND heartbeat_at < clock_timestamp() - make_interval(secs => $1::integer / 1000.0)"
     " RETURNING id) SELECT count(*), CASE WHEN count(*) > 0 THEN pg_notify('" DB_TASKS_CHANNEL
     "', '') END FROM r",
     1};
@@ -180,14 +181,15 @@ static const db_stmt stmt_cancel = {
 static const db_stmt stmt_resume = {
     "tasks_resume",
     "WITH r AS (UPDATE import_tasks SET state = 'PENDING', cancel_requested = false,"
-    " finished_at = NULL, error = NULL, worker = NULL WHERE id = $1 RETURNING id)"
+    " finished_at = NULL, error = NULL, worker = NULL, lease = lease + 1 WHERE id = $1"
+    " RETURNING id)"
     " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM r",
     1};
 /* A finished task of a named queue makes its successor runnable: wake the nodes. */
 static const db_stmt stmt_finish = {
     "tasks_finish",
     "WITH f AS (UPDATE import_tasks SET state = $3, error = $4, finished_at = clock_timestamp()"
-    " WHERE id = $1 AND lease = $2::bigint RETURNING named)"
+    " WHERE id = $1 AND lease = $2::bigint AND state = 'STARTED' RETURNING named)"
     " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM f WHERE named",
     4};
 static const db_stmt stmt_get = {

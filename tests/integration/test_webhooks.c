@@ -24,6 +24,7 @@ typedef struct peer {
     pthread_mutex_t lock;
     int fail_first; /* POSTs answered 500 before the first 200 */
     int hits;       /* POSTs received */
+    int slow_gets;  /* GETs of /slow-then-ok.jsonl */
     char *bodies[MAX_HITS];
     char signatures[MAX_HITS][128];
     char tasks[MAX_HITS][256];
@@ -65,6 +66,19 @@ static int peer_handle(struct mg_connection *conn, void *data) {
         mg_send_http_ok(conn, "application/x-ndjson", (long long)strlen(file_lines));
         mg_write(conn, file_lines, strlen(file_lines));
         return 200;
+    }
+    if (strcmp(info->local_uri, "/slow-then-ok.jsonl") == 0) { /* 404 after 3 s, then the file */
+        pthread_mutex_lock(&p->lock);
+        int get = p->slow_gets++;
+        pthread_mutex_unlock(&p->lock);
+        if (get > 0) {
+            mg_send_http_ok(conn, "application/x-ndjson", (long long)strlen(file_lines));
+            mg_write(conn, file_lines, strlen(file_lines));
+            return 200;
+        }
+        sleep(3);
+        mg_send_http_error(conn, 404, "%s", "not yet");
+        return 404;
     }
     if (strcmp(info->local_uri, "/redirect") == 0) {
         mg_send_http_redirect(conn, "/file.jsonl", 302);
@@ -365,6 +379,32 @@ Test(file_url, downloads_import_and_failures_say_why) {
                               "application/x-ndjson", NULL, 0);
     cr_expect_eq(r->status, 400, "%s", r->body);
     harness_response_free(r);
+    cr_expect_eq(harness_server_stop(&s), 0);
+    peer_stop(&p);
+}
+
+/* A worker cut off while it downloads is rescued (its task goes back to PENDING); when its
+ * download then fails, it must not mark the task it no longer holds FAILURE: the task runs
+ * again and succeeds. (The SQL below is what a rescue did while the old worker was away; with
+ * one worker, nobody else takes the task meanwhile.) */
+Test(file_url, a_rescued_task_is_not_failed_by_the_worker_that_lost_it) {
+    peer p;
+    peer_start(&p, 0);
+    harness_server s;
+    harness_server_start_with(&s, 1, (const char *const[]){NULL});
+    char path[512], sql[700], id[256];
+    snprintf(path, sizeof path, "/manage/bulkimport/?file_url=http://127.0.0.1:%d/slow-then-ok.jsonl",
+             p.port);
+    snprintf(id, sizeof id, "%s", submit(&s, path, ROOT, NULL));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND state = 'STARTED'", id);
+    for (int i = 0; i < 100 && harness_sql(s.conninfo, sql) == 0; i++)
+        usleep(20 * 1000);
+    cr_assert_eq(harness_sql(s.conninfo, sql), 1, "the download started");
+    snprintf(sql, sizeof sql, "UPDATE import_tasks SET state = 'PENDING', worker = NULL WHERE id = '%s'", id);
+    harness_sql(s.conninfo, sql);
+    cr_expect_str_eq(final_state(&s, id), "SUCCESS");
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND error IS NULL AND total = 3", id);
+    cr_expect_eq(harness_sql(s.conninfo, sql), 1, "no failure recorded by the worker that lost the task");
     cr_expect_eq(harness_server_stop(&s), 0);
     peer_stop(&p);
 }
