@@ -314,7 +314,7 @@ static int imports_idempotency_key(http_req *req, char *key) {
     return 0;
 }
 
-/* Answers 202 with the body of a new task: its id, PENDING, its user and queue. */
+/* Answers 202 with a new task as queued (summary_task_json, PENDING). */
 static int imports_send_queued(http_req *req, const db_task *task, bool replayed) {
     db_task queued = *task;
     snprintf(queued.state, sizeof queued.state, "PENDING");
@@ -428,6 +428,9 @@ static int imports_post(http_req *req) {
     }
     if ((err == BI_EREPEATED || err == BI_ECONFLICT) && key[0])
         replayed = imports_replay(req, u->conn, key); /* a twin with the same key won the race */
+    db_task stored; /* the answer shows the task as it was queued, with its stored created_at */
+    if (err == 0 && db_tasks_get(u->conn, u->task.id, &req->user, &stored) == 0)
+        memcpy(u->task.created_at, stored.created_at, sizeof stored.created_at);
     db_pool_release(req->app->pool, u->conn);
     body_reader_free(u->body);
     int64_t lines = u->in.lines;

@@ -127,6 +127,7 @@ static void post_form(const char *path, const char *content_type, const char *bo
                       char *out, size_t out_len) {
     harness_response *r = harness_request_typed(&srv, "POST", path, ROOT, content_type, body, strlen(body));
     cr_assert_eq(r->status, 202, "POST %s (%s): %s", path, content_type, r->body);
+    cr_expect(cJSON_IsString(cJSON_GetObjectItem(r->json, "created_at")), "the queued task's time: %s", r->body);
     snprintf(out, out_len, "%s", harness_json_string(r, "id"));
     harness_response_free(r);
     r = final_task(out);
