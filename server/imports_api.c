@@ -7,6 +7,7 @@
 #include "ids.h"
 #include "intake.h"
 #include "log.h"
+#include "owners.h"
 #include "plan.h"
 #include "summary.h"
 #include "tasks.h"
@@ -979,6 +980,19 @@ static int imports_list(http_req *req, const char *queue) {
     const char *who;
     if (http_list_owner(req, "tasks", username, &who) < 0)
         return 0;
+    if (who != NULL && strcmp(who, req->user.username) != 0) { /* root names a user */
+        db_conn *conn;
+        db_owner owner;
+        int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+        if (err < 0)
+            return err;
+        err = db_owners_lookup(conn, req->user.username, false, who, &owner);
+        db_pool_release(req->app->pool, conn);
+        if (err < 0)
+            return err;
+        if (!owner.found)
+            return http_send_error(req, BI_ENOTFOUND, "User not found");
+    }
     const char *states[] = {state};
     db_task_filter filter = {.username = who, .queue = queue, .states = states,
                              .n_states = by_state ? 1 : 0};

@@ -332,6 +332,7 @@ Test(imports, listing_shows_own_tasks_and_root_reviews_all) {
     cr_expect_eq(cJSON_GetArraySize(r->json), 1);
     harness_response_free(r);
     harness_response_free(list("/manage/bulkimport/?username=alice", bob, 403));
+    harness_response_free(list("/manage/bulkimport/?username=nobody", ROOT, 404));
     r = list("/manage/bulkimport/", ROOT, 200);
     char total[16];
     cr_expect_str_eq(harness_response_header(r, "X-Total-Count", total, sizeof total), "3");
