@@ -334,7 +334,18 @@ int db_exec_sql(db_conn *conn, const char *sql, ExecStatusType expect, PGresult 
 
 int db_begin(db_conn *conn) { return db_exec_sql(conn, "BEGIN", PGRES_COMMAND_OK, NULL); }
 
-int db_commit(db_conn *conn) { return db_exec_sql(conn, "COMMIT", PGRES_COMMAND_OK, NULL); }
+int db_commit(db_conn *conn) {
+    PGresult *res = NULL;
+    int err = db_exec_sql(conn, "COMMIT", PGRES_COMMAND_OK, &res);
+    /* COMMIT of a transaction that failed earlier "succeeds" with the tag ROLLBACK: nothing
+     * was committed, and the caller must not think otherwise. */
+    if (err == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        log_error("COMMIT answered %s: the transaction had failed", PQcmdStatus(res));
+        err = BI_EINTERNAL;
+    }
+    PQclear(res);
+    return err;
+}
 
 void db_rollback(db_conn *conn) {
     if (conn->pg == NULL || conn->broken)

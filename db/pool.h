@@ -34,8 +34,9 @@ int db_pool_acquire(db_pool *pool, int timeout_ms, db_conn **out_conn);
 void db_pool_release(db_pool *pool, db_conn *conn);
 
 /* Transactions on a borrowed connection. Each returns 0, or BI_EUNAVAIL when the connection
- * broke, or BI_EINTERNAL. db_rollback never fails the caller's cleanup path: it marks the
- * connection broken instead. */
+ * broke, or BI_EINTERNAL — db_commit also when the transaction had failed earlier, so that
+ * PostgreSQL rolled it back (its COMMIT's tag is ROLLBACK). db_rollback never fails the
+ * caller's cleanup path: it marks the connection broken instead. */
 int db_begin(db_conn *conn);
 int db_commit(db_conn *conn);
 void db_rollback(db_conn *conn);

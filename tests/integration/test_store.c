@@ -4,6 +4,7 @@
 #include "drf.h"
 #include "error.h"
 #include "harness.h"
+#include "pgconn.h"
 #include "pool.h"
 
 #include <criterion/criterion.h>
@@ -79,6 +80,23 @@ Test(store, sample_ocldev_loads) {
     cr_expect_eq(a->n, 64);
     expect_all_succeeded(a);
     applied_free(a);
+}
+
+/* A transaction that failed earlier is rolled back by its COMMIT, whose tag says ROLLBACK:
+ * db_commit must report it, or a batch would count as committed with nothing stored. */
+Test(store, a_commit_of_a_failed_transaction_is_an_error) {
+    db_pool *pool;
+    db_conn *conn;
+    cr_assert_eq(db_pool_create(srv.conninfo, 1, &pool), 0);
+    cr_assert_eq(db_pool_acquire(pool, 5000, &conn), 0);
+    cr_assert_eq(db_begin(conn), 0);
+    cr_assert_eq(db_exec_sql(conn, "CREATE TEMP TABLE t_commit (x int)", PGRES_COMMAND_OK, NULL), 0);
+    cr_assert_lt(db_exec_sql(conn, "SELECT no_such_column FROM t_commit", PGRES_TUPLES_OK, NULL), 0);
+    cr_expect_lt(db_commit(conn), 0, "the COMMIT rolled back");
+    cr_assert_eq(db_begin(conn), 0, "the connection is usable again");
+    cr_expect_eq(db_commit(conn), 0);
+    db_pool_release(pool, conn);
+    db_pool_destroy(pool);
 }
 
 /* ---- reading back -------------------------------------------------------------------------- */
