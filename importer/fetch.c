@@ -92,15 +92,17 @@ bool fetch_address_is_private(const struct sockaddr *sa) {
     const unsigned char *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
     static const unsigned char nat64[12] = {0, 0x64, 0xFF, 0x9B};
-    if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0)
+    static const unsigned char compatible[12] = {0}; /* ::a.b.c.d, deprecated; :: and ::1 too */
+    if (memcmp(b, mapped, 12) == 0 || memcmp(b, nat64, 12) == 0 || memcmp(b, compatible, 12) == 0)
         return fetch_ipv4_is_private((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
                                      (uint32_t)b[14] << 8 | b[15]);
-    static const unsigned char zero[15] = {0};
-    if (memcmp(b, zero, 15) == 0)
-        return true;                          /* :: and ::1 */
-    return (b[0] & 0xFE) == 0xFC ||           /* fc00::/7 unique local */
+    static const unsigned char local_nat64[6] = {0, 0x64, 0xFF, 0x9B, 0, 0x01};
+    return (b[0] & 0xFE) == 0xFC ||                    /* fc00::/7 unique local */
            (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) || /* fe80::/10 link-local */
-           b[0] == 0xFF;                      /* multicast */
+           (b[0] == 0xFE && (b[1] & 0xC0) == 0xC0) || /* fec0::/10 site-local, deprecated */
+           memcmp(b, local_nat64, 6) == 0 ||           /* 64:ff9b:1::/48, local-use NAT64 */
+           (b[0] == 0x20 && b[1] == 0x02) ||           /* 2002::/16, 6to4: any IPv4 behind */
+           b[0] == 0xFF;                               /* multicast */
 }
 
 /* One transfer's state, seen by libcurl's callbacks. */

@@ -100,7 +100,8 @@ static cJSON *summary_progress(const db_task *t) {
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         cJSON_AddNumberToObject(p, counters[i].name, (double)counters[i].value);
     cJSON_AddStringToObject(p, "phase", t->phase[0] ? t->phase : "import");
-    double rate = t->elapsed_seconds > 0 ? (double)t->processed / t->elapsed_seconds : 0;
+    bool running = strcmp(t->state, "STARTED") == 0;
+    double rate = running && t->elapsed_seconds > 0 ? (double)t->processed / t->elapsed_seconds : 0;
     cJSON_AddNumberToObject(p, "lines_per_second", (double)(long long)(rate * 10) / 10);
     if (rate > 0 && t->total >= t->processed)
         cJSON_AddNumberToObject(p, "eta_seconds",
@@ -135,6 +136,7 @@ cJSON *summary_task_json(const db_task *t, const char *message) {
     else
         cJSON_AddNullToObject(body, "message");
     summary_add_time(body, "error_message", t->error);
+    summary_add_time(body, "exception", t->error); /* what OCL's web app shows of a failure */
     if (t->feed[0])
         cJSON_AddStringToObject(body, "feed", t->feed);
     return body;

@@ -49,11 +49,12 @@ long summary_of_task(db_conn *conn, const db_task *t, char *out, size_t cap);
 /* Task t as JSON, the one shape every answer, webhook and event uses (README "OCL
  * compatibility"): oclapi2's task fields — id, task, state, name, queue, username, created_at,
  * started_at, finished_at (ISO 8601 UTC or null), runtime (seconds or null), summary (the
- * progress object, zeros while PENDING), children ([]), message (message, the one-line text
- * summary of a finished task, or null), error_message (why it failed, or null) — beside the
+ * progress object, zeros while PENDING), children ([]), message (the one-line text summary of
+ * a finished task, or null), error_message and exception (why it failed, or null) — beside the
  * legacy ones ocldev reads: status and progress (the same object as summary), and feed for a
  * feed's run. The progress object: total, processed, created, updated, deleted, skipped,
- * failed, pruned, phase ("fetch", "import" or "prune"), lines_per_second, eta_seconds.
+ * failed, pruned, phase ("fetch", "import" or "prune"), lines_per_second and eta_seconds (0
+ * and null unless STARTED).
  * No count is ever a top-level member (oclweb3 reads top-level "failed" as a time).
  * Returns a new object; the caller frees it (cJSON_Delete). */
 typedef struct cJSON cJSON;

@@ -430,8 +430,10 @@ static int imports_post(http_req *req) {
     if ((err == BI_EREPEATED || err == BI_ECONFLICT) && key[0])
         replayed = imports_replay(req, u->conn, key); /* a twin with the same key won the race */
     db_task stored; /* the answer shows the task as it was queued, with its stored created_at */
-    if (err == 0 && db_tasks_get(u->conn, u->task.id, &req->user, &stored) == 0)
+    if (err == 0 && db_tasks_get(u->conn, u->task.id, &req->user, &stored) == 0) {
         memcpy(u->task.created_at, stored.created_at, sizeof stored.created_at);
+        u->task.total = stored.total;
+    }
     db_pool_release(req->app->pool, u->conn);
     body_reader_free(u->body);
     int64_t lines = u->in.lines;

@@ -33,7 +33,9 @@ Test(fetch, private_and_public_ipv4) {
 
 Test(fetch, private_and_public_ipv6) {
     const char *refused[] = {"::1", "::", "fe80::1", "fc00::1", "fd00:ec2::254", "ff02::1",
-                             "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe"};
+                             "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe",
+                             "::127.0.0.1", "::10.0.0.1", "fec0::1", "64:ff9b:1::8.8.8.8",
+                             "2002:7f00:1::1", "2002:808:808::1"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
         cr_expect(private6(refused[i]), "%s should be refused", refused[i]);
     const char *allowed[] = {"2001:4860:4860::8888", "2606:4700::1111", "::ffff:8.8.8.8"};

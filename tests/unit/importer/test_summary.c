@@ -81,7 +81,11 @@ Test(summary, task_json_speaks_oclapi2_and_ocldev_at_once) {
     cr_expect_eq(cJSON_GetObjectItem(progress, "failed")->valueint, 1);
     cr_expect(cJSON_Compare(progress, cJSON_GetObjectItem(body, "progress"), true), "one progress object");
     cr_expect(cJSON_IsArray(cJSON_GetObjectItem(body, "children")));
-    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(body, "error_message")));
+    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(body, "error_message")) &&
+              cJSON_IsNull(cJSON_GetObjectItem(body, "exception")));
+    cr_expect(cJSON_IsNull(cJSON_GetObjectItem(progress, "eta_seconds")) &&
+                  cJSON_GetObjectItem(progress, "lines_per_second")->valuedouble == 0,
+              "no rate once finished");
     static const char *const never[] = {"failed", "revoked", "received", "succeeded", "total", "processed"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
         cr_expect_null(cJSON_GetObjectItem(body, never[i]), "no top-level %s", never[i]);
