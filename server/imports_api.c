@@ -264,8 +264,8 @@ static int imports_stream_body(imports_upload *u) {
         err = body_reader_feed(u->body, chunk, (size_t)n);
     }
     free(chunk);
-    if (err == 0 && expected >= 0 && received < expected)
-        err = BI_EIO; /* the client went away mid-body */
+    if (err == 0 && (n < 0 || (expected >= 0 && received < expected)))
+        err = BI_EIO; /* the client went away mid-body (a chunked one: no terminating chunk) */
     if (err == 0)
         err = body_reader_finish(u->body);
     const char *url = err == 0 ? body_reader_file_url(u->body) : NULL;

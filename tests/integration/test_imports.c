@@ -512,6 +512,43 @@ Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
     harness_response_free(r);
 }
 
+/* The same with a chunked body cut off mid-line: its terminating chunk never comes, so it is no
+ * file at all — no task, no line, never a 202. */
+Test(imports, a_chunked_body_cut_off_leaves_no_task) {
+    long before = harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "POST /manage/bulkimport/ HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n",
+                     ROOT);
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    static const char chunk[] = "{\"type\":\"Organization\",\"id\":\"Cut\",\"name\":\"C\"}\n{\"type\":\"Organiz";
+    char size[32];
+    n = snprintf(size, sizeof size, "%zx\r\n", sizeof chunk - 1);
+    cr_assert_eq(write(fd, size, (size_t)n), n);
+    cr_assert_eq(write(fd, chunk, sizeof chunk - 1), (ssize_t)(sizeof chunk - 1));
+    cr_assert_eq(write(fd, "\r\n", 2), 2);
+    shutdown(fd, SHUT_WR); /* the client is gone: no terminating chunk */
+    char answer[512] = "";
+    ssize_t got = read(fd, answer, sizeof answer - 1);
+    close(fd);
+    cr_expect(got <= 0 || strstr(answer, " 202 ") == NULL, "a cut-off body was answered 202: %s", answer);
+    char log[65536];
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; i++) {
+        seen = harness_read_file(srv.log_path, log, sizeof log) > 0 &&
+               strstr(log, "abandoned mid-body") != NULL;
+        usleep(50 * 1000);
+    }
+    cr_expect(seen, "a body without its terminating chunk is an abandoned upload");
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), before, "no task");
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM organizations WHERE mnemonic = 'Cut'"), 0);
+}
+
 Test(imports, ocl_files_import_with_their_summaries) {
     const char *text = harness_fixture(FIXTURES "pepfar_datim_moh_fy19.json");
     char task[256];
