@@ -10,6 +10,7 @@
 #include "owners.h"
 #include "plan.h"
 #include "summary.h"
+#include "utf8.h"
 #include "tasks.h"
 #include "worker.h"
 
@@ -513,6 +514,21 @@ int imports_api_post_inline(http_req *req) {
     return imports_post_params(req) < 0 ? 0 : imports_post(req);
 }
 
+/* The query parameter task into task_id (cap bytes). Returns 1 when given, 0 when absent, or
+ * answers 404 and returns BI_ENOTFOUND when it is given but can name no task (too long, not
+ * UTF-8, holding a NUL): never the task list, never a database error. */
+static int imports_task_param(http_req *req, char *task_id, size_t cap) {
+    const char *query = mg_get_request_info(req->conn)->query_string;
+    int n = query != NULL ? mg_get_var(query, strlen(query), "task", task_id, cap) : -1;
+    if (n == -1)
+        return 0;
+    if (n < 0 || utf8_invalid_at(task_id, (size_t)n) != (size_t)n || strlen(task_id) != (size_t)n) {
+        http_send_error(req, BI_ENOTFOUND, "task not found");
+        return BI_ENOTFOUND;
+    }
+    return 1;
+}
+
 #define IMPORTS_DELETE_BODY_MAX 4096
 
 typedef struct small_body {
@@ -535,8 +551,9 @@ static int imports_keep_small(const char *data, size_t len, void *ctx) {
  * urlencoded or a multipart form (oclapi2's forms), into task_id (cap bytes). Answers 400 or
  * 413 itself (a negative return). */
 static int imports_delete_task_id(http_req *req, char *task_id, size_t cap) {
-    if (http_query_param(req, "task", task_id, cap))
-        return 0;
+    int in_query = imports_task_param(req, task_id, cap);
+    if (in_query != 0)
+        return in_query > 0 ? 0 : in_query;
     static const char *const fields[] = {"task_id", NULL};
     small_body *b = calloc(1, sizeof *b);
     const char *why = NULL;
@@ -1029,7 +1046,10 @@ int imports_api_get(http_req *req) {
     if (http_query_only(req, params) < 0)
         return 0;
     char task_id[1024]; /* longer than any id: an over-long one is simply not found */
-    if (http_query_param(req, "task", task_id, sizeof task_id)) /* on /:queue/ too, as oclapi2 */
+    int given = imports_task_param(req, task_id, sizeof task_id);
+    if (given < 0)
+        return 0;
+    if (given > 0) /* on /:queue/ too, as oclapi2 */
         return imports_get_task(req, task_id);
     return imports_list(req, req->n_params ? req->params[0] : NULL);
 }

@@ -4,6 +4,7 @@
 #include "imports_api.h"
 #include "log.h"
 #include "pool.h"
+#include "utf8.h"
 
 #include <civetweb.h>
 #include <ctype.h>
@@ -180,9 +181,18 @@ int tasks_api_list_user(http_req *req) {
     return tasks_send_list(req, username);
 }
 
+/* Whether the path's task id can name a task at all (UTF-8; ids are): else 404, never a
+ * database error. */
+static bool tasks_id_is_possible(const http_req *req) {
+    size_t len = strlen(req->params[0]);
+    return utf8_invalid_at(req->params[0], len) == len;
+}
+
 int tasks_api_get(http_req *req) {
     if (http_query_only(req, tasks_params) < 0)
         return 0;
+    if (!tasks_id_is_possible(req))
+        return http_send_error(req, BI_ENOTFOUND, "No Task matches the given query.");
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
     if (err < 0)
@@ -198,6 +208,8 @@ int tasks_api_get(http_req *req) {
 }
 
 int tasks_api_delete(http_req *req) {
+    if (!tasks_id_is_possible(req))
+        return http_send_error(req, BI_ENOTFOUND, "No Task matches the given query.");
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
     if (err < 0)

@@ -333,6 +333,16 @@ Test(imports, listing_shows_own_tasks_and_root_reviews_all) {
     harness_response_free(r);
     harness_response_free(list("/manage/bulkimport/?username=alice", bob, 403));
     harness_response_free(list("/manage/bulkimport/?username=nobody", ROOT, 404));
+    /* A task id that can name no task is 404 with the JSON error: never the list, never 500. */
+    char long_path[1400] = "/manage/bulkimport/?task=";
+    memset(long_path + strlen(long_path), 'x', 1200);
+    static const char *const no_task[] = {"/manage/bulkimport/?task=", "/manage/bulkimport/?task=%FF%FE",
+                                          "/manage/bulkimport/?task=a%00b", "/importers/bulk-import/q/?task=%C3"};
+    for (size_t i = 0; i < sizeof no_task / sizeof no_task[0] + 1; i++) {
+        harness_response *nf = list(i < sizeof no_task / sizeof no_task[0] ? no_task[i] : long_path, ROOT, 404);
+        cr_expect(cJSON_IsString(cJSON_GetObjectItem(nf->json, "message")), "%s", nf->body);
+        harness_response_free(nf);
+    }
     r = list("/manage/bulkimport/", ROOT, 200);
     char total[16];
     cr_expect_str_eq(harness_response_header(r, "X-Total-Count", total, sizeof total), "3");

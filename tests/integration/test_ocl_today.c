@@ -296,6 +296,9 @@ Test(ocl_today, the_tasks_api_pages_filters_and_keeps_tasks_private) {
     cr_expect_eq(cJSON_GetArraySize(r->json), 1);
     harness_response_free(r);
 
+    r = harness_request(&srv, "GET", "/tasks/%FF%FE/", alice, NULL);
+    cr_expect_eq(r->status, 404, "an id that can be no task: %s", r->body);
+    harness_response_free(r);
     snprintf(path, sizeof path, "/tasks/%s/", b_task);
     r = harness_request(&srv, "GET", path, alice, NULL);
     cr_expect_eq(r->status, 404, "%s", r->body);
