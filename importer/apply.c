@@ -208,7 +208,7 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
     apply_line *l = &ctx->lines[i];
     apply_result *r = &ctx->results[i];
     rules_error rerr;
-    jsontext_error jerr;
+    jsontext_error jerr = {0};
     int rc = 0;
     /* First what jsonb would refuse (cJSON is lenient), so no such line reaches a statement. */
     if (jsontext_scan(text, len, APPLY_JSON_DEPTH, NULL, NULL, &jerr) != 0 ||

@@ -227,11 +227,15 @@ static int body_part_bytes(body_reader *r, const char *data, size_t len) {
 static enum part_state body_part_state(body_reader *r) {
     char name[BODY_FIELD_NAME_MAX];
     enum part_field field = body_part_field(r->headers, name);
-    if (field == FIELD_FILE && !r->found) {
+    if ((field == FIELD_FILE && r->found) || (field == FIELD_FILE_URL && r->has_file_url)) {
+        r->error = "the multipart body gives the file (or file_url) twice";
+        return MP_SKIP; /* the feed turns the error into its answer */
+    }
+    if (field == FIELD_FILE) {
         r->found = true;
         return MP_BODY;
     }
-    if (field == FIELD_FILE_URL && !r->has_file_url) {
+    if (field == FIELD_FILE_URL) {
         r->has_file_url = true;
         return MP_URL;
     }
@@ -315,6 +319,10 @@ static int body_form_value(body_reader *r, char c) {
 
 static int body_form_byte(body_reader *r, char c) {
     if (c == '&' || (c == '=' && r->form == FORM_KEY)) {
+        if (r->pct > 0) {
+            r->error = "bad %-escape in a form field";
+            return BI_EINVAL;
+        }
         if (r->form != FORM_KEY) { /* a value ends */
             r->form = FORM_KEY;
             r->key_len = 0;
@@ -416,8 +424,10 @@ static int body_env_put_code(body_reader *r, unsigned cp) {
     return rc;
 }
 
-/* A byte inside a JSON string of the envelope: escapes undone as they stream. Returns 1 when
- * the string ended, 0 to go on, or an error. */
+#define BODY_STRING_ENDED 2 /* not BODY_GO_RAW: a failure while sniffing must stay a failure */
+
+/* A byte inside a JSON string of the envelope: escapes undone as they stream. Returns
+ * BODY_STRING_ENDED when the string ended, 0 to go on, BODY_GO_RAW, or an error. */
 static int body_env_string_byte(body_reader *r, char c) {
     static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
     if (r->esc >= 2) { /* the \u digits */
@@ -435,6 +445,8 @@ static int body_env_string_byte(body_reader *r, char c) {
             r->high = cp;
             return 0;
         }
+        if (r->high && !(cp >= 0xDC00 && cp <= 0xDFFF))
+            return body_env_fail(r, "an unpaired surrogate in the JSON envelope");
         if (cp >= 0xDC00 && cp <= 0xDFFF) {
             if (!r->high)
                 return body_env_fail(r, "an unpaired surrogate in the JSON envelope");
@@ -462,7 +474,7 @@ static int body_env_string_byte(body_reader *r, char c) {
         return 0;
     }
     if (c == '"')
-        return 1;
+        return BODY_STRING_ENDED;
     if ((unsigned char)c < 0x20)
         return body_env_fail(r, "a raw control character in a string of the JSON envelope");
     return body_env_put(r, c);
@@ -548,7 +560,7 @@ static int body_env_byte(body_reader *r, char c) {
     case ENV_STRING:
     case ENV_DATA: {
         int rc = body_env_string_byte(r, c);
-        if (rc == 1) {
+        if (rc == BODY_STRING_ENDED) {
             r->env = ENV_AFTER;
             r->in_field = false;
             rc = 0;
@@ -630,6 +642,10 @@ int body_reader_finish(body_reader *r) {
         r->error = r->found || r->has_file_url
                        ? "the multipart body ends before its closing boundary"
                        : "the multipart body has no field 'file', 'data' or 'file_url'";
+        return BI_EINVAL;
+    }
+    if (r->kind == BODY_FORM && r->pct > 0) {
+        r->error = "bad %-escape in a form field";
         return BI_EINVAL;
     }
     if (r->kind == BODY_FORM && !r->found && !r->has_file_url) {

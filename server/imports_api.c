@@ -415,8 +415,9 @@ static int imports_post(http_req *req) {
     }
     unsigned char hash[32];
     if (u->db != NULL) {
-        if (err == 0)
-            err = intake_finish(&u->in, hash);
+        if (err == 0 && (err = intake_finish(&u->in, hash)) == BI_ETOOBIG)
+            http_send_error(req, err, "a test_mode import may have at most %d lines",
+                            req->app->cfg.max_test_mode_lines); /* its last line, unterminated */
         if (u->file_url[0])
             imports_url_hash(u->file_url, hash);
         if (err == 0 && u->in.lines == 0 && !u->file_url[0])

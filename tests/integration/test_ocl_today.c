@@ -357,3 +357,27 @@ Test(ocl_today, tasks_are_read_and_cancelled_in_every_form_on_every_path) {
     harness_response_free(r);
     harness_sql(srv.conninfo, "DELETE FROM import_tasks WHERE id = 'h-root~held'");
 }
+
+/* Findings of a review, each once a crash, a 500 or a request left unanswered. */
+Test(ocl_today, odd_requests_get_clear_answers) {
+    char path[4096] = "/tasks/?page=2&verbose=true&q=";
+    memset(path + strlen(path), 'x', 2000); /* longer than a paging link's buffer */
+    harness_response *r = harness_request(&srv, "GET", path, ROOT, NULL);
+    cr_expect_eq(r->status, 200, "a long path's paging links: %.200s", r->body);
+    harness_response_free(r);
+    static const char *const bad[] = {"/tasks/?start_date=2026-13-01", "/tasks/?start_date=2026-02-30T10:00",
+                                      "/tasks/?start_date=2026-01-01T25:61", "/tasks/?q=%FF"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = harness_request(&srv, "GET", bad[i], ROOT, NULL);
+        cr_expect_eq(r->status, 400, "%s: %s", bad[i], r->body);
+        harness_response_free(r);
+    }
+    harness_server s;
+    harness_server_start_with(&s, 1, (const char *const[]){"--max-test-mode-lines", "2", NULL});
+    static const char three[] = ORG("T1") "\n" ORG("T2") "\n" ORG("T3"); /* no final newline */
+    r = harness_request(&s, "POST", "/importers/bulk-import/?test_mode=true", ROOT, three);
+    cr_expect_eq(r->status, 413, "the last, unterminated line is over the cap: %s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks"), 0);
+    cr_expect_eq(harness_server_stop(&s), 0);
+}

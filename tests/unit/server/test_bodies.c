@@ -144,6 +144,19 @@ Test(bodies, json_envelope_streams_its_data_decoded) {
     EXPECT(ct, true, "{\"data\":\"x\",\"data\":\"y\"}", NULL);
     EXPECT(ct, true, "{\"data\":\"x\",\"file_url\":\"https://e.org/a\"}", NULL);
     EXPECT(ct, true, "{\"data\":\"x\",\"y\":[1]}", NULL);
+    EXPECT(ct, true, "{\"data\":\"\\uD800\\u0041\\uDC00\"}", NULL);
+    /* A broken field before the data: not an envelope, so the body is raw, all of it. */
+    EXPECT(ct, true, "{\"parallel\":\"x\\q\",\"data\":\"abc\"}", "{\"parallel\":\"x\\q\",\"data\":\"abc\"}");
+    EXPECT(ct, true, "{\"parallel\":\"\\uD800\",\"data\":\"\\uDC00xyz\"}",
+           "{\"parallel\":\"\\uD800\",\"data\":\"\\uDC00xyz\"}");
+}
+
+Test(bodies, broken_escapes_and_twice_given_files_are_refused) {
+    EXPECT("application/x-www-form-urlencoded", true, "data=abc%4", NULL);
+    EXPECT("application/x-www-form-urlencoded", true, "data=x%4&parallel=1", NULL);
+    EXPECT("multipart/form-data; boundary=B", false,
+           "--B\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\na\r\n"
+           "--B\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nb\r\n--B--\r\n", NULL);
 }
 
 /* Reads body (content type ct) whole; returns the fields as "name=value;..." in out. */
