@@ -203,7 +203,10 @@ static int feeds_api_send(http_req *req, int status, const db_feed *f) {
 /* Whose feeds the request means: the caller's, or for root ?username=. Answers 404 itself when
  * a user names another user (their feeds do not exist for them). */
 static int feeds_api_owner(http_req *req, char *username) {
-    bool given = http_query_param(req, "username", username, DB_USERNAME_MAX + 1);
+    int got = http_query_text(req, "username", username, DB_USERNAME_MAX + 1);
+    if (got < 0)
+        return got;
+    bool given = got > 0;
     if (!given)
         snprintf(username, DB_USERNAME_MAX + 1, "%s", req->user.username);
     else if (!req->user.is_root && strcmp(username, req->user.username) != 0) {

@@ -241,8 +241,23 @@ bool http_query_param(http_req *req, const char *name, char *out, size_t out_len
     return query != NULL && mg_get_var(query, strlen(query), name, out, out_len) >= 0;
 }
 
+int http_query_text(http_req *req, const char *name, char *out, size_t out_len) {
+    const char *query = mg_get_request_info(req->conn)->query_string;
+    int n = query != NULL ? mg_get_var(query, strlen(query), name, out, out_len) : -1;
+    if (n == -1)
+        return 0;
+    if (n < 0) {
+        http_send_error(req, BI_EINVAL, "%s is longer than %zu bytes", name, out_len - 1);
+        return BI_EINVAL;
+    }
+    return 1;
+}
+
 int http_list_owner(http_req *req, const char *what, char *username, const char **out_who) {
-    bool given = http_query_param(req, "username", username, DB_USERNAME_MAX + 1);
+    int got = http_query_text(req, "username", username, DB_USERNAME_MAX + 1);
+    if (got < 0)
+        return got;
+    bool given = got > 0;
     if (!req->user.is_root && given && strcmp(username, req->user.username) != 0) {
         http_send_error(req, BI_EPERM, "only root may list another user's %s", what);
         return BI_EPERM;

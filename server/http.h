@@ -111,6 +111,11 @@ int http_send_no_content(http_req *req);
  * answers 400 naming the first that is not and returns BI_EINVAL. */
 int http_query_only(http_req *req, const char *const *allowed);
 
+/* Copies the decoded query parameter name into out (out_len bytes). Returns 1 when given, 0
+ * when absent, or answers 400 ("name is longer than ...") and returns BI_EINVAL when it does
+ * not fit: a value too long is an error, never taken for an absent one. */
+int http_query_text(http_req *req, const char *name, char *out, size_t out_len);
+
 /* Copies the decoded query parameter name into out. Returns false when it is absent (or longer
  * than out_len - 1). */
 bool http_query_param(http_req *req, const char *name, char *out, size_t out_len);

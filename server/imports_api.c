@@ -897,7 +897,10 @@ int imports_api_send_task(http_req *req, db_conn *conn, const db_task *t) {
 
 static int imports_get_task(http_req *req, const char *task_id) {
     char format[16];
-    bool explicit_result = http_query_param(req, "result", format, sizeof format);
+    int got = http_query_text(req, "result", format, sizeof format);
+    if (got < 0)
+        return 0;
+    bool explicit_result = got > 0;
     if (!explicit_result)
         strcpy(format, "summary");
     if (strcmp(format, "all") == 0) /* oclapi2's name for everything: the json answer */
@@ -987,7 +990,10 @@ static int imports_list_item(const db_task *task, void *ctx) {
 /* The caller's tasks (root: everyone's, ?username= filters), newest first. */
 static int imports_list(http_req *req, const char *queue) {
     char username[DB_USERNAME_MAX + 1], state[16];
-    bool by_state = http_query_param(req, "state", state, sizeof state);
+    int got = http_query_text(req, "state", state, sizeof state);
+    if (got < 0)
+        return 0;
+    bool by_state = got > 0;
     long limit = 1000, offset = 0;
     if (imports_long_param(req, "limit", 0, 100000, &limit) < 0 ||
         imports_long_param(req, "offset", 0, 1L << 40, &offset) < 0)

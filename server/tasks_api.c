@@ -98,26 +98,35 @@ static int tasks_read_query(http_req *req, tasks_query *tq) {
         return BI_EINVAL;
     }
     char flag[16];
-    if (http_query_param(req, "verbose", flag, sizeof flag) && strcasecmp(flag, "true") != 0 &&
+    int got;
+    if ((got = http_query_text(req, "verbose", flag, sizeof flag)) < 0)
+        return BI_EINVAL;
+    if (got > 0 && strcasecmp(flag, "true") != 0 &&
         strcasecmp(flag, "false") != 0 && strcmp(flag, "1") != 0 && strcmp(flag, "0") != 0) {
         http_send_error(req, BI_EINVAL, "verbose must be true or false");
         return BI_EINVAL;
     }
-    if (http_query_param(req, "q", tq->q, sizeof tq->q)) {
+    if ((got = http_query_text(req, "q", tq->q, sizeof tq->q)) < 0)
+        return BI_EINVAL;
+    if (got > 0) {
         if (utf8_invalid_at(tq->q, strlen(tq->q)) != strlen(tq->q)) {
             http_send_error(req, BI_EINVAL, "q must be UTF-8 text");
             return BI_EINVAL;
         }
         tq->filter.q = tq->q;
     }
-    if (http_query_param(req, "start_date", tq->start_date, sizeof tq->start_date)) {
+    if ((got = http_query_text(req, "start_date", tq->start_date, sizeof tq->start_date)) < 0)
+        return BI_EINVAL;
+    if (got > 0) {
         if (!tasks_is_iso_time(tq->start_date)) {
             http_send_error(req, BI_EINVAL, "start_date must be an ISO 8601 date or time");
             return BI_EINVAL;
         }
         tq->filter.started_after = tq->start_date;
     }
-    if (http_query_param(req, "state", tq->state, sizeof tq->state)) {
+    if ((got = http_query_text(req, "state", tq->state, sizeof tq->state)) < 0)
+        return BI_EINVAL;
+    if (got > 0) {
         char *save = NULL;
         for (char *name = strtok_r(tq->state, ",", &save); name != NULL;
              name = strtok_r(NULL, ",", &save)) {
