@@ -141,3 +141,13 @@ cJSON *summary_task_json(const db_task *t, const char *message) {
         cJSON_AddStringToObject(body, "feed", t->feed);
     return body;
 }
+
+int summary_task_json_read(db_conn *conn, const db_task *t, cJSON **out) {
+    bool finished = strcmp(t->state, "PENDING") != 0 && strcmp(t->state, "STARTED") != 0;
+    char line[SUMMARY_TEXT_MAX + 128];
+    long len = finished ? summary_of_task(conn, t, line, sizeof line) : 0;
+    if (len < 0)
+        return (int)len;
+    *out = summary_task_json(t, finished ? line : NULL);
+    return 0;
+}

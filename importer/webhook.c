@@ -53,11 +53,9 @@ static char *webhook_body(db_conn *conn, const db_delivery *d) {
     db_user owner = {.is_root = true};
     snprintf(owner.username, sizeof owner.username, "%s", d->username);
     db_task t;
-    char summary_line[SUMMARY_TEXT_MAX + 128];
-    if (db_tasks_get(conn, d->task_id, &owner, &t) < 0 ||
-        summary_of_task(conn, &t, summary_line, sizeof summary_line) < 0)
+    cJSON *body;
+    if (db_tasks_get(conn, d->task_id, &owner, &t) < 0 || summary_task_json_read(conn, &t, &body) < 0)
         return NULL;
-    cJSON *body = summary_task_json(&t, summary_line);
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
     if (text == NULL)

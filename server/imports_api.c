@@ -710,11 +710,10 @@ static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, 
     results_out r = {.json = json, .first = true};
     char *fields = NULL; /* the task's own JSON, whose members go first: both dialects in one */
     if (json) {
-        char line[SUMMARY_TEXT_MAX + 128];
-        long len = summary_of_task(conn, t, line, sizeof line);
-        if (len < 0)
-            return (int)len;
-        cJSON *task = summary_task_json(t, line);
+        cJSON *task;
+        int err = summary_task_json_read(conn, t, &task);
+        if (err < 0)
+            return err;
         if ((fields = cJSON_PrintUnformatted(task)) == NULL)
             abort();
         cJSON_Delete(task);
@@ -843,13 +842,13 @@ static int imports_stream_events(http_req *req, const char *task_id) {
             continue; /* the database is away: try again next second */
     }
     db_conn *conn;
-    char line[SUMMARY_TEXT_MAX + 128];
-    long len = -1;
+    cJSON *body = NULL;
     if (db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn) == 0) {
-        len = summary_of_task(conn, &t, line, sizeof line);
+        summary_task_json_read(conn, &t, &body);
         db_pool_release(req->app->pool, conn);
     }
-    cJSON *body = summary_task_json(&t, len >= 0 ? line : NULL);
+    if (body == NULL) /* the database is away: the ending without its summary line */
+        body = summary_task_json(&t, NULL);
     char *text = cJSON_PrintUnformatted(body);
     mg_printf(req->conn, "event: done\ndata: %s\n\n", text);
     free(text);
@@ -884,12 +883,10 @@ static bool imports_prefers_json(const char *accept) {
 }
 
 int imports_api_send_task(http_req *req, db_conn *conn, const db_task *t) {
-    char line[SUMMARY_TEXT_MAX + 128];
-    bool finished = !imports_running(t);
-    long len = finished ? summary_of_task(conn, t, line, sizeof line) : 0;
-    if (len < 0)
-        return (int)len;
-    cJSON *body = summary_task_json(t, finished ? line : NULL);
+    cJSON *body;
+    int err = summary_task_json_read(conn, t, &body);
+    if (err < 0)
+        return err;
     http_send_json(req, 200, body);
     cJSON_Delete(body);
     return 0;
@@ -975,14 +972,15 @@ static int imports_list_item(const db_task *task, void *ctx) {
     }
     if (task == NULL)
         return 0;
-    char line[SUMMARY_TEXT_MAX + 128];
-    long len = imports_running(task) ? -1 : summary_of_task(out->conn, task, line, sizeof line);
-    cJSON *item = summary_task_json(task, len >= 0 ? line : NULL);
+    cJSON *item;
+    int err = summary_task_json_read(out->conn, task, &item);
+    if (err < 0)
+        return err; /* the list breaks off visibly */
     char *text = cJSON_PrintUnformatted(item);
     cJSON_Delete(item);
     if (text == NULL)
         abort();
-    int err = http_stream_write(out->stream, text, strlen(text));
+    err = http_stream_write(out->stream, text, strlen(text));
     free(text);
     return err;
 }

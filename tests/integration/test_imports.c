@@ -493,7 +493,9 @@ Test(imports, limits_on_size_line_length_and_test_mode) {
     cr_expect_eq(harness_server_stop(&small), 0);
 }
 
-Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
+/* Opens a connection to srv and sends the head of an upload as root with header (one line,
+ * CRLF-terminated); returns the socket, for the body that follows. */
+static int raw_upload(const char *header) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -501,20 +503,30 @@ Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
     char head[512];
     int n = snprintf(head, sizeof head,
                      "POST /manage/bulkimport/ HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\n"
-                     "Content-Length: 1000000\r\n\r\n",
-                     ROOT);
+                     "%s\r\n",
+                     ROOT, header);
     cr_assert_eq(write(fd, head, (size_t)n), n);
+    return fd;
+}
+
+/* Waits (up to 5 s) for srv's log to say an upload was abandoned. */
+static bool logged_abandoned(void) {
+    char log[65536];
+    for (int i = 0; i < 100; i++) {
+        if (harness_read_file(srv.log_path, log, sizeof log) > 0 && strstr(log, "abandoned mid-body"))
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
+    int fd = raw_upload("Content-Length: 1000000\r\n");
     static const char line[] = "{\"type\":\"Organization\",\"id\":\"Gone\",\"name\":\"G\"}\n";
     for (int i = 0; i < 100; i++)
         cr_assert_eq(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
     close(fd);
-    char log[65536];
-    bool seen = false;
-    for (int i = 0; i < 100 && !seen; i++) {
-        seen = harness_read_file(srv.log_path, log, sizeof log) > 0 && strstr(log, "abandoned mid-body") != NULL;
-        usleep(50 * 1000);
-    }
-    cr_expect(seen, "the server never noticed the disconnect");
+    cr_expect(logged_abandoned(), "the server never noticed the disconnect");
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), 0);
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_lines"), 0);
     harness_response *r = harness_request(&srv, "GET", "/healthz", NULL, NULL);
@@ -526,19 +538,10 @@ Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
  * file at all — no task, no line, never a 202. */
 Test(imports, a_chunked_body_cut_off_leaves_no_task) {
     long before = harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks");
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-    char head[512];
-    int n = snprintf(head, sizeof head,
-                     "POST /manage/bulkimport/ HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n",
-                     ROOT);
-    cr_assert_eq(write(fd, head, (size_t)n), n);
+    int fd = raw_upload("Transfer-Encoding: chunked\r\n");
     static const char chunk[] = "{\"type\":\"Organization\",\"id\":\"Cut\",\"name\":\"C\"}\n{\"type\":\"Organiz";
     char size[32];
-    n = snprintf(size, sizeof size, "%zx\r\n", sizeof chunk - 1);
+    int n = snprintf(size, sizeof size, "%zx\r\n", sizeof chunk - 1);
     cr_assert_eq(write(fd, size, (size_t)n), n);
     cr_assert_eq(write(fd, chunk, sizeof chunk - 1), (ssize_t)(sizeof chunk - 1));
     cr_assert_eq(write(fd, "\r\n", 2), 2);
@@ -547,14 +550,7 @@ Test(imports, a_chunked_body_cut_off_leaves_no_task) {
     ssize_t got = read(fd, answer, sizeof answer - 1);
     close(fd);
     cr_expect(got <= 0 || strstr(answer, " 202 ") == NULL, "a cut-off body was answered 202: %s", answer);
-    char log[65536];
-    bool seen = false;
-    for (int i = 0; i < 100 && !seen; i++) {
-        seen = harness_read_file(srv.log_path, log, sizeof log) > 0 &&
-               strstr(log, "abandoned mid-body") != NULL;
-        usleep(50 * 1000);
-    }
-    cr_expect(seen, "a body without its terminating chunk is an abandoned upload");
+    cr_expect(logged_abandoned(), "a body without its terminating chunk is an abandoned upload");
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), before, "no task");
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM organizations WHERE mnemonic = 'Cut'"), 0);
 }
