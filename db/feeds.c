@@ -1,5 +1,6 @@
 #include "feeds.h"
 
+#include "compact.h"
 #include "error.h"
 #include "pgconn.h"
 
@@ -360,6 +361,7 @@ int db_feed_runs_list(db_conn *conn, int64_t id, char **out_json) {
         return err;
     if ((*out_json = strdup(PQgetvalue(res, 0, 0))) == NULL)
         abort();
+    db_json_compact(*out_json);
     PQclear(res);
     return 0;
 }

@@ -1,5 +1,6 @@
 #include "reads.h"
 
+#include "compact.h"
 #include "error.h"
 #include "pgconn.h"
 
@@ -119,11 +120,12 @@ static const db_stmt stmt_one[] = {
     [DB_ONE_MAPPING] = {"reads_mapping", CONTENT_ONE("mappings"), 2},
 };
 
-/* Copies text into a new string. */
+/* Copies the JSON text into a new string, compacted. */
 static char *db_reads_dup(const char *text) {
     char *copy = strdup(text);
     if (copy == NULL)
         abort();
+    db_json_compact(copy);
     return copy;
 }
 

@@ -1,6 +1,7 @@
 #include "tasks.h"
 
 #include "array.h"
+#include "compact.h"
 #include "error.h"
 #include "notify.h"
 #include "pgconn.h"
@@ -873,18 +874,24 @@ int db_results_groups(db_conn *conn, const char *task_id, db_group_fn each, void
 typedef struct stream_ctx {
     db_result_fn each;
     void *ctx;
+    char *json; /* the row's result JSON, compacted */
+    size_t json_cap;
 } stream_ctx;
 
 static int db_results_row(const PGresult *res, void *ctx) {
     stream_ctx *s = ctx;
+    db_json_compact_copy(PQgetvalue(res, 0, 3), (size_t)PQgetlength(res, 0, 3), &s->json,
+                         &s->json_cap);
     return s->each(PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), atoi(PQgetvalue(res, 0, 2)),
-                   PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), s->ctx);
+                   s->json, PQgetvalue(res, 0, 4), s->ctx);
 }
 
 int db_results_stream(db_conn *conn, const char *task_id, db_result_fn each, void *ctx) {
     const char *values[] = {task_id};
-    stream_ctx s = {each, ctx};
-    return db_exec_stream(conn, &stmt_stream, values, db_results_row, &s);
+    stream_ctx s = {each, ctx, NULL, 0};
+    int err = db_exec_stream(conn, &stmt_stream, values, db_results_row, &s);
+    free(s.json);
+    return err;
 }
 
 typedef struct text_ctx {

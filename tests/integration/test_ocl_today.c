@@ -392,3 +392,53 @@ Test(ocl_today, odd_requests_get_clear_answers) {
     cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks"), 0);
     cr_expect_eq(harness_server_stop(&s), 0);
 }
+
+/* Fails the test when body has layout outside its strings (PostgreSQL's `"a": 1, "b"` or
+ * json_build_object's `"a" : 1`): every JSON answer is compact, as oclapi2's are. */
+static void expect_compact(const char *what, const harness_response *r) {
+    cr_expect_eq(r->status, 200, "%s: %s", what, r->body);
+    bool in_string = false, escaped = false;
+    for (const char *c = r->body; *c != '\0'; c++) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (*c == '\\')
+                escaped = true;
+            else if (*c == '"')
+                in_string = false;
+        } else if (*c == '"') {
+            in_string = true;
+        } else if (*c == ' ' || *c == '\t') {
+            cr_expect(false, "%s has layout at byte %td: %s", what, c - r->body, r->body);
+            return;
+        }
+    }
+}
+
+Test(ocl_today, every_json_answer_is_compact) {
+    const char *lines = "{\"type\":\"Organization\",\"id\":\"Tight\",\"name\":\"T\"}\n"
+                        "{\"type\":\"Source\",\"id\":\"S\",\"owner\":\"Tight\",\"owner_type\":\"Organization\","
+                        "\"name\":\"S\",\"extras\":{\"k\":[1,2]}}\n"
+                        "{\"type\":\"Concept\",\"id\":\"C1\",\"owner\":\"Tight\",\"owner_type\":\"Organization\","
+                        "\"source\":\"S\",\"concept_class\":\"Misc\",\"datatype\":\"N/A\","
+                        "\"names\":[{\"name\":\"one\",\"locale\":\"en\"}]}\n";
+    harness_response *r = harness_request(&srv, "POST", "/importers/bulk-import/", ROOT, lines);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    char path[400];
+    snprintf(path, sizeof path, "/importers/bulk-import/?task=%s&result=json&wait=30", harness_json_string(r, "task"));
+    harness_response_free(r);
+    static const char *const reads[] = {
+        NULL, /* the results */
+        "/orgs/Tight/",
+        "/orgs/Tight/sources/",
+        "/orgs/Tight/sources/S/",
+        "/orgs/Tight/sources/S/concepts/",
+        "/orgs/Tight/sources/S/concepts/C1/",
+        "/tasks/?verbose=true",
+    };
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        r = harness_request(&srv, "GET", reads[i] ? reads[i] : path, ROOT, NULL);
+        expect_compact(reads[i] ? reads[i] : path, r);
+        harness_response_free(r);
+    }
+}
