@@ -236,14 +236,14 @@ int http_send_no_content(http_req *req) {
     return 0;
 }
 
-bool http_query_param(http_req *req, const char *name, char *out, size_t out_len) {
+/* Decodes the query parameter name into out: its length, -1 when absent, -2 when too long. */
+static int http_query_var(http_req *req, const char *name, char *out, size_t out_len) {
     const char *query = mg_get_request_info(req->conn)->query_string;
-    return query != NULL && mg_get_var(query, strlen(query), name, out, out_len) >= 0;
+    return query != NULL ? mg_get_var(query, strlen(query), name, out, out_len) : -1;
 }
 
 int http_query_text(http_req *req, const char *name, char *out, size_t out_len) {
-    const char *query = mg_get_request_info(req->conn)->query_string;
-    int n = query != NULL ? mg_get_var(query, strlen(query), name, out, out_len) : -1;
+    int n = http_query_var(req, name, out, out_len);
     if (n == -1)
         return 0;
     if (n < 0) {
@@ -286,9 +286,10 @@ int http_query_only(http_req *req, const char *const *allowed) {
 
 int http_query_bool(http_req *req, const char *name, bool *out, char *why, size_t why_len) {
     char value[16];
-    if (!http_query_param(req, name, value, sizeof value))
+    int n = http_query_var(req, name, value, sizeof value);
+    if (n == -1)
         return 0;
-    if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+    if (n < 0 || (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)) {
         snprintf(why, why_len, "%s must be either 'true' or 'false'", name);
         return BI_EINVAL;
     }
@@ -299,10 +300,11 @@ int http_query_bool(http_req *req, const char *name, bool *out, char *why, size_
 int http_query_long(http_req *req, const char *name, long min, long max, long *out, char *why,
                     size_t why_len) {
     char value[24], *end;
-    if (!http_query_param(req, name, value, sizeof value))
+    int got = http_query_var(req, name, value, sizeof value);
+    if (got == -1)
         return 0;
-    long n = strtol(value, &end, 10);
-    if (value[0] == '\0' || *end != '\0' || n < min || n > max) {
+    long n = got < 0 ? 0 : strtol(value, &end, 10);
+    if (got <= 0 || *end != '\0' || n < min || n > max) {
         snprintf(why, why_len, "%s must be an integer from %ld to %ld", name, min, max);
         return BI_EINVAL;
     }

@@ -116,10 +116,6 @@ int http_query_only(http_req *req, const char *const *allowed);
  * not fit: a value too long is an error, never taken for an absent one. */
 int http_query_text(http_req *req, const char *name, char *out, size_t out_len);
 
-/* Copies the decoded query parameter name into out. Returns false when it is absent (or longer
- * than out_len - 1). */
-bool http_query_param(http_req *req, const char *name, char *out, size_t out_len);
-
 /* Whose items a list request means: the user of ?username= (only root may name another: 403 is
  * answered and BI_EPERM returned), else the caller, or everyone (NULL) for root. what names
  * the items in the 403's message; username is a buffer of DB_USERNAME_MAX + 1 bytes that

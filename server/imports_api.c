@@ -362,6 +362,10 @@ static int imports_post(http_req *req) {
     if (err == 0)
         err = imports_idempotency_key(req, key);
     long long length = mg_get_request_info(req->conn)->content_length;
+    if (err == 0 && u->file_url[0] && length < 0) { /* chunked: is there a byte? */
+        char byte;
+        length = mg_read(req->conn, &byte, 1);
+    }
     if (err == 0 && u->file_url[0] && length > 0) {
         http_send_error(req, BI_EINVAL, "give the file in the body or file_url, not both");
         err = BI_EINVAL;
@@ -468,7 +472,10 @@ static int imports_post(http_req *req) {
 /* POST ?task=ID&action=resume: a REVOKED or FAILURE task goes back to PENDING. */
 static int imports_resume(http_req *req, const char *task_id) {
     char action[16];
-    if (!http_query_param(req, "action", action, sizeof action) || strcmp(action, "resume") != 0)
+    int got = http_query_text(req, "action", action, sizeof action);
+    if (got < 0)
+        return 0; /* answered */
+    if (got == 0 || strcmp(action, "resume") != 0)
         return http_send_error(req, BI_EINVAL, "with ?task=, the only action is action=resume");
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
@@ -506,7 +513,10 @@ int imports_api_post(http_req *req) {
     if (imports_post_params(req) < 0)
         return 0;
     char task_id[1024];
-    if (req->n_params == 0 && http_query_param(req, "task", task_id, sizeof task_id))
+    int got = req->n_params == 0 ? http_query_text(req, "task", task_id, sizeof task_id) : 0;
+    if (got < 0)
+        return 0; /* answered */
+    if (got > 0)
         return imports_resume(req, task_id);
     return imports_post(req);
 }

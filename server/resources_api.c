@@ -255,7 +255,10 @@ static int scope_list_content(scope *s, bool concepts, const char *seq) {
     int err = scope_bool_param(s, "include_retired", &include_retired);
     if (err < 0)
         return err;
-    bool has_q = concepts && http_query_param(s->req, "q", q, sizeof q) && q[0] != '\0';
+    int got_q = concepts ? http_query_text(s->req, "q", q, sizeof q) : 0;
+    if (got_q < 0)
+        return 0; /* answered */
+    bool has_q = got_q > 0 && q[0] != '\0';
     const char *args[] = {s->repo_id, seq, scope_bool(s->repo.is_collection),
                           scope_bool(include_retired), has_q ? q : NULL};
     return scope_send_list(s, concepts ? DB_LIST_CONCEPTS : DB_LIST_MAPPINGS, args);

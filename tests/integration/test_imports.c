@@ -495,16 +495,16 @@ Test(imports, limits_on_size_line_length_and_test_mode) {
 
 /* Opens a connection to srv and sends the head of an upload as root with header (one line,
  * CRLF-terminated); returns the socket, for the body that follows. */
-static int raw_upload(const char *header) {
+static int raw_upload(const char *path, const char *header) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
     char head[512];
     int n = snprintf(head, sizeof head,
-                     "POST /manage/bulkimport/ HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\n"
+                     "POST %s HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\n"
                      "%s\r\n",
-                     ROOT, header);
+                     path, ROOT, header);
     cr_assert_eq(write(fd, head, (size_t)n), n);
     return fd;
 }
@@ -521,7 +521,7 @@ static bool logged_abandoned(void) {
 }
 
 Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
-    int fd = raw_upload("Content-Length: 1000000\r\n");
+    int fd = raw_upload("/manage/bulkimport/", "Content-Length: 1000000\r\n");
     static const char line[] = "{\"type\":\"Organization\",\"id\":\"Gone\",\"name\":\"G\"}\n";
     for (int i = 0; i < 100; i++)
         cr_assert_eq(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
@@ -538,7 +538,7 @@ Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
  * file at all — no task, no line, never a 202. */
 Test(imports, a_chunked_body_cut_off_leaves_no_task) {
     long before = harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks");
-    int fd = raw_upload("Transfer-Encoding: chunked\r\n");
+    int fd = raw_upload("/manage/bulkimport/", "Transfer-Encoding: chunked\r\n");
     static const char chunk[] = "{\"type\":\"Organization\",\"id\":\"Cut\",\"name\":\"C\"}\n{\"type\":\"Organiz";
     char size[32];
     int n = snprintf(size, sizeof size, "%zx\r\n", sizeof chunk - 1);
@@ -553,6 +553,19 @@ Test(imports, a_chunked_body_cut_off_leaves_no_task) {
     cr_expect(logged_abandoned(), "a body without its terminating chunk is an abandoned upload");
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), before, "no task");
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM organizations WHERE mnemonic = 'Cut'"), 0);
+}
+
+Test(imports, a_chunked_body_beside_a_query_file_url_is_refused) {
+    long before = harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks");
+    int fd = raw_upload("/manage/bulkimport/?file_url=http%3A%2F%2Fexample.org%2Fa.json",
+                        "Transfer-Encoding: chunked\r\n");
+    static const char chunks[] = "2\r\n{}\r\n0\r\n\r\n";
+    cr_assert_eq(write(fd, chunks, sizeof chunks - 1), (ssize_t)(sizeof chunks - 1));
+    char answer[1024] = "";
+    ssize_t got = read(fd, answer, sizeof answer - 1);
+    close(fd);
+    cr_expect(got > 0 && strstr(answer, " 400 ") && strstr(answer, "not both"), "%s", answer);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), before, "no task");
 }
 
 Test(imports, ocl_files_import_with_their_summaries) {

@@ -371,13 +371,20 @@ Test(ocl_today, odd_requests_get_clear_answers) {
     r = harness_request(&srv, "GET", path, ROOT, NULL);
     cr_expect_eq(r->status, 400, "a q too long is refused, not taken for none: %.200s", r->body);
     harness_response_free(r);
+    snprintf(path, sizeof path, "/manage/bulkimport/?action=resume&task=");
+    memset(path + strlen(path), 't', 1100);
+    r = harness_request(&srv, "POST", path, ROOT, "");
+    cr_expect_eq(r->status, 400, "a task id too long is refused, never an upload: %.200s", r->body);
+    harness_response_free(r);
     char long_list[300] = "/manage/bulkimport/?username=";
     memset(long_list + strlen(long_list), 'u', 100);
     r = harness_request(&srv, "GET", long_list, ROOT, NULL);
     cr_expect_eq(r->status, 400, "a username too long is refused, not everyone's list: %.200s", r->body);
     harness_response_free(r);
     static const char *const bad[] = {"/tasks/?start_date=2026-13-01", "/tasks/?start_date=2026-02-30T10:00",
-                                      "/tasks/?start_date=2026-01-01T25:61", "/tasks/?q=%FF"};
+                                      "/tasks/?start_date=2026-01-01T25:61", "/tasks/?q=%FF",
+                                      "/orgs/?limit=1000000000000000000000000000000",
+                                      "/orgs/?brief=truetruetruetruetrue"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = harness_request(&srv, "GET", bad[i], ROOT, NULL);
         cr_expect_eq(r->status, 400, "%s: %s", bad[i], r->body);
