@@ -87,9 +87,12 @@ static const db_stmt stmt_claim = {
     1};
 static const db_stmt stmt_lines = {
     "tasks_lines",
-    "SELECT line_no, text, coalesce(error, '') FROM import_lines WHERE task_id = $1"
-    " AND line_no > $2::integer ORDER BY line_no LIMIT $3::integer",
-    3};
+    "SELECT line_no, text, coalesce(error, '') FROM (SELECT line_no, text, error,"
+    " coalesce(octet_length(text), 0) AS len, coalesce(sum(octet_length(text)) OVER (ORDER BY"
+    " line_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM import_lines"
+    " WHERE task_id = $1 AND line_no > $2::integer ORDER BY line_no LIMIT $3::integer) l"
+    " WHERE before = 0 OR before + len <= $4::bigint ORDER BY line_no",
+    4};
 /* Records one batch, fenced by the lease: no row when another worker holds the task now; a
  * row with inserted = 0 when this batch had already committed (a stale worker's twin). */
 static const db_stmt stmt_record = {
@@ -518,10 +521,11 @@ struct db_lines {
 };
 
 int db_tasks_lines(db_conn *conn, const char *task_id, int64_t after, long limit,
-                   db_lines **out) {
+                   int64_t max_bytes, db_lines **out) {
     db_int after_text = db_int_text(after);
     db_int limit_text = db_int_text(limit);
-    const char *values[] = {task_id, after_text.s, limit_text.s};
+    db_int bytes_text = db_int_text(max_bytes);
+    const char *values[] = {task_id, after_text.s, limit_text.s, bytes_text.s};
     PGresult *res = NULL;
     int err = db_exec_text(conn, &stmt_lines, values, PGRES_TUPLES_OK, &res);
     if (err < 0)

@@ -28,7 +28,7 @@
 
 #define PLAN_PARTITIONS 4                   /* a new standard-queue task's partitions */
 #define PLAN_PARTITIONS_MAX 16              /* what a stored cut may hold (a table CHECK too) */
-#define PLAN_BATCH_BYTES (16 * 1024 * 1024) /* a new task's batches also end at this much text */
+#define PLAN_BATCH_BYTES (2 * 1024 * 1024)  /* a new task's batches also end at this much text */
 #define PLAN_PARALLEL_DEFAULT 5             /* OCL's parallel: a task's default */
 #define PLAN_PARALLEL_MAX 100
 

@@ -24,7 +24,8 @@
 #define WORKER_BATCH_ATTEMPTS 3  /* a batch that failed inside the database (deadlock, ...) */
 #define WORKER_PURGE_EVERY_S 60  /* retention runs this often, in small deletes */
 #define WORKER_PURGE_BATCH 200
-#define WORKER_READ_LINES 1000   /* lines read from the upload at a time, to plan batches */
+#define WORKER_READ_LINES 1000   /* lines read from the upload at a time, to plan batches, */
+#define WORKER_READ_BYTES (4 << 20) /* and at most this much of their text */
 
 /* What one worker thread holds now, for the heartbeat. */
 typedef struct worker_slot {
@@ -344,7 +345,8 @@ static int run_plan(task_run *run) {
     int stop = 0;
     while (stop == 0) {
         db_lines *lines = NULL;
-        if ((err = db_tasks_lines(run->conn, task->id, after, WORKER_READ_LINES, &lines)) < 0)
+        if ((err = db_tasks_lines(run->conn, task->id, after, WORKER_READ_LINES,
+                                  WORKER_READ_BYTES, &lines)) < 0)
             break;
         size_t n = db_lines_count(lines);
         for (size_t i = 0; i < n && stop == 0; i++) {

@@ -1,4 +1,5 @@
-/* Flat memory: a 200,000-line import leaves the server's peak RSS far below the upload's size.
+/* Flat memory: a 200,000-line import leaves the server's peak RSS far below the upload's size,
+ * and so do a few huge lines under a batch_size that would take them all at once.
  * Built only without sanitizers (AddressSanitizer's quarantine inflates RSS); the test command
  * runs it from the plain Release build. */
 #include "harness.h"
@@ -16,6 +17,20 @@
 static harness_server srv;
 
 static void start(void) { harness_server_start_default(&srv); }
+
+/* Waits for the task of a 202 answer r (freed) to finish; returns its summary answer. */
+static harness_response *wait_finished(harness_response *r) {
+    char path[400];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    for (;;) {
+        r = harness_request(&srv, "GET", path, ROOT, NULL);
+        if (r->status != 202)
+            return r;
+        harness_response_free(r);
+        usleep(200 * 1000);
+    }
+}
 
 static void stop(void) { cr_expect_eq(harness_server_stop(&srv), 0); }
 
@@ -52,16 +67,7 @@ Test(memory, a_200k_line_import_keeps_rss_bounded) {
     long before = peak_rss_kb();
     harness_response *r = harness_upload_file(&srv, "/manage/bulkimport/", ROOT, file);
     cr_assert_eq(r->status, 202, "%s", r->body);
-    char path[400];
-    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", harness_json_string(r, "task"));
-    harness_response_free(r);
-    for (;;) {
-        r = harness_request(&srv, "GET", path, ROOT, NULL);
-        if (r->status != 202)
-            break;
-        harness_response_free(r);
-        usleep(200 * 1000);
-    }
+    r = wait_finished(r);
     cr_expect_eq(r->status, 200, "%s", r->body);
     char want[128];
     snprintf(want, sizeof want, "Processed %d of %d -- %d NEW (201:%d) in ", LINES, LINES, LINES, LINES);
@@ -73,4 +79,50 @@ Test(memory, a_200k_line_import_keeps_rss_bounded) {
            LINES, before, peak);
     cr_expect_lt(peak, PEAK_RSS_LIMIT_KB, "peak RSS %ld kB for a %ld-byte upload", peak, size);
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts"), LINES - 2);
+}
+
+#define HUGE_LINES 40
+#define HUGE_LINE_BYTES (3 * 1024 * 1024)
+
+Test(memory, huge_lines_under_a_huge_batch_size_keep_rss_bounded) {
+    char file[512];
+    snprintf(file, sizeof file, "%s-huge.json", harness_temp_dir());
+    FILE *out = fopen(file, "w");
+    cr_assert_not_null(out);
+    fprintf(out, "{\"type\":\"Organization\",\"id\":\"Huge\",\"name\":\"Huge\"}\n"
+                 "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Huge\","
+                 "\"owner_type\":\"Organization\"}\n");
+    static char text[HUGE_LINE_BYTES];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (char)('a' + i % 26);
+    for (int i = 0; i < HUGE_LINES; i++) /* about 3 MB of description per line */
+        fprintf(out,
+                "{\"type\":\"Concept\",\"id\":\"huge-%02d\",\"concept_class\":\"Misc\","
+                "\"datatype\":\"N/A\",\"names\":[{\"name\":\"Huge %d\",\"locale\":\"en\"}],"
+                "\"descriptions\":[{\"description\":\"%.*s\",\"locale\":\"en\"}],\"owner\":\"Huge\","
+                "\"owner_type\":\"Organization\",\"source\":\"S\"}\n",
+                i, i, HUGE_LINE_BYTES - 400, text);
+    long size = ftell(out);
+    fclose(out);
+    long before = peak_rss_kb();
+    harness_response *r =
+        harness_upload_file(&srv, "/manage/bulkimport/?batch_size=100000", ROOT, file);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    r = wait_finished(r);
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    char want[128];
+    snprintf(want, sizeof want, "Processed %d of %d -- %d NEW (201:%d) in ", HUGE_LINES + 2,
+             HUGE_LINES + 2, HUGE_LINES + 2, HUGE_LINES + 2);
+    cr_expect(strncmp(r->body, want, strlen(want)) == 0, "%s", r->body);
+    harness_response_free(r);
+    long peak = peak_rss_kb();
+    printf("memory: %ld-byte upload of %d lines of 3 MB; server peak RSS %ld kB before, %ld kB "
+           "after\n",
+           size, HUGE_LINES, before, peak);
+    cr_expect_lt(peak - before, PEAK_RSS_LIMIT_KB, "peak RSS grew %ld kB for a %ld-byte upload",
+                 peak - before, size);
+    cr_expect_eq(harness_sql(srv.conninfo,
+                             "SELECT count(*) FROM concepts WHERE mnemonic LIKE 'huge-%'"),
+                 HUGE_LINES);
+    unlink(file);
 }
