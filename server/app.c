@@ -39,6 +39,24 @@ static void app_shutdown_overdue(int sig) {
     _exit(1);
 }
 
+/* Gives the uploads in flight the shutdown grace to finish, then cuts those still running:
+ * they roll back and leave no task. */
+static void app_wait_uploads(app *a) {
+    struct timespec start, now, nap = {0, 50 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int left;
+    while ((left = atomic_load(&a->uploads)) > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= a->cfg.shutdown_grace_s)
+            break;
+        nanosleep(&nap, NULL);
+    }
+    if (left > 0)
+        log_warn("%d upload(s) still running after the %lds shutdown grace: rolled back", left,
+                 a->cfg.shutdown_grace_s);
+    atomic_store(&a->uploads_cut, true);
+}
+
 /* Creates path (and missing parents) when missing, the last one with mode 0700, and writes its
  * absolute form to out. */
 static int app_prepare_data_dir(const char *path, char out[PATH_MAX]) {
@@ -254,7 +272,8 @@ int app_run(const config *cfg) {
     atomic_store(&a.stopping, true);
     workers_release_waiters(a.workers);
     signal(SIGALRM, app_shutdown_overdue);
-    alarm(APP_SHUTDOWN_WAIT_S);
+    alarm((unsigned)(cfg->shutdown_grace_s + APP_SHUTDOWN_WAIT_S));
+    app_wait_uploads(&a);
     rc = 0;
 done:
     fflush(stdout);

@@ -23,6 +23,8 @@ typedef struct app {
     feeds_config feeds_cfg; /* how feeds run: by the scheduler and by POST .../run/ */
     atomic_bool stopping; /* shutdown began: long-polls answer at once */
     atomic_int waiters;   /* long-polls and event streams being held */
+    atomic_int uploads;   /* import POSTs being received and stored */
+    atomic_bool uploads_cut; /* the shutdown grace is over: uploads still running roll back */
 } app;
 
 /* Runs the server until SIGINT or SIGTERM. Borrows cfg for the whole run. Returns the process

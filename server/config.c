@@ -74,6 +74,14 @@ static const option options[] = {
      offsetof(config, webhook_retry_ms), 10, 3600000, "MS",
      "wait before a failed webhook's first retry; doubles after each, retried for up to an hour "
      "(default 5000)"},
+    {"--read-timeout", "BULKIMPORT_READ_TIMEOUT", OPT_LONG, offsetof(config, read_timeout_s), 1,
+     3600, "SECONDS",
+     "longest wait for a client's next bytes (headers or body); a stalled upload is dropped and "
+     "leaves no task (default 30)"},
+    {"--shutdown-grace", "BULKIMPORT_SHUTDOWN_GRACE", OPT_LONG,
+     offsetof(config, shutdown_grace_s), 0, 3600, "SECONDS",
+     "at SIGTERM, how long uploads in flight may still finish; the rest are rolled back "
+     "(default 10)"},
     {"--cors-origins", "BULKIMPORT_CORS_ORIGINS", OPT_TEXT, offsetof(config, cors_origins), 0, 0,
      "ORIGINS", "web pages that may call the API from a browser: * (any origin; the default, as "
                 "OCL's API: every call needs a token, no cookie is used), a comma-separated list "
@@ -222,6 +230,8 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         .fetch_timeout_s = 600,
         .webhook_retry_ms = 5000,
         .cors_origins = "*",
+        .read_timeout_s = 30,
+        .shutdown_grace_s = 10,
     };
     bool max_waiters_set = false;
     bool db_connections_set = false;

@@ -36,6 +36,8 @@ typedef struct config {
     long fetch_timeout_s;     /* a file_url download's limit */
     long webhook_retry_ms;    /* the first retry's delay; it doubles, for up to an hour */
     const char *cors_origins; /* "*", "none", or a comma-separated list of exact origins */
+    long read_timeout_s;      /* a request whose next bytes take longer is dropped */
+    long shutdown_grace_s;    /* at SIGTERM, uploads in flight get this long to finish */
 } config;
 
 enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1 };

@@ -456,14 +456,15 @@ static int http_log_message(const struct mg_connection *conn, const char *messag
 }
 
 int http_start(app *a, struct mg_context **out_ctx, int *out_port) {
-    char threads[16];
+    char threads[16], timeout_ms[24];
     snprintf(threads, sizeof threads, "%d", a->cfg.http_threads);
+    snprintf(timeout_ms, sizeof timeout_ms, "%ld", a->cfg.read_timeout_s * 1000);
     const char *options[] = {
         "listening_ports", a->cfg.listen,
         "num_threads", threads,
         "decode_url", "no",
         "enable_keep_alive", "yes",
-        "request_timeout_ms", "60000",
+        "request_timeout_ms", timeout_ms,
         "access_control_allow_origin", "", /* CORS is ours (http_cors_prepare), not CivetWeb's */
         NULL,
     };

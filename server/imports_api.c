@@ -257,6 +257,10 @@ static int imports_stream_body(imports_upload *u) {
     long long received = 0, expected = mg_get_request_info(req->conn)->content_length;
     int err = 0, n;
     while (err == 0 && (n = mg_read(req->conn, chunk, IMPORTS_READ_CHUNK)) > 0) {
+        if (atomic_load(&req->app->uploads_cut)) {
+            n = -1; /* the shutdown grace is over */
+            break;
+        }
         received += n;
         if (received > cfg->max_upload_bytes) {
             err = BI_ETOOBIG;
@@ -451,7 +455,8 @@ static int imports_post(http_req *req) {
     if (err == BI_ETOOBIG || err == BI_EINVAL)
         return 0; /* answered while streaming */
     if (err == BI_EIO) {
-        log_info("upload by %s abandoned mid-body: nothing stored", task.username);
+        log_info("upload by %s %s mid-body: nothing stored", task.username,
+                 atomic_load(&req->app->uploads_cut) ? "cut off by the shutdown" : "abandoned");
         return 0;
     }
     if (err == BI_ENOTFOUND)
@@ -509,6 +514,18 @@ static int imports_post_params(http_req *req) {
     return http_query_only(req, params);
 }
 
+/* imports_post, refused once shutdown began, and counted while it runs: shutdown gives the
+ * uploads in flight a grace period (app_wait_uploads). */
+static int imports_post_counted(http_req *req) {
+    app *a = req->app;
+    if (atomic_load(&a->stopping))
+        return http_send_error(req, BI_EUNAVAIL, "the server is shutting down; try again shortly");
+    atomic_fetch_add(&a->uploads, 1);
+    int rc = imports_post(req);
+    atomic_fetch_sub(&a->uploads, 1);
+    return rc;
+}
+
 int imports_api_post(http_req *req) {
     if (imports_post_params(req) < 0)
         return 0;
@@ -518,11 +535,11 @@ int imports_api_post(http_req *req) {
         return 0; /* answered */
     if (got > 0)
         return imports_resume(req, task_id);
-    return imports_post(req);
+    return imports_post_counted(req);
 }
 
 int imports_api_post_inline(http_req *req) {
-    return imports_post_params(req) < 0 ? 0 : imports_post(req);
+    return imports_post_params(req) < 0 ? 0 : imports_post_counted(req);
 }
 
 /* The query parameter task into task_id (cap bytes). Returns 1 when given, 0 when absent, or

@@ -4,6 +4,7 @@
 
 #include <criterion/criterion.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ROOT "Token " HARNESS_ROOT_TOKEN
@@ -494,11 +496,11 @@ Test(imports, limits_on_size_line_length_and_test_mode) {
     cr_expect_eq(harness_server_stop(&small), 0);
 }
 
-/* Opens a connection to srv and sends the head of an upload as root with header (one line,
- * CRLF-terminated); returns the socket, for the body that follows. */
-static int raw_upload(const char *path, const char *header) {
+/* Opens a connection to server s and sends the head of an upload as root with header (one
+ * line, CRLF-terminated); returns the socket, for the body that follows. */
+static int raw_upload_to(const harness_server *s, const char *path, const char *header) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port)};
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
     char head[512];
@@ -510,16 +512,46 @@ static int raw_upload(const char *path, const char *header) {
     return fd;
 }
 
-/* Waits (up to 5 s) for srv's log to say an upload was abandoned. */
-static bool logged_abandoned(void) {
+static int raw_upload(const char *path, const char *header) { return raw_upload_to(&srv, path, header); }
+
+/* Sends one chunk of a chunked body on fd. */
+static void send_chunk(int fd, const char *data) {
+    char size[32];
+    int n = snprintf(size, sizeof size, "%zx\r\n", strlen(data));
+    cr_assert_eq(write(fd, size, (size_t)n), n);
+    cr_assert_eq(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+    cr_assert_eq(write(fd, "\r\n", 2), 2);
+}
+
+/* Reads the answer on fd into answer (cap bytes) until it holds want, the peer closes, or 5 s
+ * pass without a byte: a head and its body may come apart. */
+static void read_answer(int fd, const char *want, char *answer, size_t cap) {
+    size_t len = 0;
+    answer[0] = '\0';
+    struct timeval wait = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    while (strstr(answer, want) == NULL && len < cap - 1) {
+        ssize_t got = read(fd, answer + len, cap - 1 - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        answer[len] = '\0';
+    }
+}
+
+/* Waits (up to 5 s) for the log of server s to hold text. */
+static bool logged(const harness_server *s, const char *text) {
     char log[65536];
     for (int i = 0; i < 100; i++) {
-        if (harness_read_file(srv.log_path, log, sizeof log) > 0 && strstr(log, "abandoned mid-body"))
+        if (harness_read_file(s->log_path, log, sizeof log) > 0 && strstr(log, text))
             return true;
         usleep(50 * 1000);
     }
     return false;
 }
+
+/* Waits (up to 5 s) for srv's log to say an upload was abandoned. */
+static bool logged_abandoned(void) { return logged(&srv, "abandoned mid-body"); }
 
 Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
     int fd = raw_upload("/manage/bulkimport/", "Content-Length: 1000000\r\n");
@@ -540,12 +572,7 @@ Test(imports, a_client_that_disconnects_mid_body_leaves_no_task) {
 Test(imports, a_chunked_body_cut_off_leaves_no_task) {
     long before = harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks");
     int fd = raw_upload("/manage/bulkimport/", "Transfer-Encoding: chunked\r\n");
-    static const char chunk[] = "{\"type\":\"Organization\",\"id\":\"Cut\",\"name\":\"C\"}\n{\"type\":\"Organiz";
-    char size[32];
-    int n = snprintf(size, sizeof size, "%zx\r\n", sizeof chunk - 1);
-    cr_assert_eq(write(fd, size, (size_t)n), n);
-    cr_assert_eq(write(fd, chunk, sizeof chunk - 1), (ssize_t)(sizeof chunk - 1));
-    cr_assert_eq(write(fd, "\r\n", 2), 2);
+    send_chunk(fd, "{\"type\":\"Organization\",\"id\":\"Cut\",\"name\":\"C\"}\n{\"type\":\"Organiz");
     shutdown(fd, SHUT_WR); /* the client is gone: no terminating chunk */
     char answer[512] = "";
     ssize_t got = read(fd, answer, sizeof answer - 1);
@@ -560,22 +587,60 @@ Test(imports, a_chunked_body_beside_a_query_file_url_is_refused) {
     long before = harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks");
     int fd = raw_upload("/manage/bulkimport/?file_url=http%3A%2F%2Fexample.org%2Fa.json",
                         "Transfer-Encoding: chunked\r\n");
-    static const char chunks[] = "2\r\n{}\r\n0\r\n\r\n";
-    cr_assert_eq(write(fd, chunks, sizeof chunks - 1), (ssize_t)(sizeof chunks - 1));
-    char answer[1024] = "";
-    size_t len = 0;
-    struct timeval wait = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-    while (strstr(answer, "not both") == NULL && len < sizeof answer - 1) { /* head, body apart */
-        ssize_t got = read(fd, answer + len, sizeof answer - 1 - len);
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-        answer[len] = '\0';
-    }
+    send_chunk(fd, "{}");
+    send_chunk(fd, "");
+    char answer[1024];
+    read_answer(fd, "not both", answer, sizeof answer);
     close(fd);
     cr_expect(strstr(answer, " 400 ") && strstr(answer, "not both"), "%s", answer);
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), before, "no task");
+}
+
+#define ORG(id) "{\"type\":\"Organization\",\"id\":\"" id "\",\"name\":\"O\"}"
+
+Test(imports, an_upload_stalled_past_the_read_timeout_leaves_no_task) {
+    harness_server s;
+    harness_server_start_with(&s, 1, (const char *const[]){"--read-timeout", "1", NULL});
+    int fd = raw_upload_to(&s, "/manage/bulkimport/", "Content-Length: 100000\r\n");
+    static const char part[] = ORG("Stalled") "\n{\"type\":\"Organiz";
+    cr_assert_eq(write(fd, part, sizeof part - 1), (ssize_t)(sizeof part - 1));
+    cr_expect(logged(&s, "abandoned mid-body"), "a stalled body is dropped after the read timeout");
+    close(fd);
+    cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks"), 0);
+    cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_lines"), 0);
+    cr_expect_eq(harness_server_stop(&s), 0);
+}
+
+/* At SIGTERM an upload that finishes within the grace is queued; one still running when the
+ * grace ends rolls back; a new one is refused. */
+Test(imports, at_shutdown_uploads_get_the_grace_and_the_rest_roll_back) {
+    harness_server s;
+    harness_server_start_with(&s, 1, (const char *const[]){"--shutdown-grace", "2", NULL});
+    int finishing = raw_upload_to(&s, "/manage/bulkimport/", "Transfer-Encoding: chunked\r\n");
+    int stalled = raw_upload_to(&s, "/manage/bulkimport/", "Transfer-Encoding: chunked\r\n");
+    send_chunk(finishing, ORG("InGrace") "\n");
+    send_chunk(stalled, ORG("PastGrace") "\n");
+    usleep(300 * 1000); /* both bodies are being read */
+    long start = (long)time(NULL);
+    kill(s.pid, SIGTERM);
+    cr_expect(logged(&s, "finishing in-flight requests"));
+    harness_response *r = harness_request(&s, "POST", "/manage/bulkimport/", ROOT, ORG("Late") "\n");
+    cr_expect_eq(r->status, 503, "a new upload once shutdown began: %s", r->body);
+    harness_response_free(r);
+    send_chunk(finishing, ORG("InGrace2") "\n");
+    send_chunk(finishing, "");
+    char answer[2048];
+    read_answer(finishing, "\"task\"", answer, sizeof answer);
+    cr_expect(strstr(answer, " 202 ") != NULL, "an upload done within the grace is queued: %s", answer);
+    cr_expect_eq(harness_server_stop(&s), 0);
+    long took = (long)time(NULL) - start;
+    cr_expect(took < 10, "shutdown took %ld s with a stalled upload", took);
+    read_answer(stalled, " 202 ", answer, sizeof answer);
+    cr_expect(strstr(answer, " 202 ") == NULL, "the stalled upload was answered: %s", answer);
+    close(finishing);
+    close(stalled);
+    cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks"), 1);
+    cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_lines"), 2, "InGrace's two");
 }
 
 Test(imports, ocl_files_import_with_their_summaries) {
