@@ -5,11 +5,16 @@
 #include "log.h"
 #include "urls.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 /* Percent-decodes seg (len bytes) into out. Returns false on bad encoding, NUL or overflow. */
 static bool http_decode_segment(const char *seg, size_t len, char out[HTTP_PARAM_MAX]) {
@@ -223,10 +228,58 @@ int http_stream_printf(http_stream *s, const char *fmt, ...) {
     return http_stream_write(s, text, len < (int)sizeof text ? (size_t)len : sizeof text - 1);
 }
 
-int http_stream_end(http_stream *s) {
+/* Whether socket fd is the TCP connection from ri's client to ri's server port. */
+static bool http_socket_is(int fd, const struct mg_request_info *ri) {
+    struct sockaddr_storage peer, local;
+    socklen_t peer_len = sizeof peer, local_len = sizeof local;
+    if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0 ||
+        getsockname(fd, (struct sockaddr *)&local, &local_len) != 0)
+        return false;
+    char addr[INET6_ADDRSTRLEN] = "";
+    int peer_port, local_port;
+    if (peer.ss_family == AF_INET && local.ss_family == AF_INET) {
+        const struct sockaddr_in *p = (const void *)&peer, *l = (const void *)&local;
+        inet_ntop(AF_INET, &p->sin_addr, addr, sizeof addr);
+        peer_port = ntohs(p->sin_port), local_port = ntohs(l->sin_port);
+    } else if (peer.ss_family == AF_INET6 && local.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *p = (const void *)&peer, *l = (const void *)&local;
+        inet_ntop(AF_INET6, &p->sin6_addr, addr, sizeof addr);
+        peer_port = ntohs(p->sin6_port), local_port = ntohs(l->sin6_port);
+    } else {
+        return false;
+    }
+    return peer_port == ri->remote_port && local_port == ri->server_port &&
+           strcmp(addr, ri->remote_addr) == 0;
+}
+
+/* Shuts down req's TCP connection, both ways. CivetWeb has no call for it and keeps the
+ * descriptor (it closes it when the handler returns), so the socket is found by its
+ * addresses among the process's descriptors. Rare: only a broken stream comes here. */
+static void http_shutdown_connection(http_req *req) {
+    const struct mg_request_info *ri = mg_get_request_info(req->conn);
+    DIR *fds = opendir("/proc/self/fd");
+    if (fds == NULL)
+        return;
+    for (struct dirent *e; (e = readdir(fds)) != NULL;) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        struct stat st;
+        if (*end != '\0' || fd == dirfd(fds) || fstat((int)fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+            continue;
+        if (http_socket_is((int)fd, ri)) {
+            shutdown((int)fd, SHUT_RDWR);
+            break;
+        }
+    }
+    closedir(fds);
+}
+
+int http_stream_end(http_stream *s, int err) {
     http_stream_flush(s);
-    if (s->err == 0)
+    if (s->err == 0 && err == 0)
         mg_send_chunk(s->req->conn, "", 0);
+    else if (s->err == 0)
+        http_shutdown_connection(s->req);
     free(s);
     return 0;
 }

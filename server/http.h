@@ -101,8 +101,11 @@ int http_stream_write(http_stream *s, const char *data, size_t len);
 /* Appends printf-style text. */
 int http_stream_printf(http_stream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Ends the body and frees s. Returns 0. */
-int http_stream_end(http_stream *s);
+/* With err 0, ends the body; with err < 0 (what was being streamed failed), breaks it off:
+ * what was buffered goes out, then the connection is shut without the terminating chunk, so
+ * the client sees a broken transfer, never a complete-looking truncated body. Frees s.
+ * Returns 0. */
+int http_stream_end(http_stream *s, int err);
 
 /* Sends 204 with no body. Returns 0. */
 int http_send_no_content(http_req *req);

@@ -729,7 +729,7 @@ static int results_row(const char *root, const char *action, int status, const c
     snprintf(r->action, sizeof r->action, "%s", action);
     r->status = status;
     r->first = false;
-    return 0;
+    return http_stream_write(r->out, "", 0); /* the stream's state: a client gone stops it */
 }
 
 static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, bool json) {
@@ -759,11 +759,11 @@ static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, 
     }
     free(fields);
     int err = db_results_stream(conn, t->id, results_row, &r);
-    if (json)
+    if (json && err == 0)
         http_stream_printf(r.out, "%s}}", r.first ? "" : "]}}");
     if (err < 0)
-        log_error("task %s: results stream broke off", t->id);
-    http_stream_end(r.out);
+        log_error("task %s: results stream broke off: %s", t->id, error_message(err));
+    http_stream_end(r.out, err);
     return 0;
 }
 
@@ -780,8 +780,8 @@ static int imports_send_failed(http_req *req, db_conn *conn, const db_task *t) {
     int err = db_results_failed_lines(conn, t->id, strcmp(t->state, "REVOKED") == 0,
                                       imports_failed_line, out);
     if (err < 0)
-        log_error("task %s: failed lines stream broke off", t->id);
-    http_stream_end(out);
+        log_error("task %s: failed lines stream broke off: %s", t->id, error_message(err));
+    http_stream_end(out, err);
     return 0;
 }
 
@@ -1062,10 +1062,11 @@ int imports_api_send_list(http_req *req, const db_task_filter *filter, long limi
     if (err == 0 && out.stream == NULL)
         imports_list_item(NULL, &out); /* an empty page */
     if (out.stream != NULL) {
-        http_stream_write(out.stream, "]", 1);
-        if (err < 0)
+        if (err == 0)
+            http_stream_write(out.stream, "]", 1);
+        else
             log_error("the task list broke off: %s", error_message(err));
-        http_stream_end(out.stream);
+        http_stream_end(out.stream, err);
         err = 0; /* answered */
     }
     db_pool_release(req->app->pool, conn);

@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -496,20 +497,28 @@ Test(imports, limits_on_size_line_length_and_test_mode) {
     cr_expect_eq(harness_server_stop(&small), 0);
 }
 
-/* Opens a connection to server s and sends the head of an upload as root with header (one
- * line, CRLF-terminated); returns the socket, for the body that follows. */
-static int raw_upload_to(const harness_server *s, const char *path, const char *header) {
+/* Opens a connection to server s (with a receive buffer of rcvbuf bytes; 0: the system's) and
+ * sends the head of a request as root with header (one line, CRLF-terminated, or ""); returns
+ * the socket, for the body that follows. */
+static int raw_request(const harness_server *s, const char *method, const char *path,
+                       const char *header, int rcvbuf) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
     char head[512];
     int n = snprintf(head, sizeof head,
-                     "POST %s HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\n"
+                     "%s %s HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\n"
                      "%s\r\n",
-                     path, ROOT, header);
+                     method, path, ROOT, header);
     cr_assert_eq(write(fd, head, (size_t)n), n);
     return fd;
+}
+
+static int raw_upload_to(const harness_server *s, const char *path, const char *header) {
+    return raw_request(s, "POST", path, header, 0);
 }
 
 static int raw_upload(const char *path, const char *header) { return raw_upload_to(&srv, path, header); }
@@ -641,6 +650,65 @@ Test(imports, at_shutdown_uploads_get_the_grace_and_the_rest_roll_back) {
     close(stalled);
     cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks"), 1);
     cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_lines"), 2, "InGrace's two");
+}
+
+/* The database fails while results stream (its session is terminated mid-query): the
+ * client must see a broken transfer, never a 200 that ends like a complete body. */
+Test(imports, a_result_stream_the_database_breaks_is_visibly_broken) {
+    size_t cap = 4u << 20, len = 0;
+    char *body = malloc(cap);
+    len += (size_t)snprintf(body, cap, "%s\n%s\n", ORG("Broken"),
+                            "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Broken\","
+                            "\"owner_type\":\"Organization\"}");
+    static char pad[1200];
+    memset(pad, 'p', sizeof pad - 1);
+    for (int i = 0; i < 3000; i++) /* ~4 MB of lines: their results outgrow socket buffers */
+        len += (size_t)snprintf(body + len, cap - len,
+                                "{\"type\":\"Concept\",\"id\":\"c%d\",\"concept_class\":\"Misc\","
+                                "\"datatype\":\"N/A\",\"names\":[{\"name\":\"n%d %s\",\"locale\":"
+                                "\"en\"}],\"owner\":\"Broken\",\"owner_type\":\"Organization\","
+                                "\"source\":\"S\"}\n",
+                                i, i, pad);
+    char task[256];
+    submit("/manage/bulkimport/", ROOT, body, len, task, sizeof task);
+    free(body);
+    harness_response_free(wait_result(task, ROOT, "summary"));
+    char path[400];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=json", task);
+    int fd = raw_request(&srv, "GET", path, "", 4096); /* a small window: the server blocks soon */
+    char head[4096];
+    cr_assert_gt(read(fd, head, sizeof head), 0, "the answer began");
+    /* Wait for the server's query to block on writing rows it cannot send, then end it. */
+    long ended = 0;
+    for (int i = 0; i < 200 && ended == 0; i++) {
+        ended = harness_sql(srv.conninfo,
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE"
+                            " query LIKE '%FROM import_results%' AND state = 'active'"
+                            " AND wait_event = 'ClientWrite' AND pid <> pg_backend_pid()");
+        if (ended == 0)
+            usleep(50 * 1000);
+    }
+    cr_assert_eq(ended, 1, "the results query never blocked on its client");
+    struct timeval wait = {.tv_sec = 20};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    char tail[8] = "", buf[65536];
+    ssize_t got;
+    size_t total = 0;
+    while ((got = read(fd, buf, sizeof buf)) > 0) {
+        total += (size_t)got;
+        if (got >= 5)
+            memcpy(tail, buf + got - 5, 5);
+        else
+            memmove(tail, tail + got, 5 - (size_t)got), memcpy(tail + 5 - got, buf, (size_t)got);
+    }
+    close(fd);
+    cr_expect_eq(got, 0, "the server closed the connection (%s)", got < 0 ? strerror(errno) : "");
+    cr_expect(memcmp(tail, "0\r\n\r\n", 5) != 0, "a broken stream ended with the terminating "
+                                                   "chunk after %zu bytes", total);
+    cr_expect(logged(&srv, "results stream broke off"));
+    harness_response *r = harness_request(&srv, "GET", "/healthz", NULL, NULL);
+    cr_expect_eq(r->status, 200, "the pool recovers: %s", r->body);
+    harness_response_free(r);
 }
 
 Test(imports, ocl_files_import_with_their_summaries) {
