@@ -38,7 +38,9 @@
     /* Problems of one line found while the upload streamed (importer/split.h). */                \
     X(EUTF8, -31, 400, "invalid_utf8", "the line is not valid UTF-8")                               \
     X(ENUL, -32, 400, "nul_byte", "the line holds a NUL byte")                                      \
-    X(ELINELONG, -33, 400, "line_too_long", "the line is longer than the server accepts")
+    X(ELINELONG, -33, 400, "line_too_long", "the line is longer than the server accepts")          \
+    /* A line whose value the database refused in a set-wise statement (importer/worker.c). */     \
+    X(EREFUSED, -34, 400, "refused_by_database", "the database refused a value of the line")
 
 enum bi_errno {
 #define BI_ERRNO_ENUM(name, value, status, code, message) BI_##name = (value),

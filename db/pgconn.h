@@ -22,13 +22,16 @@ struct db_conn {
     bool broken; /* set on a connection-level failure: re-opened by the next acquire */
     int n_prepared;
     const db_stmt *prepared[BI_DB_MAX_PREPARED];
+    char refusal[256]; /* the server's message of the last BI_EREFUSED / BI_EINVAL */
 };
 
 /* Runs stmt with text or binary parameters (formats NULL means all text) and checks that the
  * result has status expect. Returns 0 and the result in *out_res (the caller PQclears it; pass
- * NULL to discard), or: BI_ECONFLICT on a unique violation, BI_EUNAVAIL when the connection
- * broke or the server is shutting down, BI_EINTERNAL on anything else. Failures are logged with
- * the server's full message, which never reaches clients. */
+ * NULL to discard), or: BI_ECONFLICT on a unique violation, BI_EINVAL on a CHECK violation,
+ * BI_EREFUSED on another data exception or integrity violation (SQLSTATE class 22 or 23: a
+ * value the statement carried), BI_EUNAVAIL when the connection broke or the server is
+ * shutting down, BI_EINTERNAL on anything else. Failures are logged with the server's full
+ * message; only a refusal's reaches a client, in its line's own result (db_refusal). */
 int db_exec(db_conn *conn, const db_stmt *stmt, const char *const *values, const int *lengths,
             const int *formats, ExecStatusType expect, PGresult **out_res);
 

@@ -183,8 +183,13 @@ static int db_result_error(db_conn *conn, PGresult *res, const char *what) {
         err = BI_ECONFLICT;
     } else if (strcmp(state, "23514") == 0) {
         err = BI_EINVAL; /* a CHECK constraint: the caller should have validated */
+    } else if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0) {
+        err = BI_EREFUSED; /* a data exception or another integrity violation: some value */
     }
-    if (err == BI_ECONFLICT || err == BI_EINVAL)
+    if (err == BI_EREFUSED || err == BI_EINVAL) /* the message may name what a line holds */
+        snprintf(conn->refusal, sizeof conn->refusal, "%.*s", (int)strcspn(message, "\n"),
+                 message);
+    if (err == BI_ECONFLICT || err == BI_EINVAL || err == BI_EREFUSED)
         log_debug("%s: %.*s", what, (int)strcspn(message, "\n"), message);
     else
         log_error("%s failed [%s]: %.*s", what, state ? state : "-", (int)strcspn(message, "\n"),
@@ -346,6 +351,20 @@ int db_commit(db_conn *conn) {
     PQclear(res);
     return err;
 }
+
+int db_savepoint(db_conn *conn) {
+    return db_exec_sql(conn, "SAVEPOINT bi_part", PGRES_COMMAND_OK, NULL);
+}
+
+int db_savepoint_release(db_conn *conn) {
+    return db_exec_sql(conn, "RELEASE SAVEPOINT bi_part", PGRES_COMMAND_OK, NULL);
+}
+
+int db_savepoint_rollback(db_conn *conn) {
+    return db_exec_sql(conn, "ROLLBACK TO SAVEPOINT bi_part", PGRES_COMMAND_OK, NULL);
+}
+
+const char *db_refusal(const db_conn *conn) { return conn->refusal; }
 
 void db_rollback(db_conn *conn) {
     if (conn->pg == NULL || conn->broken)

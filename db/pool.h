@@ -41,6 +41,16 @@ int db_begin(db_conn *conn);
 int db_commit(db_conn *conn);
 void db_rollback(db_conn *conn);
 
+/* One savepoint inside the open transaction: set it, release it, or roll back to it (which
+ * also clears a failed statement's error state). Same returns as db_begin. */
+int db_savepoint(db_conn *conn);
+int db_savepoint_release(db_conn *conn);
+int db_savepoint_rollback(db_conn *conn);
+
+/* The database's one-line message of the last statement that failed on conn with BI_EREFUSED
+ * or BI_EINVAL: it may quote a line's value, so it goes only into that line's own result. */
+const char *db_refusal(const db_conn *conn);
+
 /* Returns true when the server at conninfo accepts connections now (libpq's PQping: no
  * authentication is attempted). */
 bool db_server_accepts(const char *conninfo);

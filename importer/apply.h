@@ -41,10 +41,12 @@ typedef struct apply_result {
 } apply_result;
 
 /* Applies lines[0..n) (raw JSON texts of lens[i] bytes; their numbers in the file, ascending,
- * in numbers[0..n), or 1, 2, ... when numbers is NULL) as caller inside conn's open transaction, filling results[0..n). Returns 0 — every line
- * then has its result, failed lines included — or BI_EUNAVAIL / BI_EINTERNAL when the database
- * failed: the transaction must then be rolled back and the results are meaningless. Free the
- * results with apply_results_free either way. */
+ * in numbers[0..n), or 1, 2, ... when numbers is NULL) as caller inside conn's open
+ * transaction, filling results[0..n). Returns 0 — every line then has its result, failed lines
+ * included — or, with the transaction to be rolled back (to a savepoint will do) and the
+ * results meaningless: BI_EREFUSED / BI_EINVAL when the database refused a value of some line
+ * (which one is unknown: apply each alone to find it), BI_EUNAVAIL / BI_EINTERNAL when the
+ * database failed. Free the results with apply_results_free either way. */
 int apply_lines(db_conn *conn, const db_user *caller, const apply_options *opt,
                 const char *const *lines, const size_t *lens, const int64_t *numbers, size_t n,
                 apply_result *results);

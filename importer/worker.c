@@ -64,6 +64,40 @@ static int worker_upload_error(const char *code) {
 
 /* Applies batch b of task on conn and records its results on rec (the same connection, except
  * in test mode), inside rec's open transaction. Sets *out_cancel when a cancel was requested. */
+/* Applies batch b's lines one at a time, each under its own savepoint, after the database
+ * refused a value somewhere in the set-wise statements: a line refused alone gets its own
+ * SKIP 400 refused_by_database with the database's message; every other line applies as it
+ * would have. Returns 0, or the database's failure. */
+static int worker_apply_each(db_conn *conn, const db_user *caller, const apply_options *opt,
+                             const plan_batch *b, apply_result *results) {
+    for (size_t i = 0; i < b->n; i++) {
+        apply_result *r = &results[i];
+        int err = db_savepoint(conn);
+        if (err == 0)
+            err = apply_lines(conn, caller, opt, &b->texts[i], &b->lens[i], &b->numbers[i], 1, r);
+        if (err == BI_EREFUSED || err == BI_EINVAL) {
+            log_info("line %lld refused by the database: %s", (long long)b->numbers[i],
+                     db_refusal(conn));
+            static const char prefix[] = "the database refused a value of this line: ";
+            free(r->message);
+            if ((r->message = malloc(sizeof prefix + strlen(db_refusal(conn)))) == NULL)
+                abort();
+            strcpy(r->message, prefix);
+            strcat(r->message, db_refusal(conn));
+            r->line = (int)b->numbers[i];
+            r->action = "SKIP";
+            r->status = 400;
+            r->error = BI_EREFUSED;
+            err = db_savepoint_rollback(conn);
+        } else if (err == 0) {
+            err = db_savepoint_release(conn);
+        }
+        if (err < 0)
+            return err;
+    }
+    return 0;
+}
+
 static int worker_batch(workers *w, db_conn *conn, db_conn *rec, const db_task *task,
                         const db_user *caller, const plan_batch *b, bool *out_cancel) {
     int err = db_tasks_batch_timeouts(rec, w->cfg.rescue_after_ms / 2);
@@ -75,7 +109,16 @@ static int worker_batch(workers *w, db_conn *conn, db_conn *rec, const db_task *
     if (!results || !rows)
         abort();
     apply_options opt = {.update_if_exists = task->update_if_exists};
-    err = apply_lines(conn, caller, &opt, b->texts, b->lens, b->numbers, n, results);
+    if ((err = db_savepoint(conn)) == 0)
+        err = apply_lines(conn, caller, &opt, b->texts, b->lens, b->numbers, n, results);
+    if (err == BI_EREFUSED || err == BI_EINVAL) { /* some line's value: find it, apply the rest */
+        apply_results_free(results, n);
+        memset(results, 0, n * sizeof *results);
+        if ((err = db_savepoint_rollback(conn)) == 0)
+            err = worker_apply_each(conn, caller, &opt, b, results);
+    } else if (err == 0) {
+        err = db_savepoint_release(conn);
+    }
     for (size_t i = 0; i < n && err == 0; i++) {
         apply_result *r = &results[i];
         if (b->flagged[i] != NULL) { /* the upload already knew this line is unreadable */

@@ -711,6 +711,46 @@ Test(imports, a_result_stream_the_database_breaks_is_visibly_broken) {
     harness_response_free(r);
 }
 
+/* A value the database itself refuses inside a set-wise statement (here a trigger raising a
+ * data exception, SQLSTATE 22023, for two of the concepts): those two lines get their own
+ * SKIP 400, every other line applies, the task succeeds — in test mode too. */
+Test(imports, a_line_the_database_refuses_is_refused_alone) {
+    harness_sql(srv.conninfo,
+                "CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                " RAISE EXCEPTION 'poisoned value %', NEW.mnemonic USING ERRCODE = '22023'; END $$;"
+                " CREATE TRIGGER poison BEFORE INSERT ON concepts FOR EACH ROW"
+                " WHEN (NEW.mnemonic LIKE 'poison%') EXECUTE FUNCTION poison()");
+    char body[4096];
+    size_t len = (size_t)snprintf(body, sizeof body, "%s\n%s\n", ORG("Refused"),
+                                  "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\","
+                                  "\"owner\":\"Refused\",\"owner_type\":\"Organization\"}");
+    static const char *const ids[] = {"c1", "c2", "poison1", "c3", "poison2", "c4"};
+    for (size_t i = 0; i < 6; i++)
+        len += (size_t)snprintf(body + len, sizeof body - len,
+                                "{\"type\":\"Concept\",\"id\":\"%s\",\"concept_class\":\"Misc\","
+                                "\"datatype\":\"N/A\",\"names\":[{\"name\":\"%s\",\"locale\":\"en\"}],"
+                                "\"owner\":\"Refused\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n",
+                                ids[i], ids[i]);
+    for (int test_mode = 1; test_mode >= 0; test_mode--) {
+        char task[256];
+        submit(test_mode ? "/manage/bulkimport/?test_mode=true" : "/manage/bulkimport/", ROOT, body,
+               len, task, sizeof task);
+        harness_response *r = wait_result(task, ROOT, "json");
+        cr_expect_eq(json_count(r, "NEW", "201"), 6, "test_mode=%d: the org, the source, 4 concepts", test_mode);
+        cr_expect_eq(json_count(r, "SKIP", "400"), 2, "test_mode=%d: the two refused lines", test_mode);
+        cr_expect(strstr(r->body, "\"error_code\":\"refused_by_database\"") &&
+                      strstr(r->body, "poisoned value poison1") && strstr(r->body, "poisoned value poison2"),
+                  "%s", r->body);
+        harness_response_free(r);
+        char path[400];
+        snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", task);
+        r = harness_request(&srv, "GET", path, ROOT, NULL);
+        cr_expect(strncmp(r->body, "Processed 8 of 8 -- ", 20) == 0, "%s", r->body);
+        harness_response_free(r);
+        cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts"), test_mode ? 0 : 4);
+    }
+}
+
 Test(imports, ocl_files_import_with_their_summaries) {
     const char *text = harness_fixture(FIXTURES "pepfar_datim_moh_fy19.json");
     char task[256];
