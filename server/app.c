@@ -149,10 +149,13 @@ static int app_bootstrap_root(app *a, db_conn *conn) {
     if (given != NULL) {
         log_info("root token %s from --root-token", created ? "set" : "replaced");
         printf("root token: as given by --root-token / BULKIMPORT_ROOT_TOKEN\n");
-    } else if (created) {
+    } else if (created && isatty(STDOUT_FILENO)) {
         app_save_root_token(a->data_dir, token);
         printf("root token: %s\n(saved in %s/root-token; shown only this once)\n", token,
                a->data_dir);
+    } else if (created) { /* a log stream (a journal, a file) must never hold the secret */
+        app_save_root_token(a->data_dir, token);
+        printf("root token: saved in %s/root-token (printed only to a terminal)\n", a->data_dir);
     } else {
         printf("root token: unchanged, saved in %s/root-token when this data dir created it "
                "(--root-token replaces it)\n",

@@ -288,6 +288,10 @@ Test(embedded, starts_on_an_empty_data_dir_and_keeps_data_across_restarts, .time
     root_token[strcspn(root_token, "\n")] = '\0';
     cr_expect_eq(strlen(root_token), 64);
     snprintf(root, sizeof root, "Token %s", root_token);
+    char log[65536] = "";
+    harness_read_file(s.log_path, log, sizeof log);
+    cr_expect(strstr(log, root_token) == NULL, "the generated token went into a non-terminal log");
+    cr_expect(strstr(log, "printed only to a terminal") != NULL, "%s", log);
 
     harness_response *r = harness_request(&s, "POST", "/users/", root, "{\"username\":\"kept\"}");
     cr_assert_eq(r->status, 201, "%s", r->body);
