@@ -29,13 +29,18 @@ static const db_stmt stmt_root_keep = {
     1};
 
 /* A user's webhook secret: fresh ($2) when there is none yet or on rotate ($3), else the stored
- * one read without writing the row (every delivery and GET reads it). */
+ * one, read without writing the row (every delivery and GET reads it). The first use is one
+ * atomic statement: two of them at once both update, and the second's coalesce keeps the
+ * secret the first committed (it re-reads the locked row), where a re-read of a snapshot taken
+ * before that commit would see no secret at all and sign with an empty one. */
 static const db_stmt stmt_webhook_secret = {
     "users_webhook_secret",
-    "WITH upd AS (UPDATE users SET webhook_secret = $2 WHERE username = $1"
-    " AND (webhook_secret IS NULL OR $3::boolean) RETURNING webhook_secret)"
-    " SELECT webhook_secret FROM upd UNION ALL SELECT webhook_secret FROM users"
-    " WHERE username = $1 AND NOT EXISTS (SELECT 1 FROM upd)",
+    "WITH cur AS (SELECT webhook_secret FROM users WHERE username = $1),"
+    " upd AS (UPDATE users SET webhook_secret = coalesce(CASE WHEN $3::boolean THEN NULL ELSE"
+    " webhook_secret END, $2) WHERE username = $1 AND ((SELECT webhook_secret FROM cur) IS NULL"
+    " OR $3::boolean) RETURNING webhook_secret)"
+    " SELECT webhook_secret FROM upd UNION ALL SELECT webhook_secret FROM cur"
+    " WHERE NOT EXISTS (SELECT 1 FROM upd)",
     3};
 
 static const int binary_hash_formats[] = {1, 1, 1};

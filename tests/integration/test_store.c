@@ -6,11 +6,14 @@
 #include "harness.h"
 #include "pgconn.h"
 #include "pool.h"
+#include "users.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ROOT "Token " HARNESS_ROOT_TOKEN
 #define FIXTURES BI_SOURCE_DIR "/tests/fixtures/ocl/"
@@ -537,4 +540,50 @@ Test(store, a_key_repeated_in_one_batch_keeps_file_order) {
     first_names(r, names, sizeof names);
     cr_expect_str_eq(names, "A,A,B,A", "retired A, A, B, A: newest first");
     harness_response_free(r);
+}
+
+typedef struct secret_use {
+    db_conn *conn;
+    char secret[DB_WEBHOOK_SECRET_MAX + 1];
+    int err;
+} secret_use;
+
+static void *second_first_use(void *arg) {
+    secret_use *u = arg;
+    u->err = db_users_webhook_secret(u->conn, "hooked", "bbbb", false, u->secret);
+    return NULL;
+}
+
+/* Two first uses of a webhook secret at once: the second waits for the first's row lock and
+ * must come back with the secret the first stored, never an empty one. */
+Test(store, two_first_uses_of_a_webhook_secret_agree) {
+    harness_response *r = harness_request(&srv, "POST", "/users/", "Token " HARNESS_ROOT_TOKEN,
+                                          "{\"username\":\"hooked\"}");
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    harness_response_free(r);
+    db_pool *pool;
+    db_conn *first;
+    secret_use second = {0};
+    cr_assert_eq(db_pool_create(srv.conninfo, 2, &pool), 0);
+    cr_assert_eq(db_pool_acquire(pool, 5000, &first), 0);
+    cr_assert_eq(db_pool_acquire(pool, 5000, &second.conn), 0);
+    char secret[DB_WEBHOOK_SECRET_MAX + 1];
+    cr_assert_eq(db_begin(first), 0);
+    cr_assert_eq(db_users_webhook_secret(first, "hooked", "aaaa", false, secret), 0);
+    pthread_t thread;
+    pthread_create(&thread, NULL, second_first_use, &second);
+    /* Let the second statement take its snapshot and block on the row, then commit. */
+    for (int i = 0; i < 100 && harness_sql(srv.conninfo,
+                                            "SELECT count(*) FROM pg_stat_activity WHERE"
+                                            " wait_event_type = 'Lock' AND query LIKE '%webhook_secret%'") == 0;
+         i++)
+        usleep(20 * 1000);
+    cr_assert_eq(db_commit(first), 0);
+    pthread_join(thread, NULL);
+    cr_expect_str_eq(secret, "aaaa");
+    cr_expect_eq(second.err, 0);
+    cr_expect_str_eq(second.secret, "aaaa", "the second first use got '%s'", second.secret);
+    db_pool_release(pool, first);
+    db_pool_release(pool, second.conn);
+    db_pool_destroy(pool);
 }
