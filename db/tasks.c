@@ -161,13 +161,12 @@ static const db_stmt stmt_release = {
     " AND lease = $2::bigint AND state = 'STARTED' RETURNING id)"
     " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM r",
     2};
+/* The tasks' lines and batches go with them, by a trigger (migrations/0011). */
 static const db_stmt stmt_purge = {
     "tasks_purge",
     "WITH d AS (DELETE FROM import_tasks WHERE id IN (SELECT id FROM import_tasks"
     " WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED') AND finished_at < clock_timestamp()"
-    " - make_interval(days => $1::integer) LIMIT $2::integer) RETURNING id),"
-    " l AS (DELETE FROM import_lines USING d WHERE task_id = d.id),"
-    " b AS (DELETE FROM import_batches USING d WHERE task_id = d.id)"
+    " - make_interval(days => $1::integer) LIMIT $2::integer) RETURNING id)"
     " SELECT count(*) FROM d",
     2};
 /* What the caller may see, locked, with its state: the one row cancel and resume decide on. */

@@ -587,3 +587,35 @@ Test(store, two_first_uses_of_a_webhook_secret_agree) {
     db_pool_release(pool, second.conn);
     db_pool_destroy(pool);
 }
+
+/* A purged user (a User DELETE line) takes its tasks with everything they stored: lines,
+ * results and batches, no orphans. */
+Test(store, a_purged_users_tasks_leave_nothing_behind) {
+    char gone[128];
+    harness_create_user(&srv, "gone", gone, sizeof gone);
+    harness_response *r = harness_request(&srv, "POST", "/manage/bulkimport/", gone,
+                                          "{\"type\":\"Organization\",\"id\":\"GoneOrg\",\"name\":\"G\"}\n"
+                                          "{\"type\":\"Organization\",\"id\":\"GoneOrg2\",\"name\":\"G\"}\n");
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    char path[400];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&wait=30", harness_json_string(r, "task"));
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", path, gone, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    harness_response_free(r);
+    cr_assert_gt(harness_sql(srv.conninfo, "SELECT count(*) FROM import_batches b JOIN import_tasks t"
+                                           " ON t.id = b.task_id WHERE t.username = 'gone'"), 0);
+    applied *a = apply_text("{\"type\":\"User\",\"username\":\"gone\",\"__action\":\"DELETE\"}\n", "root",
+                            true, true);
+    expect_result(a, 1, "DELETE", 204, NULL);
+    applied_free(a);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks WHERE username = 'gone'"), 0);
+    static const char *const orphans[] = {"import_batches", "import_lines", "webhook_deliveries"};
+    for (size_t i = 0; i < sizeof orphans / sizeof orphans[0]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM %s x WHERE NOT EXISTS (SELECT 1 FROM import_tasks t WHERE t.id = x.task_id)",
+                 orphans[i]);
+        cr_expect_eq(harness_sql(srv.conninfo, sql), 0, "orphaned rows in %s", orphans[i]);
+    }
+}
