@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -117,6 +118,7 @@ typedef struct fetch_transfer {
     bool too_big;
     const atomic_bool *stopping;
     fetch_response *response;
+    bool redirect; /* the response coming is a redirect we follow ourselves: its body is not the file */
     char curl_error[CURL_ERROR_SIZE];
 } fetch_transfer;
 
@@ -139,6 +141,8 @@ static curl_socket_t fetch_open_socket(void *ctx, curlsocktype purpose,
 static size_t fetch_write(char *data, size_t size, size_t n, void *ctx) {
     fetch_transfer *t = ctx;
     size_t len = size * n;
+    if (t->redirect)
+        return len;
     t->received += (long long)len;
     if (t->received > t->max_bytes) {
         t->too_big = true;
@@ -169,12 +173,20 @@ static void fetch_take_header(const char *line, size_t len, const char *name, ch
     }
 }
 
-/* Keeps the validators and the cursor of the last response (a redirect's are forgotten). */
+/* Notes whether each response is a redirect, and keeps the validators and the cursor of the
+ * last one (a redirect's are forgotten). */
 static size_t fetch_header(char *line, size_t size, size_t n, void *ctx) {
-    fetch_response *r = ((fetch_transfer *)ctx)->response;
+    fetch_transfer *t = ctx;
+    fetch_response *r = t->response;
     size_t len = size * n;
-    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0)
-        r->etag[0] = r->last_modified[0] = r->next_cursor[0] = '\0';
+    if (len >= 12 && strncmp(line, "HTTP/", 5) == 0) {
+        const char *code = memchr(line, ' ', len);
+        t->redirect = code != NULL && code[1] == '3' && strncmp(code + 1, "304", 3) != 0;
+        if (r != NULL)
+            r->etag[0] = r->last_modified[0] = r->next_cursor[0] = '\0';
+    }
+    if (r == NULL)
+        return len;
     fetch_take_header(line, len, "ETag", r->etag);
     fetch_take_header(line, len, "Last-Modified", r->last_modified);
     fetch_take_header(line, len, "X-Next-Cursor", r->next_cursor);
@@ -225,48 +237,101 @@ static void fetch_explain(const fetch_transfer *t, CURLcode rc, long status, cha
         snprintf(why, FETCH_WHY_MAX, "%s", t->curl_error[0] ? t->curl_error : curl_easy_strerror(rc));
 }
 
-int fetch_download(const char *url, const fetch_download_opts *opts, fetch_sink sink, void *ctx,
-                   char *why) {
-    fetch_transfer t = {.any_address = opts->any_address, .sink = sink, .ctx = ctx,
-                        .max_bytes = opts->max_bytes, .stopping = opts->stopping,
-                        .response = opts->response};
-    CURL *curl = fetch_handle(url, &t, opts->timeout_s);
-    struct curl_slist *list = NULL;
-    for (size_t i = 0; opts->headers != NULL && opts->headers[i] != NULL; i++) {
-        struct curl_slist *more = curl_slist_append(list, opts->headers[i]);
-        if (more == NULL) {
-            curl_easy_cleanup(curl);
-            curl = NULL;
-            break;
-        }
-        list = more;
-    }
-    if (curl == NULL) {
-        curl_slist_free_all(list);
-        snprintf(why, FETCH_WHY_MAX, "out of memory");
-        return BI_EINTERNAL;
-    }
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+/* Whether the request headers may follow a redirect from url to next: only to the same host
+ * and port, over https. */
+static bool fetch_headers_may_follow(const char *url, const char *next) {
+    CURLU *a = curl_url(), *b = curl_url();
+    char *host_a = NULL, *host_b = NULL, *scheme_b = NULL, *port_a = NULL, *port_b = NULL;
+    bool same = a != NULL && b != NULL && curl_url_set(a, CURLUPART_URL, url, 0) == CURLUE_OK &&
+                curl_url_set(b, CURLUPART_URL, next, 0) == CURLUE_OK &&
+                curl_url_get(a, CURLUPART_HOST, &host_a, 0) == CURLUE_OK &&
+                curl_url_get(b, CURLUPART_HOST, &host_b, 0) == CURLUE_OK &&
+                curl_url_get(b, CURLUPART_SCHEME, &scheme_b, 0) == CURLUE_OK &&
+                curl_url_get(a, CURLUPART_PORT, &port_a, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+                curl_url_get(b, CURLUPART_PORT, &port_b, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+                strcasecmp(host_a, host_b) == 0 && strcmp(port_a, port_b) == 0 &&
+                strcasecmp(scheme_b, "https") == 0;
+    curl_free(host_a), curl_free(host_b), curl_free(scheme_b), curl_free(port_a), curl_free(port_b);
+    curl_url_cleanup(a), curl_url_cleanup(b);
+    return same;
+}
+
+/* One GET of url into t: with the request headers list (may be NULL), following redirects
+ * itself only when follow. Returns curl's code, the status in *status and, for a redirect
+ * not followed, its target in next (NULL-terminated, or "" when none). */
+static CURLcode fetch_once(const char *url, const fetch_download_opts *opts, fetch_transfer *t,
+                           struct curl_slist *list, bool follow, long *status, char *next,
+                           size_t next_len) {
+    CURL *curl = fetch_handle(url, t, opts->timeout_s);
+    if (curl == NULL)
+        return CURLE_OUT_OF_MEMORY;
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
     curl_easy_setopt(curl, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRECTS);
     curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L); /* an error page is not the file */
     curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)opts->max_bytes);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, FETCH_STALL_S);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, fetch_progress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &t);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, t);
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    if (t.response != NULL) {
-        memset(t.response, 0, sizeof *t.response);
-        curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, fetch_header);
-        curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
-    }
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, fetch_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
+    t->redirect = false;
     CURLcode rc = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    *status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    char *target = NULL;
+    next[0] = '\0';
+    if (rc == CURLE_OK && !follow && t->redirect &&
+        curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &target) == CURLE_OK && target != NULL) {
+        if (strlen(target) < next_len)
+            memcpy(next, target, strlen(target) + 1);
+        else
+            rc = CURLE_URL_MALFORMAT; /* longer than any URL we take */
+    }
     curl_easy_cleanup(curl);
+    return rc;
+}
+
+int fetch_download(const char *url, const fetch_download_opts *opts, fetch_sink sink, void *ctx,
+                   char *why) {
+    fetch_transfer t = {.any_address = opts->any_address, .sink = sink, .ctx = ctx,
+                        .max_bytes = opts->max_bytes, .stopping = opts->stopping,
+                        .response = opts->response};
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; opts->headers != NULL && opts->headers[i] != NULL; i++)
+        if ((list = curl_slist_append(list, opts->headers[i])) == NULL)
+            abort();
+    if (t.response != NULL)
+        memset(t.response, 0, sizeof *t.response);
+    /* With request headers (a feed's may hold secrets) redirects are followed here, hop by hop,
+     * and the headers go along only to the same host over https; curl itself would send them
+     * to any host. Without, curl follows them. */
+    char at[FETCH_URL_MAX + 1], next[FETCH_URL_MAX + 1];
+    snprintf(at, sizeof at, "%s", url);
+    long status = 0;
+    CURLcode rc = CURLE_OK;
+    for (long hop = 0;; hop++) {
+        rc = fetch_once(at, opts, &t, list, list == NULL, &status, next, sizeof next);
+        if (next[0] == '\0')
+            break;
+        if (hop == FETCH_MAX_REDIRECTS) {
+            rc = CURLE_TOO_MANY_REDIRECTS;
+            break;
+        }
+        if (strncasecmp(next, "http://", 7) != 0 && strncasecmp(next, "https://", 8) != 0) {
+            rc = CURLE_UNSUPPORTED_PROTOCOL;
+            break;
+        }
+        if (!fetch_headers_may_follow(at, next)) {
+            curl_slist_free_all(list);
+            list = NULL;
+        }
+        snprintf(at, sizeof at, "%s", next);
+    }
     curl_slist_free_all(list);
     if (t.response != NULL) {
         t.response->status = status;
@@ -278,6 +343,10 @@ int fetch_download(const char *url, const fetch_download_opts *opts, fetch_sink 
         return t.sink_error;
     if (rc == CURLE_ABORTED_BY_CALLBACK) {
         snprintf(why, FETCH_WHY_MAX, "the server is stopping");
+        return BI_EINTERNAL;
+    }
+    if (rc == CURLE_OUT_OF_MEMORY) {
+        snprintf(why, FETCH_WHY_MAX, "out of memory");
         return BI_EINTERNAL;
     }
     fetch_explain(&t, rc, status, why);

@@ -62,6 +62,14 @@ static int source_handle(struct mg_connection *conn, void *data) {
         source_send(conn, 200, "", "");
         return 200;
     }
+    if (strncmp(info->local_uri, "/to/", 4) == 0) { /* /to/HOST/PATH: a redirect to http://HOST:port/PATH */
+        const char *slash = strchr(info->local_uri + 4, '/');
+        char target[256];
+        snprintf(target, sizeof target, "http://%.*s:%d%s", (int)(slash - info->local_uri - 4),
+                 info->local_uri + 4, s->port, slash);
+        mg_send_http_redirect(conn, target, 302);
+        return 302;
+    }
     pthread_mutex_lock(&s->lock);
     if (strcmp(info->local_uri, "/slow.jsonl") == 0) {
         pthread_mutex_unlock(&s->lock);
@@ -387,6 +395,34 @@ static void start_private(harness_server *srv, char *user, size_t user_len) {
     const char *extra[] = {"--fetch-allow-private", NULL};
     harness_server_start_with(srv, 2, extra);
     harness_create_user(srv, "alice", user, user_len);
+}
+
+/* A feed's headers may hold secrets: they follow a redirect only to the same host over https,
+ * never to another host (localhost is not 127.0.0.1) or to plain http. */
+Test(feeds, secret_headers_do_not_follow_redirects_to_other_hosts_or_plain_http) {
+    source src;
+    source_start(&src);
+    source_catalog(&src, ORG("R1"), "\"v1\"");
+    harness_server srv;
+    char alice[128], body[512];
+    start_private(&srv, alice, sizeof alice);
+    static const char *const hops[] = {"localhost/catalog.jsonl", "127.0.0.1/catalog.jsonl"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(body, sizeof body,
+                 "{\"name\":\"hop%d\",\"url\":\"http://127.0.0.1:%d/to/%s\",\"schedule\":\"1d\","
+                 "\"headers\":{\"X-Api-Key\":\"k-secret\"}}",
+                 i, src.port, hops[i]);
+        feed_create(&srv, alice, body);
+        char name[16];
+        snprintf(name, sizeof name, "hop%d", i);
+        const char *task = feed_run(&srv, name, alice, 202);
+        cr_expect_str_eq(task_end(&srv, task), "SUCCESS", "the redirect was followed");
+        pthread_mutex_lock(&src.lock);
+        cr_expect_str_eq(src.last_api_key, "", "%s: the secret header followed the redirect", hops[i]);
+        pthread_mutex_unlock(&src.lock);
+    }
+    cr_expect_eq(harness_server_stop(&srv), 0);
+    source_stop(&src);
 }
 
 Test(feeds, an_unchanged_source_makes_no_task) {
