@@ -478,7 +478,8 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     snprintf(t->username, sizeof t->username, "%s", PQgetvalue(res, row, 1));
     snprintf(t->queue, sizeof t->queue, "%s", PQgetvalue(res, row, 2));
     t->named = PQgetvalue(res, row, 3)[0] == 't';
-    snprintf(t->state, sizeof t->state, "%s", PQgetvalue(res, row, 4));
+    if (!db_task_state_parse(PQgetvalue(res, row, 4), &t->state))
+        t->state = DB_TASK_FAILURE; /* a CHECK allows no other: unreachable */
     t->update_if_exists = PQgetvalue(res, row, 5)[0] == 't';
     t->test_mode = PQgetvalue(res, row, 6)[0] == 't';
     int64_t *counters[] = {&t->total,   &t->processed, &t->created,    &t->updated, &t->deleted,
@@ -493,7 +494,8 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     t->batch_size = atoi(PQgetvalue(res, row, 21));
     snprintf(t->file_url, sizeof t->file_url, "%s", PQgetvalue(res, row, 22));
     t->fetched = PQgetvalue(res, row, 23)[0] == 't';
-    snprintf(t->phase, sizeof t->phase, "%s", PQgetvalue(res, row, 24));
+    if (!db_task_phase_parse(PQgetvalue(res, row, 24), &t->phase))
+        t->phase = DB_PHASE_IMPORT;
     t->pruned = strtoll(PQgetvalue(res, row, 25), NULL, 10);
     t->feed_run_id = strtoll(PQgetvalue(res, row, 26), NULL, 10);
     snprintf(t->feed, sizeof t->feed, "%s", PQgetvalue(res, row, 27));
@@ -673,9 +675,10 @@ int db_tasks_prune_batches(db_conn *conn, const char *task_id, int64_t *out_n) {
     return err;
 }
 
-int db_tasks_set_phase(db_conn *conn, const char *task_id, int64_t lease, const char *phase) {
+int db_tasks_set_phase(db_conn *conn, const char *task_id, int64_t lease,
+                       enum db_task_phase phase) {
     db_int lease_text = db_int_text(lease);
-    const char *values[] = {task_id, lease_text.s, phase};
+    const char *values[] = {task_id, lease_text.s, db_task_phase_name(phase)};
     PGresult *res = NULL;
     int err = db_exec_row(conn, &stmt_phase, values, &res);
     PQclear(res);
@@ -775,7 +778,7 @@ int db_tasks_purge(db_conn *conn, int days, long limit, long *out_n) {
 /* Runs change on task id (values: the id) when the caller sees it and its locked state passes
  * allowed(state); in one transaction. */
 static int db_tasks_change(db_conn *conn, const char *task_id, const db_user *caller,
-                           bool (*allowed)(const char *state), const db_stmt *change) {
+                           bool (*allowed)(enum db_task_state state), const db_stmt *change) {
     const char *values[] = {task_id, caller->username, caller->is_root ? "true" : "false"};
     int err = db_begin(conn);
     if (err < 0)
@@ -783,7 +786,8 @@ static int db_tasks_change(db_conn *conn, const char *task_id, const db_user *ca
     PGresult *res = NULL;
     err = db_exec_row(conn, &stmt_lock_own, values, &res);
     if (err == 0) {
-        bool ok = allowed(PQgetvalue(res, 0, 0));
+        enum db_task_state state;
+        bool ok = db_task_state_parse(PQgetvalue(res, 0, 0), &state) && allowed(state);
         PQclear(res);
         err = ok ? db_exec_text(conn, change, values, PGRES_TUPLES_OK, NULL) : BI_ECONFLICT;
     }
@@ -794,26 +798,22 @@ static int db_tasks_change(db_conn *conn, const char *task_id, const db_user *ca
     return err;
 }
 
-static bool db_tasks_running(const char *state) {
-    return strcmp(state, "PENDING") == 0 || strcmp(state, "STARTED") == 0;
-}
-
-static bool db_tasks_stopped(const char *state) {
-    return strcmp(state, "REVOKED") == 0 || strcmp(state, "FAILURE") == 0;
+static bool db_tasks_stopped(enum db_task_state state) {
+    return state == DB_TASK_REVOKED || state == DB_TASK_FAILURE;
 }
 
 int db_tasks_cancel(db_conn *conn, const char *task_id, const db_user *caller) {
-    return db_tasks_change(conn, task_id, caller, db_tasks_running, &stmt_cancel);
+    return db_tasks_change(conn, task_id, caller, db_task_state_running, &stmt_cancel);
 }
 
 int db_tasks_resume(db_conn *conn, const char *task_id, const db_user *caller) {
     return db_tasks_change(conn, task_id, caller, db_tasks_stopped, &stmt_resume);
 }
 
-int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const char *state,
+int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, enum db_task_state state,
                     const char *error) {
     db_int lease_text = db_int_text(lease);
-    const char *values[] = {task_id, lease_text.s, state, error};
+    const char *values[] = {task_id, lease_text.s, db_task_state_name(state), error};
     return db_exec_text(conn, &stmt_finish, values, PGRES_TUPLES_OK, NULL);
 }
 

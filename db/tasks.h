@@ -4,6 +4,7 @@
 #ifndef BI_DB_TASKS_H
 #define BI_DB_TASKS_H
 
+#include "task_state.h"
 #include "users.h"
 
 #include <stdbool.h>
@@ -21,7 +22,7 @@ typedef struct db_task {
     char username[DB_USERNAME_MAX + 1];
     char queue[DB_USERNAME_MAX + 1];
     bool named;
-    char state[12];
+    enum db_task_state state; /* task_state.h: the lifecycle */
     bool update_if_exists;
     bool test_mode;
     int64_t total, processed, created, updated, deleted, skipped, failed, checkpoint;
@@ -35,7 +36,7 @@ typedef struct db_task {
     char error[640];
     char file_url[DB_URL_MAX + 1]; /* "": the lines were uploaded */
     bool fetched;                  /* the lines are stored (always, for an upload) */
-    char phase[8];                 /* "fetch", "import" or "prune" */
+    enum db_task_phase phase;      /* what a STARTED task runs */
     int64_t pruned;                /* resources the prune phase retired or removed */
     int64_t feed_run_id;           /* 0: not a feed's run */
     char feed[DB_USERNAME_MAX + 1]; /* the feed's name, "" when none (or deleted) */
@@ -140,7 +141,8 @@ int db_tasks_record_prune(db_conn *conn, const char *task_id, int64_t lease, int
 int db_tasks_prune_batches(db_conn *conn, const char *task_id, int64_t *out_n);
 
 /* Sets the phase of task (held with lease). Returns 0 or BI_EBUSY when the lease was lost. */
-int db_tasks_set_phase(db_conn *conn, const char *task_id, int64_t lease, const char *phase);
+int db_tasks_set_phase(db_conn *conn, const char *task_id, int64_t lease,
+                       enum db_task_phase phase);
 
 /* Moves task's checkpoint to checkpoint (every batch up to that line has committed) if the
  * task still holds lease. Returns 0 and whether a cancel was requested, or BI_EBUSY. */
@@ -179,8 +181,8 @@ int db_tasks_cancel(db_conn *conn, const char *task_id, const db_user *caller);
  * Returns 0, BI_ENOTFOUND, or BI_ECONFLICT when it is in another state. */
 int db_tasks_resume(db_conn *conn, const char *task_id, const db_user *caller);
 
-/* Ends a task held with lease in state (SUCCESS or FAILURE, error NULL or why). */
-int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, const char *state,
+/* Ends a task held with lease in state (SUCCESS, FAILURE or REVOKED; error NULL or why). */
+int db_tasks_finish(db_conn *conn, const char *task_id, int64_t lease, enum db_task_state state,
                     const char *error);
 
 /* ---- reading ---- */

@@ -99,8 +99,8 @@ static cJSON *summary_progress(const db_task *t) {
                     {"failed", t->failed},   {"pruned", t->pruned}};
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         cJSON_AddNumberToObject(p, counters[i].name, (double)counters[i].value);
-    cJSON_AddStringToObject(p, "phase", t->phase[0] ? t->phase : "import");
-    bool running = strcmp(t->state, "STARTED") == 0;
+    cJSON_AddStringToObject(p, "phase", db_task_phase_name(t->phase));
+    bool running = t->state == DB_TASK_STARTED;
     double rate = running && t->elapsed_seconds > 0 ? (double)t->processed / t->elapsed_seconds : 0;
     cJSON_AddNumberToObject(p, "lines_per_second", (double)(long long)(rate * 10) / 10);
     if (rate > 0 && t->total >= t->processed)
@@ -115,8 +115,8 @@ cJSON *summary_task_json(const db_task *t, const char *message) {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "id", t->id);
     cJSON_AddStringToObject(body, "task", t->id);
-    cJSON_AddStringToObject(body, "state", t->state);
-    cJSON_AddStringToObject(body, "status", t->state);
+    cJSON_AddStringToObject(body, "state", db_task_state_name(t->state));
+    cJSON_AddStringToObject(body, "status", db_task_state_name(t->state));
     cJSON_AddStringToObject(body, "name", SUMMARY_TASK_NAME);
     cJSON_AddStringToObject(body, "queue", t->queue);
     cJSON_AddStringToObject(body, "username", t->username);
@@ -143,7 +143,7 @@ cJSON *summary_task_json(const db_task *t, const char *message) {
 }
 
 int summary_task_json_read(db_conn *conn, const db_task *t, cJSON **out) {
-    bool finished = strcmp(t->state, "PENDING") != 0 && strcmp(t->state, "STARTED") != 0;
+    bool finished = !db_task_state_running(t->state);
     char line[SUMMARY_TEXT_MAX + 128];
     long len = finished ? summary_of_task(conn, t, line, sizeof line) : 0;
     if (len < 0)

@@ -467,7 +467,7 @@ static int worker_prune(workers *w, db_conn *conn, db_task *task, const db_user 
                  task->id, (long long)now.failed);
         return 0;
     }
-    if ((err = db_tasks_set_phase(conn, task->id, task->lease, "prune")) < 0)
+    if ((err = db_tasks_set_phase(conn, task->id, task->lease, DB_PHASE_PRUNE)) < 0)
         return err;
     int64_t pruned = 0;
     err = prune_run(conn, task, caller, task->batch_size, w->cfg.rescue_after_ms / 2, &pruned,
@@ -478,12 +478,21 @@ static int worker_prune(workers *w, db_conn *conn, db_task *task, const db_user 
     return err;
 }
 
+/* How a run of a task ended, for the worker that ran it. */
+enum worker_outcome {
+    WORKER_FINISHED,    /* SUCCESS or FAILURE recorded */
+    WORKER_CANCELLED,   /* REVOKED recorded: a cancel was seen at a batch boundary */
+    WORKER_HANDED_BACK, /* the node is stopping: back to PENDING, from its checkpoint */
+    WORKER_LOST_LEASE,  /* another node holds the task now: this worker lets go */
+    WORKER_DB_LOST,     /* the database went away: conn is broken, the task to be handed back */
+};
+
 /* Runs task (claimed by this worker) to its end on conn, or until the workers stop (the task is
  * handed back), a cancel (REVOKED), or a lost lease (someone else holds it: let go at once). A
  * test-mode task applies every batch in one transaction on conn that is rolled back at the end,
  * and records its results on a second connection, so they survive the rollback and later lines
- * see earlier ones. Returns BI_EUNAVAIL when the database went away (conn is broken). */
-static int worker_run(workers *w, db_conn *conn, db_task *task) {
+ * see earlier ones. Returns how the run ended. */
+static enum worker_outcome worker_run(workers *w, db_conn *conn, db_task *task) {
     task_run run = {.w = w, .task = task, .conn = conn, .rec = conn};
     snprintf(run.caller.username, sizeof run.caller.username, "%s", task->username);
     db_owner user;
@@ -525,17 +534,24 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
     db_conn *rec = run.rec;
     if (own_rec)
         db_rollback(conn); /* test mode: nothing it did stays */
+    enum worker_outcome outcome;
     if (err == BI_EBUSY) {
+        outcome = WORKER_LOST_LEASE;
         log_warn("task %s: taken over by another node; this worker lets go", task->id);
     } else if (err == BI_EUNAVAIL) {
+        outcome = WORKER_DB_LOST;
         log_warn("task %s: the database went away at line %lld", task->id,
                  (long long)task->checkpoint);
     } else if (run.stopped && !run.cancel) {
+        outcome = WORKER_HANDED_BACK;
         int released = db_tasks_release(rec, task->id, task->lease);
         log_info("task %s: handed back at line %lld for shutdown%s", task->id,
                  (long long)task->checkpoint, released < 0 ? " (failed: rescue will)" : "");
     } else {
-        const char *state = run.cancel ? "REVOKED" : err == 0 ? "SUCCESS" : "FAILURE";
+        enum db_task_state state = run.cancel ? DB_TASK_REVOKED
+                                   : err == 0 ? DB_TASK_SUCCESS
+                                              : DB_TASK_FAILURE;
+        outcome = run.cancel ? WORKER_CANCELLED : WORKER_FINISHED;
         if (!run.cancel && err == 0)
             fault_point("before_success");
         char error[FETCH_WHY_MAX + 32];
@@ -544,14 +560,15 @@ static int worker_run(workers *w, db_conn *conn, db_task *task) {
         else
             snprintf(error, sizeof error, "%s", error_message(err));
         int finish = db_tasks_finish(rec, task->id, task->lease, state, err == 0 ? NULL : error);
-        log_info("task %s: %s after %lld more lines%s", task->id, state, (long long)run.processed,
+        log_info("task %s: %s after %lld more lines%s", task->id, db_task_state_name(state),
+                 (long long)run.processed,
                  finish < 0 ? " (state not recorded)" : "");
         if (finish == BI_EUNAVAIL)
-            err = BI_EUNAVAIL;
+            outcome = WORKER_DB_LOST;
     }
     if (own_rec)
         db_pool_release(w->cfg.pool, rec);
-    return err == BI_EUNAVAIL ? err : 0;
+    return outcome;
 }
 
 /* Takes a batch of any shared run of this node that has one waiting; NULL when none. */
@@ -609,15 +626,15 @@ static void *worker_main(void *arg) {
             db_pool_release(w->cfg.pool, conn);
             continue;
         }
-        int run = 0;
+        enum worker_outcome outcome = WORKER_FINISHED;
         if (err == 0) {
             worker_hold(w, slot, &task);
             fault_point("after_claim");
-            run = worker_run(w, conn, &task);
+            outcome = worker_run(w, conn, &task);
             worker_hold(w, slot, NULL);
         }
         db_pool_release(w->cfg.pool, conn);
-        if (run == BI_EUNAVAIL)
+        if (outcome == WORKER_DB_LOST)
             worker_hand_back(w, &task);
         if (err < 0)
             worker_idle(w, seen);

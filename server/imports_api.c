@@ -323,7 +323,7 @@ static int imports_idempotency_key(http_req *req, char *key) {
 /* Answers 202 with a new task as queued (summary_task_json, PENDING). */
 static int imports_send_queued(http_req *req, const db_task *task, bool replayed) {
     db_task queued = *task;
-    snprintf(queued.state, sizeof queued.state, "PENDING");
+    queued.state = DB_TASK_PENDING;
     cJSON *body = summary_task_json(&queued, NULL);
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
@@ -673,7 +673,8 @@ static int imports_send_summary(http_req *req, db_conn *conn, const db_task *t) 
               "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
               "Content-Length: %ld\r\nCache-Control: no-store\r\nX-Task-State: %s\r\n"
               "X-Task-Failed: %lld\r\n%s%s\r\n",
-              len, t->state, (long long)t->failed, error, http_cors_headers(req));
+              len, db_task_state_name(t->state), (long long)t->failed, error,
+              http_cors_headers(req));
     mg_write(req->conn, line, (size_t)len);
     return 0;
 }
@@ -777,7 +778,7 @@ static int imports_failed_line(const char *text, size_t len, void *ctx) {
  * submitted, in file order: ready to fix and resubmit. */
 static int imports_send_failed(http_req *req, db_conn *conn, const db_task *t) {
     http_stream *out = http_stream_begin(req, 200, "application/x-ndjson");
-    int err = db_results_failed_lines(conn, t->id, strcmp(t->state, "REVOKED") == 0,
+    int err = db_results_failed_lines(conn, t->id, t->state == DB_TASK_REVOKED,
                                       imports_failed_line, out);
     if (err < 0)
         log_error("task %s: failed lines stream broke off: %s", t->id, error_message(err));
@@ -786,7 +787,7 @@ static int imports_send_failed(http_req *req, db_conn *conn, const db_task *t) {
 }
 
 static bool imports_running(const db_task *t) {
-    return strcmp(t->state, "PENDING") == 0 || strcmp(t->state, "STARTED") == 0;
+    return db_task_state_running(t->state);
 }
 
 /* Reads task_id as the caller into *t on a pooled connection. */
@@ -1023,9 +1024,8 @@ static int imports_list(http_req *req, const char *queue) {
     if (imports_long_param(req, "limit", 0, 100000, &limit) < 0 ||
         imports_long_param(req, "offset", 0, 1L << 40, &offset) < 0)
         return 0;
-    if (by_state && strcmp(state, "PENDING") != 0 && strcmp(state, "STARTED") != 0 &&
-        strcmp(state, "SUCCESS") != 0 && strcmp(state, "FAILURE") != 0 &&
-        strcmp(state, "REVOKED") != 0)
+    enum db_task_state parsed;
+    if (by_state && !db_task_state_parse(state, &parsed))
         return http_send_error(req, BI_EINVAL,
                                "state must be PENDING, STARTED, SUCCESS, FAILURE or REVOKED");
     const char *who;

@@ -41,8 +41,8 @@ Test(summary, nothing_processed_leaves_two_spaces) {
 }
 
 Test(summary, status_json_shows_the_feed_phase_and_pruned) {
-    db_task t = {.id = "t-1", .username = "alice", .queue = "default", .state = "STARTED",
-                 .total = 10, .processed = 10, .pruned = 3, .phase = "prune", .feed = "mirror"};
+    db_task t = {.id = "t-1", .username = "alice", .queue = "default", .state = DB_TASK_STARTED,
+                 .total = 10, .processed = 10, .pruned = 3, .phase = DB_PHASE_PRUNE, .feed = "mirror"};
     cJSON *body = summary_task_json(&t, NULL);
     cr_expect_str_eq(cJSON_GetObjectItem(body, "feed")->valuestring, "mirror");
     const cJSON *p = cJSON_GetObjectItem(body, "progress");
@@ -50,7 +50,7 @@ Test(summary, status_json_shows_the_feed_phase_and_pruned) {
     cr_expect_eq(cJSON_GetObjectItem(p, "pruned")->valueint, 3);
     cr_expect_eq(cJSON_GetObjectItem(p, "processed")->valueint, 10, "pruned is not processed");
     cJSON_Delete(body);
-    db_task upload = {.id = "t-2", .username = "bob", .queue = "default", .state = "PENDING"};
+    db_task upload = {.id = "t-2", .username = "bob", .queue = "default", .state = DB_TASK_PENDING};
     body = summary_task_json(&upload, NULL);
     cr_expect_null(cJSON_GetObjectItem(body, "feed"), "no feed, no field");
     cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(body, "progress"), "phase")->valuestring,
@@ -61,7 +61,7 @@ Test(summary, status_json_shows_the_feed_phase_and_pruned) {
 /* Both dialects in one object: oclapi2's task fields with ocldev's, and no count at the top
  * level (oclweb3 reads a top-level "failed" as a time). */
 Test(summary, task_json_speaks_oclapi2_and_ocldev_at_once) {
-    db_task t = {.id = "u-alice~q", .username = "alice", .queue = "q", .state = "SUCCESS",
+    db_task t = {.id = "u-alice~q", .username = "alice", .queue = "q", .state = DB_TASK_SUCCESS,
                  .total = 4, .processed = 4, .created = 3, .failed = 1,
                  .created_at = "2026-12-01T10:00:00.000001Z",
                  .started_at = "2026-12-01T10:00:01.000000Z",
@@ -90,7 +90,7 @@ Test(summary, task_json_speaks_oclapi2_and_ocldev_at_once) {
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
         cr_expect_null(cJSON_GetObjectItem(body, never[i]), "no top-level %s", never[i]);
     cJSON_Delete(body);
-    db_task pending = {.id = "p", .username = "bob", .queue = "default", .state = "PENDING"};
+    db_task pending = {.id = "p", .username = "bob", .queue = "default", .state = DB_TASK_PENDING};
     body = summary_task_json(&pending, NULL);
     cr_expect(cJSON_IsNull(cJSON_GetObjectItem(body, "started_at")) &&
               cJSON_IsNull(cJSON_GetObjectItem(body, "runtime")) &&
