@@ -31,7 +31,7 @@ void apply_set(char **field, const char *value) {
     *field = copy;
 }
 
-static char *apply_vformat(const char *fmt, va_list ap) {
+__attribute__((format(printf, 1, 0))) static char *apply_vformat(const char *fmt, va_list ap) {
     va_list copy;
     va_copy(copy, ap);
     int len = vsnprintf(NULL, 0, fmt, copy);

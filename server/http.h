@@ -12,6 +12,7 @@
 #define BI_SERVER_HTTP_H
 
 #include "app.h"
+#include "route.h"
 #include "users.h"
 
 #include <cjson/cJSON.h>
@@ -21,8 +22,6 @@
 struct mg_connection;
 struct mg_context;
 
-#define HTTP_MAX_PARAMS 6
-#define HTTP_PARAM_MAX 1024 /* decoded bytes of one path parameter, NUL included */
 #define HTTP_CORS_MAX 1024 /* the CORS header lines of one response */
 #define HTTP_DB_WAIT_MS 5000 /* longest wait for a pooled connection before answering 503 */
 
@@ -55,12 +54,6 @@ typedef struct http_route {
 /* The route table (routes.c): every endpoint the server serves. Static; *out_n gets its
  * length. */
 const http_route *http_routes(size_t *out_n);
-
-/* Matches path (raw, percent-encoded, query excluded) against pattern, ignoring one trailing
- * slash on either. Returns true and fills params/n_params (decoded) on a match; false when the
- * path differs, a segment has bad percent-encoding, decodes to a NUL byte or is too long. */
-bool http_route_match(const char *pattern, const char *path,
-                      char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX], int *out_n_params);
 
 /* Starts CivetWeb on a->cfg.listen with a->cfg.http_threads threads. Returns 0, the context in
  * *out_ctx and the bound port in *out_port (useful with port 0), or BI_EINTERNAL after logging
