@@ -12,8 +12,17 @@
 
 /* ---- numbers as Python prints them ---- */
 
+/* Whether the number token (len bytes, not NUL-terminated) has a fraction or an exponent:
+ * json.loads then gives a float, else an int. */
+static bool drf_is_float(const char *token, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (token[i] == '.' || token[i] == 'e' || token[i] == 'E')
+            return true;
+    return false;
+}
+
 int drf_number_text(const char *token, size_t len, char *out, size_t cap) {
-    if (strcspn(token, ".eE") >= len) { /* json.loads gives an int: its digits, "-0" is 0 */
+    if (!drf_is_float(token, len)) { /* json.loads gives an int: its digits, "-0" is 0 */
         bool zero = len == 2 && token[0] == '-' && token[1] == '0';
         const char *digits = zero ? "0" : token;
         size_t n = zero ? 1 : len;
@@ -239,7 +248,7 @@ static int drf_member(drf_walk *w, cJSON *parent, cJSON *item, enum drf_kind kin
         drf_edit *e = drf_add_edit(w);
         char *number = e->text + 1;
         size_t cap = sizeof e->text - 2;
-        if (token_len + 1 > cap && strcspn(token, ".eE") >= token_len) {
+        if (token_len + 1 > cap && !drf_is_float(token, token_len)) {
             if ((e->long_text = malloc(token_len + 3)) == NULL)
                 abort();
             number = e->long_text + 1;
