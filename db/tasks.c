@@ -64,9 +64,10 @@ static const db_stmt stmt_fetched = {
     "UPDATE import_tasks SET total = $3::integer, fetched = true, phase = 'import' WHERE id = $1"
     " AND lease = $2::bigint AND state = 'STARTED' RETURNING 1",
     3};
-/* The oldest runnable task: root's priority queue first; a named queue's next task only when
- * none of that (user, queue) is started or older. SKIP LOCKED: claimers never wait on each
- * other. A test-mode task's earlier attempt rolled back whole, so it starts again from line 1
+/* The next runnable task: root's priority queue first, then round-robin between users (the
+ * user whose latest start is the oldest, never-started first), then the oldest of that user's;
+ * a named queue's next task only when none of that (user, queue) is started or older. SKIP
+ * LOCKED: claimers never wait on each other. A test-mode task's earlier attempt rolled back whole, so it starts again from line 1
  * whenever any batch of it was recorded: its results so far are dropped with its counters. */
 static const db_stmt stmt_claim = {
     "tasks_claim",
@@ -76,7 +77,8 @@ static const db_stmt stmt_claim = {
     " (SELECT 1 FROM import_tasks o WHERE o.username = c.username AND o.queue = c.queue"
     " AND o.id <> c.id AND (o.state = 'STARTED' OR (o.state = 'PENDING'"
     " AND o.created_at < c.created_at))))"
-    " ORDER BY c.queue = 'priority' DESC, c.created_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
+    " ORDER BY c.queue = 'priority' DESC, (SELECT max(s.started_at) FROM import_tasks s"
+    " WHERE s.username = c.username) NULLS FIRST, c.created_at LIMIT 1 FOR UPDATE SKIP LOCKED),"
     " dropped AS (DELETE FROM import_batches r USING c WHERE c.restart AND r.task_id = c.id),"
     " t AS (UPDATE import_tasks t SET state = 'STARTED', lease = t.lease + 1, worker = $1,"
     " heartbeat_at = clock_timestamp(), started_at = coalesce(t.started_at, clock_timestamp()),"

@@ -751,6 +751,37 @@ Test(imports, a_line_the_database_refuses_is_refused_alone) {
     }
 }
 
+/* One user's many queued tasks do not hold back another user's one: the standard queue
+ * claims round-robin between users. */
+Test(imports, the_standard_queue_takes_turns_between_users) {
+    harness_server s;
+    harness_server_start_with(&s, 1, (const char *const[]){NULL});
+    char a[128], b[128];
+    harness_create_user(&s, "usera", a, sizeof a);
+    harness_create_user(&s, "userb", b, sizeof b);
+    static char body[64 * 1024];
+    for (int t = 0; t < 21; t++) {
+        bool is_b = t == 20;
+        size_t len = (size_t)snprintf(body, sizeof body, "{\"type\":\"Organization\",\"id\":\"%s%d\",\"name\":\"O\"}\n",
+                                      is_b ? "B" : "A", t);
+        for (int i = 0; i < 150; i++) /* enough lines that A's tasks queue up */
+            len += (size_t)snprintf(body + len, sizeof body - len,
+                                    "{\"type\":\"Organization\",\"id\":\"%s%d-%d\",\"name\":\"O\"}\n",
+                                    is_b ? "B" : "A", t, i);
+        harness_response *r = harness_request_bytes(&s, "POST", "/manage/bulkimport/", is_b ? b : a, body, len);
+        cr_assert_eq(r->status, 202, "%s", r->body);
+        harness_response_free(r);
+    }
+    for (int i = 0; i < 600 && harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks WHERE state <> 'SUCCESS'") > 0; i++)
+        usleep(100 * 1000);
+    cr_assert_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks WHERE state = 'SUCCESS'"), 21);
+    long after_b = harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks a, import_tasks b WHERE"
+                                           " a.username = 'usera' AND b.username = 'userb'"
+                                           " AND a.started_at > b.started_at");
+    cr_expect_gt(after_b, 0, "user B's task started after all 20 of user A's");
+    cr_expect_eq(harness_server_stop(&s), 0);
+}
+
 Test(imports, ocl_files_import_with_their_summaries) {
     const char *text = harness_fixture(FIXTURES "pepfar_datim_moh_fy19.json");
     char task[256];
