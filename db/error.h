@@ -23,6 +23,8 @@
     X(EBUSY, -11, 409, "busy", "the resource is in use by another process")                         \
     X(EREPEATED, -12, 409, "repeated", "this Idempotency-Key already made a task")                  \
     X(EFETCH, -13, 502, "fetch_failed", "the feed's URL could not be fetched")                    \
+    X(ETOOMANY, -14, 429, "too_many_requests", "too many uploads at once; retry later")            \
+    X(ESLOW, -15, 408, "request_timeout", "the upload came too slowly")                            \
     /* Rules of one import line or resource (importer/rules.h); the message names the field. */ \
     X(EJSON, -20, 400, "invalid_json", "the line is not valid JSON")                                \
     X(ENOTOBJECT, -21, 400, "not_an_object", "the line is not a JSON object")                       \

@@ -223,6 +223,12 @@ int app_run(const config *cfg) {
             goto done;
         conninfo = pgembed_conninfo(pg);
     }
+    upload_limits limits = {.max_total = cfg->max_uploads,
+                            .max_per_user = cfg->max_user_uploads,
+                            .min_rate = cfg->upload_min_rate,
+                            .grace_s = cfg->read_timeout_s,
+                            .deadline_s = cfg->upload_deadline_s};
+    a.upload_gate = upload_gate_new(&limits, http_stop_reading);
     if (db_pool_create(conninfo, cfg->db_connections, &a.pool) < 0 || app_prepare_database(&a) < 0)
         goto done;
     char node[128], host[64] = "localhost";
@@ -285,6 +291,7 @@ done:
     webhooks_stop(hooks);
     workers_stop(a.workers);
     db_pool_destroy(a.pool);
+    upload_gate_free(a.upload_gate);
     pgembed_stop(pg);
     if (lock_fd >= 0)
         close(lock_fd);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "feed.h"
 #include "pool.h"
+#include "upload_gate.h"
 #include "worker.h"
 
 #include <limits.h>
@@ -24,6 +25,7 @@ typedef struct app {
     atomic_bool stopping; /* shutdown began: long-polls answer at once */
     atomic_int waiters;   /* long-polls and event streams being held */
     atomic_int uploads;   /* import POSTs being received and stored */
+    upload_gate *upload_gate; /* caps uploads in flight, in all and per user */
     atomic_bool uploads_cut; /* the shutdown grace is over: uploads still running roll back */
 } app;
 

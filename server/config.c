@@ -82,6 +82,19 @@ static const option options[] = {
      offsetof(config, shutdown_grace_s), 0, 3600, "SECONDS",
      "at SIGTERM, how long uploads in flight may still finish; the rest are rolled back "
      "(default 10)"},
+    {"--max-uploads", "BULKIMPORT_MAX_UPLOADS", OPT_INT, offsetof(config, max_uploads), 1, 10000,
+     "N", "uploads in flight at once (each holds a database connection); more get 503 with "
+          "Retry-After (default: 3/4 of the connections not kept for workers)"},
+    {"--max-user-uploads", "BULKIMPORT_MAX_USER_UPLOADS", OPT_INT,
+     offsetof(config, max_user_uploads), 1, 10000, "N",
+     "uploads of one user in flight at once; more get 429 with Retry-After (default: half of "
+     "--max-uploads)"},
+    {"--upload-min-rate", "BULKIMPORT_UPLOAD_MIN_RATE", OPT_LONG, offsetof(config, upload_min_rate),
+     0, 1L << 40, "BYTES", "bytes per second an upload must average once --read-timeout has "
+                           "passed; a slower one is dropped with 408 (default 1024; 0: any)"},
+    {"--upload-deadline", "BULKIMPORT_UPLOAD_DEADLINE", OPT_LONG,
+     offsetof(config, upload_deadline_s), 1, 86400, "SECONDS",
+     "longest an upload may take; a longer one is dropped with 408 (default 3600)"},
     {"--cors-origins", "BULKIMPORT_CORS_ORIGINS", OPT_TEXT, offsetof(config, cors_origins), 0, 0,
      "ORIGINS", "web pages that may call the API from a browser: * (any origin; the default, as "
                 "OCL's API: every call needs a token, no cookie is used), a comma-separated list "
@@ -232,6 +245,8 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         .cors_origins = "*",
         .read_timeout_s = 30,
         .shutdown_grace_s = 10,
+        .upload_min_rate = 1024,
+        .upload_deadline_s = 3600,
     };
     bool max_waiters_set = false;
     bool db_connections_set = false;
@@ -293,6 +308,12 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
                  cfg.db_connections, cfg.workers);
         return BI_EINVAL;
     }
+    if (cfg.max_uploads == 0) { /* the rest of the pool stays for reads, polls and workers' helpers */
+        int spare = (cfg.db_connections - cfg.workers) * 3 / 4;
+        cfg.max_uploads = spare > 0 ? spare : 1;
+    }
+    if (cfg.max_user_uploads == 0) /* so that one user never shuts out the others */
+        cfg.max_user_uploads = cfg.max_uploads / 2 > 0 ? cfg.max_uploads / 2 : 1;
     if (cfg.rescue_after_ms <= 2 * cfg.heartbeat_ms) {
         snprintf(err, err_len,
                  "--rescue-after-ms (%d) must be more than twice --heartbeat-ms (%d), or live "

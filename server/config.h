@@ -38,6 +38,10 @@ typedef struct config {
     const char *cors_origins; /* "*", "none", or a comma-separated list of exact origins */
     long read_timeout_s;      /* a request whose next bytes take longer is dropped */
     long shutdown_grace_s;    /* at SIGTERM, uploads in flight get this long to finish */
+    int max_uploads;          /* uploads in flight at once; default: 3/4 of the non-worker pool */
+    int max_user_uploads;     /* of one user; default: half of max_uploads */
+    long upload_min_rate;     /* bytes/s an upload must average once read_timeout_s passed; 0: any */
+    long upload_deadline_s;   /* longest upload */
 } config;
 
 enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1 };

@@ -173,10 +173,10 @@ static bool http_socket_is(int fd, const struct mg_request_info *ri) {
            strcmp(addr, ri->remote_addr) == 0;
 }
 
-/* Shuts down req's TCP connection, both ways. CivetWeb has no call for it and keeps the
- * descriptor (it closes it when the handler returns), so the socket is found by its
- * addresses among the process's descriptors. Rare: only a broken stream comes here. */
-static void http_shutdown_connection(http_req *req) {
+/* Shuts down req's TCP connection how (SHUT_RD, SHUT_RDWR). CivetWeb has no call for it and
+ * keeps the descriptor (it closes it when the handler returns), so the socket is found by its
+ * addresses among the process's descriptors. Rare: only broken streams and cut uploads. */
+static void http_shutdown_connection(http_req *req, int how) {
     const struct mg_request_info *ri = mg_get_request_info(req->conn);
     DIR *fds = opendir("/proc/self/fd");
     if (fds == NULL)
@@ -188,19 +188,21 @@ static void http_shutdown_connection(http_req *req) {
         if (*end != '\0' || fd == dirfd(fds) || fstat((int)fd, &st) != 0 || !S_ISSOCK(st.st_mode))
             continue;
         if (http_socket_is((int)fd, ri)) {
-            shutdown((int)fd, SHUT_RDWR);
+            shutdown((int)fd, how);
             break;
         }
     }
     closedir(fds);
 }
 
+void http_stop_reading(void *req) { http_shutdown_connection(req, SHUT_RD); }
+
 int http_stream_end(http_stream *s, int err) {
     http_stream_flush(s);
     if (s->err == 0 && err == 0)
         mg_send_chunk(s->req->conn, "", 0);
     else if (s->err == 0)
-        http_shutdown_connection(s->req);
+        http_shutdown_connection(s->req, SHUT_RDWR);
     free(s);
     return 0;
 }

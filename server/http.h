@@ -100,6 +100,10 @@ int http_stream_printf(http_stream *s, const char *fmt, ...) __attribute__((form
  * Returns 0. */
 int http_stream_end(http_stream *s, int err);
 
+/* Stops req (an http_req) from receiving more: a read waiting for its body returns at once,
+ * and an answer can still be sent. Any thread may call it while req is being handled. */
+void http_stop_reading(void *req);
+
 /* Sends 204 with no body. Returns 0. */
 int http_send_no_content(http_req *req);
 

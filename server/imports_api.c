@@ -217,6 +217,7 @@ static int imports_options(http_req *req, const body_reader *body, db_task *task
  * the options before it are known (a form or an envelope may give them before the file). */
 typedef struct imports_upload {
     http_req *req;
+    upload_ticket *ticket; /* its admission, watched for pace */
     db_conn *conn;
     body_reader *body;
     db_task task;
@@ -255,13 +256,20 @@ static int imports_stream_body(imports_upload *u) {
     if (chunk == NULL)
         abort();
     long long received = 0, expected = mg_get_request_info(req->conn)->content_length;
+    /* CivetWeb's read of a chunked body returns only once the buffer is full: read little
+     * enough that an upload at the minimum rate reports progress well within its grace. */
+    long long piece = IMPORTS_READ_CHUNK;
+    if (expected < 0 && cfg->upload_min_rate > 0)
+        piece = cfg->upload_min_rate * cfg->read_timeout_s / 2;
+    piece = piece < 1024 ? 1024 : piece > IMPORTS_READ_CHUNK ? IMPORTS_READ_CHUNK : piece;
     int err = 0, n;
-    while (err == 0 && (n = mg_read(req->conn, chunk, IMPORTS_READ_CHUNK)) > 0) {
+    while (err == 0 && (n = mg_read(req->conn, chunk, (size_t)piece)) > 0) {
         if (atomic_load(&req->app->uploads_cut)) {
             n = -1; /* the shutdown grace is over */
             break;
         }
         received += n;
+        upload_ticket_progress(u->ticket, received);
         if (received > cfg->max_upload_bytes) {
             err = BI_ETOOBIG;
             break;
@@ -269,8 +277,14 @@ static int imports_stream_body(imports_upload *u) {
         err = body_reader_feed(u->body, chunk, (size_t)n);
     }
     free(chunk);
-    if (err == 0 && (n < 0 || (expected >= 0 && received < expected)))
+    char why[160];
+    if (err == 0 && (n < 0 || (expected >= 0 && received < expected)) &&
+        upload_gate_was_cut(req->app->upload_gate, u->ticket, why, sizeof why)) {
+        http_send_error(req, BI_ESLOW, "%s", why); /* too slow: the watcher stopped its reading */
+        err = BI_ESLOW;
+    } else if (err == 0 && (n < 0 || (expected >= 0 && received < expected))) {
         err = BI_EIO; /* the client went away mid-body (a chunked one: no terminating chunk) */
+    }
     if (err == 0)
         err = body_reader_finish(u->body);
     const char *url = err == 0 ? body_reader_file_url(u->body) : NULL;
@@ -354,11 +368,12 @@ static int imports_replay(http_req *req, db_conn *conn, const char *key) {
 }
 
 /* Queues the body (or the file at file_url) as a task. */
-static int imports_post(http_req *req) {
+static int imports_post(http_req *req, upload_ticket *ticket) {
     imports_upload *u = calloc(1, sizeof *u);
     if (u == NULL)
         abort();
     u->req = req;
+    u->ticket = ticket;
     snprintf(u->task.username, sizeof u->task.username, "%s", req->user.username);
     char key[IMPORTS_KEY_MAX + 1];
     /* The query's options alone first: a bad one is refused before any byte is read. */
@@ -452,7 +467,7 @@ static int imports_post(http_req *req) {
     free(u);
     if (replayed != 0)
         return replayed < 0 ? replayed : 0;
-    if (err == BI_ETOOBIG || err == BI_EINVAL)
+    if (err == BI_ETOOBIG || err == BI_EINVAL || err == BI_ESLOW)
         return 0; /* answered while streaming */
     if (err == BI_EIO) {
         log_info("upload by %s %s mid-body: nothing stored", task.username,
@@ -514,15 +529,27 @@ static int imports_post_params(http_req *req) {
     return http_query_only(req, params);
 }
 
-/* imports_post, refused once shutdown began, and counted while it runs: shutdown gives the
- * uploads in flight a grace period (app_wait_uploads). */
+/* imports_post, refused once shutdown began or when too many uploads are in flight (in all,
+ * or the caller's: upload_gate), and counted while it runs: shutdown gives the uploads in
+ * flight a grace period (app_wait_uploads). */
 static int imports_post_counted(http_req *req) {
     app *a = req->app;
     if (atomic_load(&a->stopping))
         return http_send_error(req, BI_EUNAVAIL, "the server is shutting down; try again shortly");
+    upload_ticket *ticket;
+    int err = upload_gate_enter(a->upload_gate, req->user.username, req, &ticket);
+    if (err == BI_ETOOMANY)
+        return http_send_error_headers(req, err, "Retry-After: 5\r\n",
+                                       "you have %d uploads in flight already (--max-user-uploads)",
+                                       a->cfg.max_user_uploads);
+    if (err < 0)
+        return http_send_error_headers(req, err, "Retry-After: 5\r\n",
+                                       "%d uploads are in flight already (--max-uploads)",
+                                       a->cfg.max_uploads);
     atomic_fetch_add(&a->uploads, 1);
-    int rc = imports_post(req);
+    int rc = imports_post(req, ticket);
     atomic_fetch_sub(&a->uploads, 1);
+    upload_gate_leave(a->upload_gate, ticket);
     return rc;
 }
 

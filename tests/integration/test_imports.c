@@ -498,10 +498,10 @@ Test(imports, limits_on_size_line_length_and_test_mode) {
 }
 
 /* Opens a connection to server s (with a receive buffer of rcvbuf bytes; 0: the system's) and
- * sends the head of a request as root with header (one line, CRLF-terminated, or ""); returns
+ * sends the head of a request as auth (raw_request: as root) with header (one line, CRLF-terminated, or ""); returns
  * the socket, for the body that follows. */
-static int raw_request(const harness_server *s, const char *method, const char *path,
-                       const char *header, int rcvbuf) {
+static int raw_request_as(const harness_server *s, const char *auth, const char *method,
+                          const char *path, const char *header, int rcvbuf) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (rcvbuf > 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
@@ -512,9 +512,14 @@ static int raw_request(const harness_server *s, const char *method, const char *
     int n = snprintf(head, sizeof head,
                      "%s %s HTTP/1.1\r\nHost: test\r\nAuthorization: %s\r\n"
                      "%s\r\n",
-                     method, path, ROOT, header);
+                     method, path, auth, header);
     cr_assert_eq(write(fd, head, (size_t)n), n);
     return fd;
+}
+
+static int raw_request(const harness_server *s, const char *method, const char *path,
+                       const char *header, int rcvbuf) {
+    return raw_request_as(s, ROOT, method, path, header, rcvbuf);
 }
 
 static int raw_upload_to(const harness_server *s, const char *path, const char *header) {
@@ -609,7 +614,7 @@ Test(imports, a_chunked_body_beside_a_query_file_url_is_refused) {
 
 Test(imports, an_upload_stalled_past_the_read_timeout_leaves_no_task) {
     harness_server s;
-    harness_server_start_with(&s, 1, (const char *const[]){"--read-timeout", "1", NULL});
+    harness_server_start_with(&s, 1, (const char *const[]){"--read-timeout", "1", "--upload-min-rate", "0", NULL});
     int fd = raw_upload_to(&s, "/manage/bulkimport/", "Content-Length: 100000\r\n");
     static const char part[] = ORG("Stalled") "\n{\"type\":\"Organiz";
     cr_assert_eq(write(fd, part, sizeof part - 1), (ssize_t)(sizeof part - 1));
@@ -779,6 +784,64 @@ Test(imports, the_standard_queue_takes_turns_between_users) {
                                            " a.username = 'usera' AND b.username = 'userb'"
                                            " AND a.started_at > b.started_at");
     cr_expect_gt(after_b, 0, "user B's task started after all 20 of user A's");
+    cr_expect_eq(harness_server_stop(&s), 0);
+}
+
+/* Ten uploads of one user trickling a byte at a time hold at most --max-user-uploads database
+ * connections (the rest get 429 with Retry-After), so another user's requests and uploads and
+ * the workers go on as usual. */
+Test(imports, one_users_stalled_uploads_do_not_starve_the_others) {
+    char alice[128], bob[128];
+    harness_create_user(&srv, "alice", alice, sizeof alice);
+    harness_create_user(&srv, "bob", bob, sizeof bob);
+    int fds[10], refused = 0;
+    for (int i = 0; i < 10; i++) {
+        fds[i] = raw_request_as(&srv, alice, "POST", "/manage/bulkimport/",
+                                "Transfer-Encoding: chunked\r\n", 0);
+        send(fds[i], "1\r\n{\r\n", 6, MSG_NOSIGNAL); /* a refused one may be closed already */
+    }
+    for (int i = 0; i < 10; i++) { /* the refused ones are answered at once */
+        struct timeval wait = {.tv_usec = 300 * 1000};
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+        char answer[1024] = "";
+        if (read(fds[i], answer, sizeof answer - 1) > 0 && strstr(answer, " 429 ") &&
+            strstr(answer, "Retry-After:"))
+            refused++;
+    }
+    cr_expect_eq(refused, 7, "alice's uploads past --max-user-uploads (3 here) get 429");
+    for (int i = 0; i < 10; i++) /* the admitted ones trickle on */
+        send(fds[i], "1\r\n \r\n", 6, MSG_NOSIGNAL);
+    harness_response *r = harness_request(&srv, "GET", "/user/", bob, NULL);
+    cr_expect_eq(r->status, 200, "bob's read: %s", r->body);
+    harness_response_free(r);
+    char task[256];
+    submit("/manage/bulkimport/", bob, ORG("BobsOrg") "\n", strlen(ORG("BobsOrg")) + 1, task, sizeof task);
+    r = wait_result(task, bob, "summary");
+    cr_expect(strncmp(r->body, "Processed 1 of 1", 16) == 0, "bob's upload imports: %s", r->body);
+    harness_response_free(r);
+    for (int i = 0; i < 10; i++)
+        close(fds[i]);
+}
+
+/* An upload slower than --upload-min-rate, once --read-timeout has passed, is dropped: 408. */
+Test(imports, an_upload_below_the_minimum_rate_is_dropped) {
+    harness_server s;
+    harness_server_start_with(&s, 1, (const char *const[]){"--read-timeout", "1", "--upload-min-rate", "1000", NULL});
+    int fd = raw_upload_to(&s, "/manage/bulkimport/", "Transfer-Encoding: chunked\r\n");
+    char answer[1024] = "";
+    struct timeval wait = {.tv_usec = 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    for (int i = 0; i < 40 && answer[0] == '\0'; i++) {
+        if (send(fd, "1\r\n \r\n", 6, MSG_NOSIGNAL) < 0)
+            break;
+        usleep(100 * 1000);
+        ssize_t got = read(fd, answer, sizeof answer - 1);
+        answer[got > 0 ? got : 0] = '\0';
+    }
+    read_answer(fd, "upload-min-rate", answer + strlen(answer), sizeof answer - strlen(answer));
+    close(fd);
+    cr_expect(strstr(answer, " 408 ") != NULL, "a 10 bytes/s upload: %s", answer);
+    cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks"), 0);
     cr_expect_eq(harness_server_stop(&s), 0);
 }
 
