@@ -24,6 +24,7 @@ typedef struct app {
     feeds_config feeds_cfg; /* how feeds run: by the scheduler and by POST .../run/ */
     atomic_bool stopping; /* shutdown began: long-polls answer at once */
     atomic_int waiters;   /* long-polls and event streams being held */
+    atomic_int streams;   /* result downloads streaming (--max-streams) */
     atomic_int uploads;   /* import POSTs being received and stored */
     upload_gate *upload_gate; /* caps uploads in flight, in all and per user */
     atomic_bool uploads_cut; /* the shutdown grace is over: uploads still running roll back */

@@ -95,6 +95,10 @@ static const option options[] = {
     {"--upload-deadline", "BULKIMPORT_UPLOAD_DEADLINE", OPT_LONG,
      offsetof(config, upload_deadline_s), 1, 86400, "SECONDS",
      "longest an upload may take; a longer one is dropped with 408 (default 3600)"},
+    {"--max-streams", "BULKIMPORT_MAX_STREAMS", OPT_INT, offsetof(config, max_streams), 1, 10000,
+     "N", "result downloads (result=json, report, failed) at once, each holding a database "
+          "connection while it streams; more get 503 with Retry-After (default: 1/4 of the "
+          "connections not kept for workers)"},
     {"--cors-origins", "BULKIMPORT_CORS_ORIGINS", OPT_TEXT, offsetof(config, cors_origins), 0, 0,
      "ORIGINS", "web pages that may call the API from a browser: * (any origin; the default, as "
                 "OCL's API: every call needs a token, no cookie is used), a comma-separated list "
@@ -311,6 +315,10 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
     if (cfg.max_uploads == 0) { /* the rest of the pool stays for reads, polls and workers' helpers */
         int spare = (cfg.db_connections - cfg.workers) * 3 / 4;
         cfg.max_uploads = spare > 0 ? spare : 1;
+    }
+    if (cfg.max_streams == 0) {
+        int spare = (cfg.db_connections - cfg.workers) / 4;
+        cfg.max_streams = spare > 0 ? spare : 1;
     }
     if (cfg.max_user_uploads == 0) /* so that one user never shuts out the others */
         cfg.max_user_uploads = cfg.max_uploads / 2 > 0 ? cfg.max_uploads / 2 : 1;

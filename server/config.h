@@ -42,6 +42,7 @@ typedef struct config {
     int max_user_uploads;     /* of one user; default: half of max_uploads */
     long upload_min_rate;     /* bytes/s an upload must average once read_timeout_s passed; 0: any */
     long upload_deadline_s;   /* longest upload */
+    int max_streams;          /* result downloads at once; default: 1/4 of the non-worker pool */
 } config;
 
 enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1 };

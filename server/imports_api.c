@@ -848,6 +848,19 @@ static bool imports_take_waiter(http_req *req) {
     return false;
 }
 
+/* Takes one of the --max-streams places for a result download, which holds a database
+ * connection for as long as its client reads; answers 503 with Retry-After when none is free,
+ * so slow downloads never take the pool from everything else. */
+static bool imports_take_stream(http_req *req) {
+    if (atomic_fetch_add(&req->app->streams, 1) < req->app->cfg.max_streams)
+        return true;
+    atomic_fetch_sub(&req->app->streams, 1);
+    http_send_error_headers(req, BI_EUNAVAIL, "Retry-After: 2\r\n",
+                            "too many result downloads at once (--max-streams %d); retry",
+                            req->app->cfg.max_streams);
+    return false;
+}
+
 /* Long-poll: waits until task_id ends (any node's NOTIFY wakes it; it looks again every second
  * in case one was missed) or wait_s seconds pass, then leaves *t as it last read it. */
 static int imports_wait_task(http_req *req, const char *task_id, long wait_s, db_task *t) {
@@ -986,18 +999,24 @@ static int imports_get_task(http_req *req, const char *task_id) {
         return err;
     if (imports_running(&t))
         return imports_send_progress(req, &t);
+    bool as_task = !explicit_result && imports_prefers_json(mg_get_header(req->conn, "Accept"));
+    bool streams = !as_task && strcmp(format, "summary") != 0; /* results of any size */
+    if (streams && !imports_take_stream(req))
+        return 0; /* answered */
     db_conn *conn;
-    if ((err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) < 0)
-        return err;
-    if (!explicit_result && imports_prefers_json(mg_get_header(req->conn, "Accept")))
-        err = imports_api_send_task(req, conn, &t);
-    else if (strcmp(format, "summary") == 0)
-        err = imports_send_summary(req, conn, &t);
-    else if (strcmp(format, "failed") == 0)
-        err = imports_send_failed(req, conn, &t);
-    else
-        err = imports_send_results(req, conn, &t, strcmp(format, "json") == 0);
-    db_pool_release(req->app->pool, conn);
+    if ((err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn)) == 0) {
+        if (as_task)
+            err = imports_api_send_task(req, conn, &t);
+        else if (!streams)
+            err = imports_send_summary(req, conn, &t);
+        else if (strcmp(format, "failed") == 0)
+            err = imports_send_failed(req, conn, &t);
+        else
+            err = imports_send_results(req, conn, &t, strcmp(format, "json") == 0);
+        db_pool_release(req->app->pool, conn);
+    }
+    if (streams)
+        atomic_fetch_sub(&req->app->streams, 1);
     return err;
 }
 

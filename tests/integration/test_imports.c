@@ -659,7 +659,9 @@ Test(imports, at_shutdown_uploads_get_the_grace_and_the_rest_roll_back) {
 
 /* The database fails while results stream (its session is terminated mid-query): the
  * client must see a broken transfer, never a 200 that ends like a complete body. */
-Test(imports, a_result_stream_the_database_breaks_is_visibly_broken) {
+/* Queues ~4 MB of concept lines, whose results outgrow socket buffers, and waits for the task
+ * (its id into task, cap bytes). */
+static void submit_big_results(char *task, size_t task_cap) {
     size_t cap = 4u << 20, len = 0;
     char *body = malloc(cap);
     len += (size_t)snprintf(body, cap, "%s\n%s\n", ORG("Broken"),
@@ -674,10 +676,14 @@ Test(imports, a_result_stream_the_database_breaks_is_visibly_broken) {
                                 "\"en\"}],\"owner\":\"Broken\",\"owner_type\":\"Organization\","
                                 "\"source\":\"S\"}\n",
                                 i, i, pad);
-    char task[256];
-    submit("/manage/bulkimport/", ROOT, body, len, task, sizeof task);
+    submit("/manage/bulkimport/", ROOT, body, len, task, task_cap);
     free(body);
     harness_response_free(wait_result(task, ROOT, "summary"));
+}
+
+Test(imports, a_result_stream_the_database_breaks_is_visibly_broken) {
+    char task[256];
+    submit_big_results(task, sizeof task);
     char path[400];
     snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=json", task);
     int fd = raw_request(&srv, "GET", path, "", 4096); /* a small window: the server blocks soon */
@@ -843,6 +849,43 @@ Test(imports, an_upload_below_the_minimum_rate_is_dropped) {
     cr_expect(strstr(answer, " 408 ") != NULL, "a 10 bytes/s upload: %s", answer);
     cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks"), 0);
     cr_expect_eq(harness_server_stop(&s), 0);
+}
+
+/* Result downloads hold a database connection while their client reads: past --max-streams
+ * (2 on this server) another is 503 with Retry-After; a summary still answers, and the place
+ * is free again once a download ends. */
+Test(imports, slow_result_downloads_do_not_take_the_pool) {
+    char task[256];
+    submit_big_results(task, sizeof task);
+    char path[400];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=json", task);
+    int slow[2];
+    for (int i = 0; i < 2; i++) {
+        slow[i] = raw_request(&srv, "GET", path, "", 4096);
+        char head[256];
+        cr_assert_gt(read(slow[i], head, sizeof head), 0, "download %d began", i);
+    }
+    harness_response *r = harness_request(&srv, "GET", path, ROOT, NULL);
+    char retry[16];
+    cr_expect_eq(r->status, 503, "a third download: %.200s", r->body);
+    cr_expect_not_null(harness_response_header(r, "Retry-After", retry, sizeof retry));
+    harness_response_free(r);
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", task);
+    r = harness_request(&srv, "GET", path, ROOT, NULL);
+    cr_expect_eq(r->status, 200, "the summary still answers: %.200s", r->body);
+    harness_response_free(r);
+    close(slow[0]);
+    close(slow[1]);
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=json", task);
+    long status = 0;
+    for (int i = 0; i < 100 && status != 200; i++) { /* the server notices the closed ones */
+        r = harness_request(&srv, "GET", path, ROOT, NULL);
+        status = r->status;
+        harness_response_free(r);
+        if (status != 200)
+            usleep(100 * 1000);
+    }
+    cr_expect_eq(status, 200, "a download once the others ended");
 }
 
 Test(imports, ocl_files_import_with_their_summaries) {
