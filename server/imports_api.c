@@ -836,29 +836,28 @@ static int imports_read_task(http_req *req, const char *task_id, db_task *t) {
     return err;
 }
 
-/* Takes one of the --max-waiters places for a long-poll or event stream; answers 503 with
- * Retry-After when none is free, so waiters never starve uploads and health checks. */
-static bool imports_take_waiter(http_req *req) {
-    if (atomic_fetch_add(&req->app->waiters, 1) < req->app->cfg.max_waiters)
+/* Takes one of max places counted by in_use, or answers 503 with Retry-After naming what
+ * (and its flag) when none is free. */
+static bool imports_take_place(http_req *req, atomic_int *in_use, int max, const char *what) {
+    if (atomic_fetch_add(in_use, 1) < max)
         return true;
-    atomic_fetch_sub(&req->app->waiters, 1);
-    http_send_error_headers(req, BI_EUNAVAIL, "Retry-After: 2\r\n",
-                            "too many clients are waiting on tasks (--max-waiters %d); retry",
-                            req->app->cfg.max_waiters);
+    atomic_fetch_sub(in_use, 1);
+    http_send_error_headers(req, BI_EUNAVAIL, "Retry-After: 2\r\n", "too many %s (%d); retry", what,
+                            max);
     return false;
 }
 
-/* Takes one of the --max-streams places for a result download, which holds a database
- * connection for as long as its client reads; answers 503 with Retry-After when none is free,
- * so slow downloads never take the pool from everything else. */
+/* A place for a long-poll or event stream, so waiters never starve uploads and health checks. */
+static bool imports_take_waiter(http_req *req) {
+    return imports_take_place(req, &req->app->waiters, req->app->cfg.max_waiters,
+                              "clients are waiting on tasks (--max-waiters)");
+}
+
+/* A place for a result download, which holds a database connection for as long as its client
+ * reads, so slow downloads never take the pool from everything else. */
 static bool imports_take_stream(http_req *req) {
-    if (atomic_fetch_add(&req->app->streams, 1) < req->app->cfg.max_streams)
-        return true;
-    atomic_fetch_sub(&req->app->streams, 1);
-    http_send_error_headers(req, BI_EUNAVAIL, "Retry-After: 2\r\n",
-                            "too many result downloads at once (--max-streams %d); retry",
-                            req->app->cfg.max_streams);
-    return false;
+    return imports_take_place(req, &req->app->streams, req->app->cfg.max_streams,
+                              "result downloads at once (--max-streams)");
 }
 
 /* Long-poll: waits until task_id ends (any node's NOTIFY wakes it; it looks again every second
