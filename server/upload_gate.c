@@ -27,7 +27,6 @@ struct upload_gate {
     pthread_cond_t wake;
     upload_limits limits;
     upload_cut_fn cut;
-    int total;
     upload_ticket *tickets; /* in flight */
     bool stopping;
     pthread_t watcher;
@@ -89,12 +88,12 @@ upload_gate *upload_gate_new(const upload_limits *limits, upload_cut_fn cut) {
 
 int upload_gate_enter(upload_gate *g, const char *user, void *conn_ctx, upload_ticket **out) {
     pthread_mutex_lock(&g->lock);
-    int mine = 0;
-    for (upload_ticket *t = g->tickets; t != NULL; t = t->next)
+    int mine = 0, total = 0;
+    for (upload_ticket *t = g->tickets; t != NULL; t = t->next, total++)
         mine += strcmp(t->user, user) == 0;
     int err = mine >= g->limits.max_per_user ? BI_ETOOMANY
-              : g->total >= g->limits.max_total ? BI_EUNAVAIL
-                                                : 0;
+              : total >= g->limits.max_total  ? BI_EUNAVAIL
+                                              : 0;
     if (err == 0) {
         upload_ticket *t = calloc(1, sizeof *t);
         if (t == NULL)
@@ -104,7 +103,6 @@ int upload_gate_enter(upload_gate *g, const char *user, void *conn_ctx, upload_t
         clock_gettime(CLOCK_MONOTONIC, &t->start);
         t->next = g->tickets;
         g->tickets = t;
-        g->total++;
         *out = t;
     }
     pthread_mutex_unlock(&g->lock);
@@ -126,7 +124,6 @@ void upload_gate_leave(upload_gate *g, upload_ticket *t) {
     for (upload_ticket **at = &g->tickets; *at != NULL; at = &(*at)->next)
         if (*at == t) {
             *at = t->next;
-            g->total--;
             break;
         }
     pthread_mutex_unlock(&g->lock);

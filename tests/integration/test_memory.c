@@ -46,6 +46,23 @@ static long peak_rss_kb(void) {
     return atol(hwm + 6);
 }
 
+/* Uploads file to path, waits for its task and expects every one of its lines NEW 201.
+ * Returns the server's peak RSS (kB) before the upload. */
+static long import_all_new(const char *file, const char *path, int lines) {
+    long before = peak_rss_kb();
+    harness_response *r = harness_upload_file(&srv, path, ROOT, file);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    r = wait_finished(r);
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    char want[128];
+    snprintf(want, sizeof want, "Processed %d of %d -- %d NEW (201:%d) in ", lines, lines, lines,
+             lines);
+    cr_expect(strncmp(r->body, want, strlen(want)) == 0, "%s", r->body);
+    printf("memory: %s\n", r->body);
+    harness_response_free(r);
+    return before;
+}
+
 Test(memory, a_200k_line_import_keeps_rss_bounded) {
     char file[512];
     snprintf(file, sizeof file, "%s.json", harness_temp_dir());
@@ -64,16 +81,7 @@ Test(memory, a_200k_line_import_keeps_rss_bounded) {
                 i, i, i + 3, i % 97);
     long size = ftell(out);
     fclose(out);
-    long before = peak_rss_kb();
-    harness_response *r = harness_upload_file(&srv, "/manage/bulkimport/", ROOT, file);
-    cr_assert_eq(r->status, 202, "%s", r->body);
-    r = wait_finished(r);
-    cr_expect_eq(r->status, 200, "%s", r->body);
-    char want[128];
-    snprintf(want, sizeof want, "Processed %d of %d -- %d NEW (201:%d) in ", LINES, LINES, LINES, LINES);
-    cr_expect(strncmp(r->body, want, strlen(want)) == 0, "%s", r->body);
-    printf("memory: %s\n", r->body);
-    harness_response_free(r);
+    long before = import_all_new(file, "/manage/bulkimport/", LINES);
     long peak = peak_rss_kb();
     printf("memory: %ld-byte upload of %d lines; server peak RSS %ld kB before, %ld kB after\n", size,
            LINES, before, peak);
@@ -104,17 +112,7 @@ Test(memory, huge_lines_under_a_huge_batch_size_keep_rss_bounded) {
                 i, i, HUGE_LINE_BYTES - 400, text);
     long size = ftell(out);
     fclose(out);
-    long before = peak_rss_kb();
-    harness_response *r =
-        harness_upload_file(&srv, "/manage/bulkimport/?batch_size=100000", ROOT, file);
-    cr_assert_eq(r->status, 202, "%s", r->body);
-    r = wait_finished(r);
-    cr_expect_eq(r->status, 200, "%s", r->body);
-    char want[128];
-    snprintf(want, sizeof want, "Processed %d of %d -- %d NEW (201:%d) in ", HUGE_LINES + 2,
-             HUGE_LINES + 2, HUGE_LINES + 2, HUGE_LINES + 2);
-    cr_expect(strncmp(r->body, want, strlen(want)) == 0, "%s", r->body);
-    harness_response_free(r);
+    long before = import_all_new(file, "/manage/bulkimport/?batch_size=100000", HUGE_LINES + 2);
     long peak = peak_rss_kb();
     printf("memory: %ld-byte upload of %d lines of 3 MB; server peak RSS %ld kB before, %ld kB "
            "after\n",
