@@ -34,6 +34,10 @@
  * db_tasks_purge "tasks_purge"; their lines and batches go by trigger (migration 0011), and a
  * user's tasks go with the user (a User DELETE line).
  *
+ * The actors: worker — importer/worker.c claims, importer/task_run.c runs and ends, with
+ * importer/waves.c and batch.c recording batches and checkpoints; keeper — importer/keeper.c;
+ * cancel, resume — server/imports_api.c; purge of a user — a User DELETE line (apply_owners.c).
+ *
  * Within STARTED the phase says what runs: fetch (a file_url download, db_fetch_commit
  * "tasks_fetched" moves it to import), import (the lines), prune (a feed's, after its import:
  * db_tasks_set_phase "tasks_phase").

@@ -73,7 +73,8 @@ static const db_stmt stmt_claim = {
     "tasks_claim",
     "WITH c AS (SELECT c.id, c.test_mode AND EXISTS (SELECT 1 FROM import_batches b"
     " WHERE b.task_id = c.id) AS restart FROM import_tasks c"
-    " WHERE c.state = 'PENDING' AND c.content_sha256 IS NOT NULL AND (NOT c.named OR NOT EXISTS"
+    " WHERE c.state = 'PENDING' AND c.content_sha256 IS NOT NULL AND ($2::boolean OR NOT"
+    " c.test_mode) AND (NOT c.named OR NOT EXISTS"
     " (SELECT 1 FROM import_tasks o WHERE o.username = c.username AND o.queue = c.queue"
     " AND o.id <> c.id AND (o.state = 'STARTED' OR (o.state = 'PENDING'"
     " AND o.created_at < c.created_at))))"
@@ -86,7 +87,7 @@ static const db_stmt stmt_claim = {
     " FROM c WHERE t.id = c.id RETURNING t.*)"
     " SELECT " TASK_COLUMNS " FROM t CROSS JOIN LATERAL (SELECT 0 AS processed, 0 AS created,"
     " 0 AS updated, 0 AS deleted, 0 AS skipped, 0 AS failed, 0 AS pruned) b",
-    1};
+    2};
 static const db_stmt stmt_lines = {
     "tasks_lines",
     "SELECT line_no, text, coalesce(error, '') FROM (SELECT line_no, text, error,"
@@ -508,8 +509,8 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     t->parallel = atoi(PQgetvalue(res, row, 32));
 }
 
-int db_tasks_claim(db_conn *conn, const char *worker, db_task *out) {
-    const char *values[] = {worker};
+int db_tasks_claim(db_conn *conn, const char *worker, bool test_mode_too, db_task *out) {
+    const char *values[] = {worker, test_mode_too ? "true" : "false"};
     PGresult *res = NULL;
     int err = db_exec_row(conn, &stmt_claim, values, &res);
     if (err < 0)

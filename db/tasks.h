@@ -89,11 +89,12 @@ int db_idempotency_find(db_conn *conn, const char *username, const char *idempot
 
 /* ---- workers ---- */
 
-/* Claims the next runnable task for worker: PENDING, root's priority queue first, then oldest;
- * a named queue's task only when no other task of that (user, queue) is STARTED or older and
- * PENDING. Marks it STARTED with a new lease. Returns 0 and *out, BI_ENOTFOUND when nothing is
- * runnable, or BI_EUNAVAIL / BI_EINTERNAL. */
-int db_tasks_claim(db_conn *conn, const char *worker, db_task *out);
+/* Claims the next runnable task for worker: PENDING, root's priority queue first, then the
+ * user who started a task least recently (round-robin between users), then oldest; a named
+ * queue's task only when no other task of that (user, queue) is STARTED or older and PENDING;
+ * a test-mode task only when test_mode_too. Marks it STARTED with a new lease. Returns 0 and
+ * *out, BI_ENOTFOUND when nothing is runnable, or BI_EUNAVAIL / BI_EINTERNAL. */
+int db_tasks_claim(db_conn *conn, const char *worker, bool test_mode_too, db_task *out);
 
 /* Opens the transaction that stores the lines of task (held by a worker, file_url set) as they
  * are downloaded: feed them with db_upload_line, end with db_fetch_commit or db_upload_abort. */

@@ -7,7 +7,7 @@
 #include "owners.h"
 #include "plan.h"
 #include "schedule.h"
-#include "worker.h"
+#include "events.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -237,6 +237,14 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
     return db_feed_runs_end(conn, run, "FAILED", response.status, response.bytes, out->why);
 }
 
+/* Takes one of cfg->max_runs places for a download on this node. Returns 0 or BI_ETOOMANY. */
+static int feed_take_place(const feeds_config *cfg) {
+    if (atomic_fetch_add(cfg->runs, 1) < cfg->max_runs)
+        return 0;
+    atomic_fetch_sub(cfg->runs, 1);
+    return BI_ETOOMANY;
+}
+
 int feed_run(const feeds_config *cfg, db_conn *conn, int64_t id, bool scheduled,
              const atomic_bool *stopping, feed_outcome *out) {
     memset(out, 0, sizeof *out);
@@ -252,8 +260,10 @@ int feed_run(const feeds_config *cfg, db_conn *conn, int64_t id, bool scheduled,
         out->kind = FEED_NOT_DUE;
     else if (err == 0 && (err = db_feeds_active(conn, id, &active)) == 0 && active)
         err = BI_EBUSY;
-    else if (err == 0)
+    else if (err == 0 && (err = feed_take_place(cfg)) == 0) {
         err = feed_fetch_run(cfg, conn, f, scheduled, stopping, out);
+        atomic_fetch_sub(cfg->runs, 1);
+    }
     bool stopped = stopping != NULL && atomic_load(stopping);
     if (scheduled && out->kind != FEED_NOT_DUE && (err == 0 || err == BI_EBUSY) && !stopped) {
         char why[FETCH_WHY_MAX];
@@ -292,6 +302,8 @@ static int feeds_run_due(feeds *fs, db_conn *lead) {
         feed_outcome out;
         int run = feed_run(&fs->cfg, conn, ids[i], true, &fs->stopping, &out);
         db_pool_release(fs->cfg.pool, conn);
+        if (run == BI_ETOOMANY)
+            break; /* the node's downloads are all taken: the rest stay due */
         if (run < 0 && run != BI_EBUSY && run != BI_ENOTFOUND)
             log_warn("feed %lld: the scheduled run failed: %s", (long long)ids[i],
                      error_message(run));
@@ -321,7 +333,7 @@ static void *feeds_main(void *arg) {
             db_pool_release(own, lead); /* a broken session has let go of the lock */
             lead = NULL;
         }
-        workers_sleep(&fs->stopping, fs->cfg.tick_ms);
+        events_sleep(&fs->stopping, fs->cfg.tick_ms);
     }
     if (lead != NULL)
         db_pool_release(own, lead);

@@ -21,6 +21,8 @@ typedef struct feeds_config {
     bool fetch_any_address; /* --fetch-allow-private */
     long long max_line_bytes;
     int tick_ms; /* the leader looks for due feeds this often */
+    atomic_int *runs; /* downloads under way on this node (shared by the scheduler and callers) */
+    int max_runs;     /* at most this many at once */
 } feeds_config;
 
 enum feed_outcome_kind {
@@ -38,7 +40,8 @@ typedef struct feed_outcome {
 
 /* Runs feed id now on conn (scheduled: only when still due, and then its next due time is
  * set). Returns 0 with *out; BI_EBUSY when a run of the feed is under way (fetching on some
- * node, or its task PENDING or STARTED); BI_ENOTFOUND when the feed is gone; or BI_EUNAVAIL /
+ * node, or its task PENDING or STARTED); BI_ETOOMANY when cfg->max_runs downloads are under
+ * way on this node (the feed stays due); BI_ENOTFOUND when the feed is gone; or BI_EUNAVAIL /
  * BI_EINTERNAL. stopping (may be NULL) aborts the download. */
 int feed_run(const feeds_config *cfg, db_conn *conn, int64_t id, bool scheduled,
              const atomic_bool *stopping, feed_outcome *out);

@@ -138,14 +138,14 @@ static void *webhook_main(void *arg) {
     if (db_pool_create(wh->conninfo, 1, &own) < 0)
         return NULL;
     while (!atomic_load(&wh->stopping)) {
-        unsigned long seen = workers_endings(wh->cfg.workers);
+        unsigned long seen = events_endings(wh->cfg.events);
         db_conn *conn;
         if (db_pool_acquire(own, WEBHOOK_POLL_MS, &conn) == 0) {
             while (!atomic_load(&wh->stopping) && webhook_deliver_next(wh, conn) == 0)
                 continue;
             db_pool_release(own, conn);
         }
-        workers_await_ending(wh->cfg.workers, seen, WEBHOOK_POLL_MS);
+        events_await_ending(wh->cfg.events, seen, WEBHOOK_POLL_MS);
     }
     db_pool_destroy(own);
     return NULL;
@@ -171,7 +171,7 @@ void webhooks_stop(webhooks *wh) {
     if (wh == NULL)
         return;
     atomic_store(&wh->stopping, true);
-    workers_release_waiters(wh->cfg.workers);
+    events_wake_waiters(wh->cfg.events);
     pthread_join(wh->thread, NULL);
     free(wh->conninfo);
     free(wh);

@@ -6,7 +6,7 @@
 #ifndef BI_IMPORTER_WEBHOOK_H
 #define BI_IMPORTER_WEBHOOK_H
 
-#include "worker.h"
+#include "events.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,7 +18,7 @@ typedef struct webhooks webhooks;
 
 typedef struct webhooks_config {
     const char *conninfo;  /* the thread keeps a connection of its own */
-    workers *workers;      /* whose task endings wake the thread */
+    events *events;        /* whose task endings wake the thread (borrowed) */
     bool any_address;      /* --fetch-allow-private: non-root callbacks may be private too */
     long first_retry_ms;   /* the delay after the first failed attempt; doubles after each */
     long timeout_s;        /* one attempt's limit */

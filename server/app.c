@@ -229,28 +229,32 @@ int app_run(const config *cfg) {
                             .grace_s = cfg->read_timeout_s,
                             .deadline_s = cfg->upload_deadline_s};
     a.upload_gate = upload_gate_new(&limits, http_stop_reading);
+    a.header_watch = header_watch_new(cfg->header_timeout_s, http_cut_connection);
     if (db_pool_create(conninfo, cfg->db_connections, &a.pool) < 0 || app_prepare_database(&a) < 0)
         goto done;
     char node[128], host[64] = "localhost";
     gethostname(host, sizeof host - 1);
     snprintf(node, sizeof node, "%s:%d", host, (int)getpid());
+    if (events_start(conninfo, &a.events) < 0)
+        goto done;
     workers_config wc = {.pool = a.pool,
                          .conninfo = conninfo,
+                         .events = a.events,
                          .threads = cfg->workers,
-                         .batch_size = cfg->batch_size,
+                         .max_test_mode_tasks = cfg->max_test_mode_tasks,
                          .heartbeat_ms = cfg->heartbeat_ms,
                          .rescue_after_ms = cfg->rescue_after_ms,
                          .retention_days = cfg->retention_days,
                          .node = node,
-                         .max_fetch_bytes = cfg->max_upload_bytes,
-                         .fetch_timeout_s = cfg->fetch_timeout_s,
-                         .fetch_any_address = cfg->fetch_allow_private,
-                         .max_line_bytes = cfg->max_line_bytes,
-                         .max_test_mode_lines = cfg->max_test_mode_lines};
+                         .limits = {.max_fetch_bytes = cfg->max_upload_bytes,
+                                    .fetch_timeout_s = cfg->fetch_timeout_s,
+                                    .fetch_any_address = cfg->fetch_allow_private,
+                                    .max_line_bytes = cfg->max_line_bytes,
+                                    .max_test_mode_lines = cfg->max_test_mode_lines}};
     if (workers_start(&wc, &a.workers) < 0)
         goto done;
     webhooks_config hc = {.conninfo = conninfo,
-                          .workers = a.workers,
+                          .events = a.events,
                           .any_address = cfg->fetch_allow_private,
                           .first_retry_ms = cfg->webhook_retry_ms,
                           .timeout_s = APP_WEBHOOK_TIMEOUT_S};
@@ -263,7 +267,9 @@ int app_run(const config *cfg) {
                                  .fetch_timeout_s = cfg->fetch_timeout_s,
                                  .fetch_any_address = cfg->fetch_allow_private,
                                  .max_line_bytes = cfg->max_line_bytes,
-                                 .tick_ms = APP_FEED_TICK_MS};
+                                 .tick_ms = APP_FEED_TICK_MS,
+                                 .runs = &a.feed_runs,
+                                 .max_runs = cfg->max_feed_runs};
     if (feeds_start(&a.feeds_cfg, &scheduler) < 0)
         goto done;
     int port = 0;
@@ -279,7 +285,7 @@ int app_run(const config *cfg) {
     sigwait(&stop_signals, &sig);
     log_info("received %s: finishing in-flight requests and stopping", strsignal(sig));
     atomic_store(&a.stopping, true);
-    workers_release_waiters(a.workers);
+    events_wake_waiters(a.events);
     signal(SIGALRM, app_shutdown_overdue);
     alarm((unsigned)(cfg->shutdown_grace_s + APP_SHUTDOWN_WAIT_S));
     app_wait_uploads(&a);
@@ -290,8 +296,10 @@ done:
     feeds_stop(scheduler);
     webhooks_stop(hooks);
     workers_stop(a.workers);
+    events_stop(a.events);
     db_pool_destroy(a.pool);
     upload_gate_free(a.upload_gate);
+    header_watch_free(a.header_watch);
     pgembed_stop(pg);
     if (lock_fd >= 0)
         close(lock_fd);

@@ -8,7 +8,9 @@
 #define BI_SERVER_APP_H
 
 #include "config.h"
+#include "events.h"
 #include "feed.h"
+#include "header_watch.h"
 #include "pool.h"
 #include "upload_gate.h"
 #include "worker.h"
@@ -20,13 +22,16 @@ typedef struct app {
     config cfg;
     char data_dir[PATH_MAX]; /* absolute */
     db_pool *pool;
+    events *events;   /* the node's signals: task queued, task ended */
     workers *workers;
     feeds_config feeds_cfg; /* how feeds run: by the scheduler and by POST .../run/ */
     atomic_bool stopping; /* shutdown began: long-polls answer at once */
     atomic_int waiters;   /* long-polls and event streams being held */
     atomic_int streams;   /* result downloads streaming (--max-streams) */
+    atomic_int feed_runs; /* feed downloads under way (--max-feed-runs) */
     atomic_int uploads;   /* import POSTs being received and stored */
     upload_gate *upload_gate; /* caps uploads in flight, in all and per user */
+    header_watch *header_watch; /* closes connections whose headers are overdue */
     atomic_bool uploads_cut; /* the shutdown grace is over: uploads still running roll back */
 } app;
 

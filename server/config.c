@@ -76,8 +76,12 @@ static const option options[] = {
      "(default 5000)"},
     {"--read-timeout", "BULKIMPORT_READ_TIMEOUT", OPT_LONG, offsetof(config, read_timeout_s), 1,
      3600, "SECONDS",
-     "longest wait for a client's next bytes (headers or body); a stalled upload is dropped and "
-     "leaves no task (default 30)"},
+     "longest wait for a client's next bytes; a stalled upload is dropped and leaves no task "
+     "(default 30)"},
+    {"--header-timeout", "BULKIMPORT_HEADER_TIMEOUT", OPT_LONG, offsetof(config, header_timeout_s),
+     1, 3600, "SECONDS",
+     "longest a client may take to send a request's headers, however it trickles them; the "
+     "connection is closed beyond (default 10)"},
     {"--shutdown-grace", "BULKIMPORT_SHUTDOWN_GRACE", OPT_LONG,
      offsetof(config, shutdown_grace_s), 0, 3600, "SECONDS",
      "at SIGTERM, how long uploads in flight may still finish; the rest are rolled back "
@@ -99,6 +103,14 @@ static const option options[] = {
      "N", "result downloads (result=json, report, failed) at once, each holding a database "
           "connection while it streams; more get 503 with Retry-After (default: 1/4 of the "
           "connections not kept for workers)"},
+    {"--max-test-mode-tasks", "BULKIMPORT_MAX_TEST_MODE_TASKS", OPT_INT,
+     offsetof(config, max_test_mode_tasks), 1, 1024, "N",
+     "test_mode tasks running at once on this node, each holding a second database connection; "
+     "more wait in the queue (default: 1/4 of the connections not kept for workers)"},
+    {"--max-feed-runs", "BULKIMPORT_MAX_FEED_RUNS", OPT_INT, offsetof(config, max_feed_runs), 1,
+     1024, "N", "feed downloads at once on this node (scheduled or run now), each holding a "
+                "database connection; more run-now requests get 503 with Retry-After, the "
+                "scheduler takes them at its next look (default 2)"},
     {"--cors-origins", "BULKIMPORT_CORS_ORIGINS", OPT_TEXT, offsetof(config, cors_origins), 0, 0,
      "ORIGINS", "web pages that may call the API from a browser: * (any origin; the default, as "
                 "OCL's API: every call needs a token, no cookie is used), a comma-separated list "
@@ -248,6 +260,8 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         .webhook_retry_ms = 5000,
         .cors_origins = "*",
         .read_timeout_s = 30,
+        .header_timeout_s = 10,
+        .max_feed_runs = 2,
         .shutdown_grace_s = 10,
         .upload_min_rate = 1024,
         .upload_deadline_s = 3600,
@@ -319,6 +333,10 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
     if (cfg.max_streams == 0) {
         int spare = (cfg.db_connections - cfg.workers) / 4;
         cfg.max_streams = spare > 0 ? spare : 1;
+    }
+    if (cfg.max_test_mode_tasks == 0) {
+        int spare = (cfg.db_connections - cfg.workers) / 4;
+        cfg.max_test_mode_tasks = spare > 0 ? spare : 1;
     }
     if (cfg.max_user_uploads == 0) /* so that one user never shuts out the others */
         cfg.max_user_uploads = cfg.max_uploads / 2 > 0 ? cfg.max_uploads / 2 : 1;

@@ -43,6 +43,9 @@ typedef struct config {
     long upload_min_rate;     /* bytes/s an upload must average once read_timeout_s passed; 0: any */
     long upload_deadline_s;   /* longest upload */
     int max_streams;          /* result downloads at once; default: 1/4 of the non-worker pool */
+    long header_timeout_s;    /* a request's headers must have come in this long */
+    int max_test_mode_tasks;  /* test-mode tasks at once; default: 1/4 of the non-worker pool */
+    int max_feed_runs;        /* feed downloads at once on this node */
 } config;
 
 enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1 };

@@ -385,6 +385,10 @@ static int feeds_api_run_now(http_req *req, db_conn *conn, db_feed *f, void *ctx
                                f->name);
     if (err == BI_ENOTFOUND)
         return http_send_error(req, BI_ENOTFOUND, "no feed named '%.64s'", req->params[0]);
+    if (err == BI_ETOOMANY)
+        return http_send_error_headers(req, BI_EUNAVAIL, "Retry-After: 5\r\n",
+                                       "too many feed runs at once (--max-feed-runs %d); retry",
+                                       req->app->cfg.max_feed_runs);
     if (err < 0)
         return err;
     if (out.kind == FEED_FAILED)

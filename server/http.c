@@ -149,8 +149,8 @@ int http_stream_printf(http_stream *s, const char *fmt, ...) {
     return http_stream_write(s, text, len < (int)sizeof text ? (size_t)len : sizeof text - 1);
 }
 
-/* Whether socket fd is the TCP connection from ri's client to ri's server port. */
-static bool http_socket_is(int fd, const struct mg_request_info *ri) {
+/* Whether socket fd is the TCP connection from remote_addr:remote_port to server_port. */
+static bool http_socket_is(int fd, const char *remote_addr, int remote_port, int server_port) {
     struct sockaddr_storage peer, local;
     socklen_t peer_len = sizeof peer, local_len = sizeof local;
     if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0 ||
@@ -169,15 +169,16 @@ static bool http_socket_is(int fd, const struct mg_request_info *ri) {
     } else {
         return false;
     }
-    return peer_port == ri->remote_port && local_port == ri->server_port &&
-           strcmp(addr, ri->remote_addr) == 0;
+    return peer_port == remote_port && local_port == server_port &&
+           strcmp(addr, remote_addr) == 0;
 }
 
-/* Shuts down req's TCP connection how (SHUT_RD, SHUT_RDWR). CivetWeb has no call for it and
- * keeps the descriptor (it closes it when the handler returns), so the socket is found by its
- * addresses among the process's descriptors. Rare: only broken streams and cut uploads. */
-static void http_shutdown_connection(http_req *req, int how) {
-    const struct mg_request_info *ri = mg_get_request_info(req->conn);
+/* Shuts down the TCP connection from remote_addr:remote_port to server_port how (SHUT_RD,
+ * SHUT_RDWR). CivetWeb has no call for it and keeps the descriptor (it closes it when the
+ * connection ends), so the socket is found by its addresses among the process's descriptors.
+ * Rare: only broken streams, cut uploads and overdue headers. */
+static void http_shutdown_socket(const char *remote_addr, int remote_port, int server_port,
+                                 int how) {
     DIR *fds = opendir("/proc/self/fd");
     if (fds == NULL)
         return;
@@ -187,7 +188,7 @@ static void http_shutdown_connection(http_req *req, int how) {
         struct stat st;
         if (*end != '\0' || fd == dirfd(fds) || fstat((int)fd, &st) != 0 || !S_ISSOCK(st.st_mode))
             continue;
-        if (http_socket_is((int)fd, ri)) {
+        if (http_socket_is((int)fd, remote_addr, remote_port, server_port)) {
             shutdown((int)fd, how);
             break;
         }
@@ -195,7 +196,21 @@ static void http_shutdown_connection(http_req *req, int how) {
     closedir(fds);
 }
 
+/* Shuts down req's TCP connection how. */
+static void http_shutdown_connection(http_req *req, int how) {
+    const struct mg_request_info *ri = mg_get_request_info(req->conn);
+    http_shutdown_socket(ri->remote_addr, ri->remote_port, ri->server_port, how);
+}
+
 void http_stop_reading(void *req) { http_shutdown_connection(req, SHUT_RD); }
+
+void http_cut_connection(const void *conn) {
+    /* The addresses were set before the connection's headers began to be read; CivetWeb
+     * shows them once it has marked the connection a request, just after it opened. */
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    if (ri != NULL)
+        http_shutdown_socket(ri->remote_addr, ri->remote_port, ri->server_port, SHUT_RDWR);
+}
 
 int http_stream_end(http_stream *s, int err) {
     http_stream_flush(s);
@@ -387,6 +402,7 @@ static int http_dispatch(struct mg_connection *conn, void *cbdata) {
         abort();
     req->conn = conn;
     req->app = cbdata;
+    header_watch_arrived(req->app->header_watch, mg_get_user_connection_data(conn));
     req->method = info->request_method;
     const char *path = info->local_uri_raw ? info->local_uri_raw : info->local_uri;
     http_cors_prepare(req);
@@ -421,6 +437,7 @@ static int http_dispatch(struct mg_connection *conn, void *cbdata) {
         http_send_error(req, err, NULL);
 done:
     log_debug("%s %s", req->method, path);
+    header_watch_awaiting(req->app->header_watch, mg_get_user_connection_data(conn));
     free(req);
     return 1; /* handled: CivetWeb must not look for a file */
 }
@@ -429,6 +446,19 @@ static int http_log_message(const struct mg_connection *conn, const char *messag
     (void)conn;
     log_warn("http: %.*s", (int)strcspn(message, "\n"), message);
     return 1;
+}
+
+/* A new connection: its headers are awaited under --header-timeout. */
+static int http_connection_opened(const struct mg_connection *conn, void **conn_data) {
+    const app *a = mg_get_user_data(mg_get_context(conn));
+    *conn_data = header_watch_open(a->header_watch, conn);
+    return 0;
+}
+
+static void http_connection_closing(const struct mg_connection *conn) {
+    const app *a = mg_get_user_data(mg_get_context(conn));
+    header_watch_close(a->header_watch, mg_get_user_connection_data(conn));
+    mg_set_user_connection_data(conn, NULL);
 }
 
 int http_start(app *a, struct mg_context **out_ctx, int *out_port) {
@@ -444,7 +474,9 @@ int http_start(app *a, struct mg_context **out_ctx, int *out_port) {
         "access_control_allow_origin", "", /* CORS is ours (http_cors_prepare), not CivetWeb's */
         NULL,
     };
-    struct mg_callbacks callbacks = {.log_message = http_log_message};
+    struct mg_callbacks callbacks = {.log_message = http_log_message,
+                                     .init_connection = http_connection_opened,
+                                     .connection_close = http_connection_closing};
     mg_init_library(0);
     struct mg_context *ctx = mg_start(&callbacks, a, options);
     if (ctx == NULL) {

@@ -104,6 +104,10 @@ int http_stream_end(http_stream *s, int err);
  * and an answer can still be sent. Any thread may call it while req is being handled. */
 void http_stop_reading(void *req);
 
+/* Shuts down CivetWeb connection conn (a struct mg_connection whose headers are overdue:
+ * server/header_watch.h), from any thread, while conn cannot close. */
+void http_cut_connection(const void *conn);
+
 /* Sends 204 with no body. Returns 0. */
 int http_send_no_content(http_req *req);
 

@@ -12,7 +12,7 @@
 #include "summary.h"
 #include "utf8.h"
 #include "tasks.h"
-#include "worker.h"
+#include "events.h"
 
 #include <civetweb.h>
 #include <openssl/evp.h>
@@ -481,7 +481,7 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
     if (err < 0)
         return err;
     fault_point("after_upload_commit");
-    workers_wake(req->app->workers);
+    events_note_work(req->app->events);
     if (by_url)
         log_info("task %s: queued, its file to be downloaded", task.id);
     else
@@ -512,7 +512,7 @@ static int imports_resume(http_req *req, const char *task_id) {
         return http_send_error(req, err, "only a REVOKED or FAILURE task can be resumed");
     if (err < 0)
         return err;
-    workers_wake(req->app->workers);
+    events_note_work(req->app->events);
     log_info("task %s: resumed by %s from line %lld", task_id, req->user.username,
              (long long)t.checkpoint + 1);
     cJSON *body = summary_task_json(&t, NULL);
@@ -866,7 +866,7 @@ static int imports_wait_task(http_req *req, const char *task_id, long wait_s, db
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
-        unsigned long seen = workers_endings(req->app->workers);
+        unsigned long seen = events_endings(req->app->events);
         int err = imports_read_task(req, task_id, t);
         if (err < 0 || !imports_running(t) || atomic_load(&req->app->stopping))
             return err;
@@ -875,7 +875,7 @@ static int imports_wait_task(http_req *req, const char *task_id, long wait_s, db
                                         (now.tv_nsec - start.tv_nsec) / 1000000);
         if (left_ms <= 0)
             return 0;
-        workers_await_ending(req->app->workers, seen, left_ms < 1000 ? (int)left_ms : 1000);
+        events_await_ending(req->app->events, seen, left_ms < 1000 ? (int)left_ms : 1000);
     }
 }
 
@@ -900,8 +900,8 @@ static int imports_stream_events(http_req *req, const char *task_id) {
         cJSON_Delete(body);
         if (sent <= 0 || atomic_load(&req->app->stopping))
             return 0; /* the client went away, or the server stops */
-        unsigned long seen = workers_endings(req->app->workers);
-        workers_await_ending(req->app->workers, seen, 1000);
+        unsigned long seen = events_endings(req->app->events);
+        events_await_ending(req->app->events, seen, 1000);
         err = imports_load_task(req, task_id, &t);
         if (err == BI_ENOTFOUND)
             return 0; /* purged meanwhile: the stream just ends */
@@ -978,12 +978,12 @@ static int imports_get_task(http_req *req, const char *task_id) {
     if (imports_long_param(req, "wait", 0, IMPORTS_MAX_WAIT_S, &wait_s) < 0)
         return 0;
     const char *accept = mg_get_header(req->conn, "Accept");
-    bool events = accept != NULL && strstr(accept, "text/event-stream") != NULL;
-    if ((events || wait_s > 0) && !imports_take_waiter(req))
+    bool event_stream = accept != NULL && strstr(accept, "text/event-stream") != NULL;
+    if ((event_stream || wait_s > 0) && !imports_take_waiter(req))
         return 0;
     db_task t;
     int err;
-    if (events) {
+    if (event_stream) {
         err = imports_stream_events(req, task_id);
         atomic_fetch_sub(&req->app->waiters, 1);
         return err;

@@ -32,6 +32,7 @@ typedef struct source {
     int hooks;              /* POSTs to /hook */
     char hook_body[4096];   /* the last one's body */
     bool release;           /* /slow.jsonl answers once set */
+    int slow_gets;          /* GETs of /slow.jsonl so far */
 } source;
 
 static void source_send(struct mg_connection *conn, int status, const char *headers,
@@ -72,6 +73,7 @@ static int source_handle(struct mg_connection *conn, void *data) {
     }
     pthread_mutex_lock(&s->lock);
     if (strcmp(info->local_uri, "/slow.jsonl") == 0) {
+        s->slow_gets++;
         pthread_mutex_unlock(&s->lock);
         for (int i = 0; i < 600; i++) {
             pthread_mutex_lock(&s->lock);
@@ -421,6 +423,63 @@ Test(feeds, secret_headers_do_not_follow_redirects_to_other_hosts_or_plain_http)
         cr_expect_str_eq(src.last_api_key, "", "%s: the secret header followed the redirect", hops[i]);
         pthread_mutex_unlock(&src.lock);
     }
+    cr_expect_eq(harness_server_stop(&srv), 0);
+    source_stop(&src);
+}
+
+typedef struct run_in_background {
+    const harness_server *srv;
+    const char *path, *auth;
+    long status;
+} run_in_background;
+
+static void *run_now(void *arg) {
+    run_in_background *run = arg;
+    harness_response *r = harness_request(run->srv, "POST", run->path, run->auth, NULL);
+    run->status = r->status;
+    harness_response_free(r);
+    return NULL;
+}
+
+/* Each feed download holds a database connection: past --max-feed-runs (1 here) a run-now is
+ * 503 with Retry-After until the running one is done. */
+Test(feeds, feed_downloads_run_under_their_own_budget) {
+    source src;
+    source_start(&src);
+    source_catalog(&src, ORG("B1"), "\"v1\"");
+    harness_server srv;
+    harness_server_start_with(&srv, 2, (const char *const[]){"--fetch-allow-private",
+                                                             "--max-feed-runs", "1", NULL});
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"slow\",\"url\":\"http://127.0.0.1:%d/slow.jsonl\","
+             "\"schedule\":\"1d\"}", src.port);
+    feed_create(&srv, ROOT, body);
+    snprintf(body, sizeof body, "{\"name\":\"quick\",\"url\":\"http://127.0.0.1:%d/catalog.jsonl\","
+             "\"schedule\":\"1d\"}", src.port);
+    feed_create(&srv, ROOT, body);
+    run_in_background slow = {&srv, "/manage/feeds/slow/run/", ROOT, 0};
+    pthread_t thread;
+    cr_assert_eq(pthread_create(&thread, NULL, run_now, &slow), 0);
+    int gets = 0;
+    for (int i = 0; i < 100 && gets == 0; i++) {
+        usleep(50 * 1000);
+        pthread_mutex_lock(&src.lock);
+        gets = src.slow_gets;
+        pthread_mutex_unlock(&src.lock);
+    }
+    cr_assert_eq(gets, 1, "the slow download began");
+    harness_response *r = call(&srv, "POST", "/manage/feeds/quick/run/", ROOT, NULL, 503);
+    char retry[16];
+    cr_expect_not_null(harness_response_header(r, "Retry-After", retry, sizeof retry));
+    cr_expect(strstr(r->body, "--max-feed-runs") != NULL, "%s", r->body);
+    harness_response_free(r);
+    pthread_mutex_lock(&src.lock);
+    src.release = true;
+    pthread_mutex_unlock(&src.lock);
+    pthread_join(thread, NULL);
+    cr_expect_eq(slow.status, 202, "the slow run made its task");
+    const char *task = feed_run(&srv, "quick", ROOT, 202);
+    cr_expect_str_eq(task_end(&srv, task), "SUCCESS", "the place is free again");
     cr_expect_eq(harness_server_stop(&srv), 0);
     source_stop(&src);
 }

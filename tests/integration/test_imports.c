@@ -4,6 +4,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <poll.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -257,6 +258,36 @@ Test(imports, test_mode_reports_a_real_run_and_changes_nothing) {
     cr_expect_gt(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts"), 0);
     harness_response_free(dry);
     harness_response_free(real);
+}
+
+/* Each running test-mode task holds a second database connection: past --max-test-mode-tasks
+ * (1 here) the next waits in the queue, though a worker is idle. */
+Test(imports, test_mode_tasks_run_under_their_own_budget) {
+    harness_server s;
+    harness_server_start_with(&s, 2, (const char *const[]){"--max-test-mode-tasks", "1", NULL});
+    size_t cap = 4000 * 80;
+    char *body = malloc(cap);
+    for (int task = 0; task < 2; task++) { /* two files: the same one twice is refused */
+        size_t len = 0;
+        for (int i = 0; i < 4000; i++)
+            len += (size_t)snprintf(body + len, cap - len, "{\"type\":\"Organization\","
+                                    "\"id\":\"T%d_%d\",\"name\":\"T\"}\n", task, i);
+        harness_response *r = harness_request_bytes(&s, "POST", "/manage/bulkimport/?test_mode=true",
+                                                    ROOT, body, len);
+        cr_assert_eq(r->status, 202, "%s", r->body);
+        harness_response_free(r);
+    }
+    free(body);
+    for (int i = 0; i < 600 && harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks"
+                                                       " WHERE state = 'SUCCESS'") < 2; i++)
+        usleep(100 * 1000);
+    cr_assert_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks WHERE state = 'SUCCESS'"), 2);
+    cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM import_tasks a JOIN import_tasks b"
+                                         " ON a.id < b.id WHERE a.started_at < b.finished_at"
+                                         " AND b.started_at < a.finished_at"),
+                 0, "the two test-mode tasks ran at the same time");
+    cr_expect_eq(harness_sql(s.conninfo, "SELECT count(*) FROM organizations"), 0);
+    cr_expect_eq(harness_server_stop(&s), 0);
 }
 
 Test(imports, one_hundred_thousand_identical_lines) {
@@ -827,6 +858,38 @@ Test(imports, one_users_stalled_uploads_do_not_starve_the_others) {
     harness_response_free(r);
     for (int i = 0; i < 10; i++)
         close(fds[i]);
+}
+
+/* A client trickling its headers a byte at a time is closed at --header-timeout (2 s here):
+ * CivetWeb alone gives headers as long as a body's next bytes, --read-timeout (30 s), so a few
+ * such clients would hold every handler thread. The server answers others meanwhile. */
+Test(imports, headers_trickled_past_the_header_timeout_are_cut) {
+    harness_server s;
+    harness_server_start_with(&s, 1, (const char *const[]){"--header-timeout", "2", NULL});
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    static const char head[] = "GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ";
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    bool cut = false;
+    for (size_t i = 0; i < 100 && !cut; i++) { /* a byte every 100 ms, for up to 10 s */
+        cut = send(fd, i < sizeof head - 1 ? &head[i] : "x", 1, MSG_NOSIGNAL) < 0;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char byte;
+        cut |= poll(&p, 1, 100) > 0 && recv(fd, &byte, 1, 0) <= 0;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double took = (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
+    close(fd);
+    cr_expect(cut, "a connection trickling its headers for 10 s is still open");
+    cr_expect(took >= 1.5 && took < 4, "cut after %.1f s (--header-timeout 2)", took);
+    cr_expect(logged(&s, "--header-timeout"));
+    harness_response *r = harness_request(&s, "GET", "/healthz", NULL, NULL);
+    cr_expect_eq(r->status, 200, "the server still answers");
+    harness_response_free(r);
+    cr_expect_eq(harness_server_stop(&s), 0);
 }
 
 /* An upload slower than --upload-min-rate, once --read-timeout has passed, is dropped: 408. */

@@ -219,3 +219,24 @@ Test(config, fetch_and_webhook_settings) {
     cr_expect_eq(parse(zero, NULL, &c), BI_EINVAL);
     cr_expect(strstr(err, "--fetch-timeout") != NULL, "%s", err);
 }
+
+Test(config, budgets_of_each_class_of_work) {
+    config c;
+    const char *pool[] = {"--workers", "4", "--db-connections", "24", NULL};
+    cr_assert_eq(parse(pool, NULL, &c), CONFIG_RUN, "%s", err);
+    cr_expect_eq(c.max_uploads, 15, "3/4 of the 20 connections not kept for workers");
+    cr_expect_eq(c.max_streams, 5, "1/4 of them");
+    cr_expect_eq(c.max_test_mode_tasks, 5, "1/4 of them");
+    cr_expect_eq(c.max_feed_runs, 2);
+    cr_expect_eq(c.header_timeout_s, 10);
+    cr_expect_eq(c.read_timeout_s, 30);
+    const char *set[] = {"--max-test-mode-tasks", "1", "--max-feed-runs", "7", "--header-timeout",
+                         "3", NULL};
+    cr_assert_eq(parse(set, NULL, &c), CONFIG_RUN, "%s", err);
+    cr_expect_eq(c.max_test_mode_tasks, 1);
+    cr_expect_eq(c.max_feed_runs, 7);
+    cr_expect_eq(c.header_timeout_s, 3);
+    const char *zero[] = {"--max-feed-runs", "0", NULL};
+    cr_expect_eq(parse(zero, NULL, &c), BI_EINVAL);
+    cr_expect(strstr(err, "--max-feed-runs") != NULL, "%s", err);
+}
