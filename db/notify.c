@@ -2,6 +2,8 @@
 
 #include "error.h"
 #include "log.h"
+#include "pool.h"
+#include "pgconn.h"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -26,7 +28,7 @@ static int db_listener_connect(db_listener *l) {
     if (l->pg != NULL && PQstatus(l->pg) == CONNECTION_OK)
         return 0;
     PQfinish(l->pg);
-    l->pg = PQconnectdb(l->conninfo);
+    l->pg = db_connect(l->conninfo);
     PGresult *res = PQstatus(l->pg) == CONNECTION_OK ? PQexec(l->pg, "LISTEN " DB_TASKS_CHANNEL "; LISTEN " DB_DONE_CHANNEL)
                                                      : NULL;
     bool ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;

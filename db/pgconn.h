@@ -25,6 +25,12 @@ struct db_conn {
     char refusal[256]; /* the server's message of the last BI_EREFUSED / BI_EINVAL */
 };
 
+/* Connects to conninfo with the project's defaults beneath it (connect timeout, application
+ * name, target_session_attrs=read-write, TCP keepalives and user timeout; the conninfo's own
+ * settings win). Returns a new
+ * connection, perhaps failed (check PQstatus; PQfinish it either way). */
+PGconn *db_connect(const char *conninfo);
+
 /* Runs stmt with text or binary parameters (formats NULL means all text) and checks that the
  * result has status expect. Returns 0 and the result in *out_res (the caller PQclears it; pass
  * NULL to discard), or: BI_ECONFLICT on a unique violation, BI_EINVAL on a CHECK violation,

@@ -72,6 +72,22 @@ static void db_notice_to_log(void *arg, const char *message) {
     log_debug("postgres: %.*s", (int)strcspn(message, "\n"), message);
 }
 
+PGconn *db_connect(const char *conninfo) {
+    /* Defaults first: settings in the expanded conninfo override them. Of a host list, only
+     * a server that accepts writes will do (a standby refuses every import). Over TCP, a
+     * server that vanished without a word (a failover, a cut network) is noticed within
+     * about a minute instead of the kernel's hours. */
+    const char *keys[] = {"connect_timeout", "fallback_application_name", "target_session_attrs",
+                          "keepalives_idle", "keepalives_interval", "keepalives_count",
+                          "tcp_user_timeout", "dbname", NULL};
+    const char *values[] = {"5", "bulkimportd", "read-write", "30", "10", "3", "60000",
+                            conninfo, NULL};
+    PGconn *pg = PQconnectdbParams(keys, values, 1);
+    if (pg == NULL)
+        abort();
+    return pg;
+}
+
 /* Opens conn->pg, closing a previous broken one. Runs outside the pool lock: connecting can
  * take up to connect_timeout. */
 static int db_conn_open(db_pool *pool, db_conn *conn) {
@@ -79,12 +95,7 @@ static int db_conn_open(db_pool *pool, db_conn *conn) {
         PQfinish(conn->pg);
     conn->n_prepared = 0;
     conn->broken = false;
-    /* Defaults first: settings in the expanded conninfo override them. */
-    const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
-    const char *values[] = {"5", "bulkimportd", pool->conninfo, NULL};
-    conn->pg = PQconnectdbParams(keys, values, 1);
-    if (conn->pg == NULL)
-        abort();
+    conn->pg = db_connect(pool->conninfo);
     if (PQstatus(conn->pg) != CONNECTION_OK) {
         log_warn("cannot connect to the database: %.*s", (int)strcspn(PQerrorMessage(conn->pg), "\n"),
                  PQerrorMessage(conn->pg));
@@ -173,8 +184,12 @@ void db_pool_release(db_pool *pool, db_conn *conn) {
 static int db_result_error(db_conn *conn, PGresult *res, const char *what) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *message = res ? PQresultErrorMessage(res) : PQerrorMessage(conn->pg);
+    /* 25006: a read-only transaction — the server is a standby (a failover is under way, or
+     * the conninfo lacks target_session_attrs=read-write): connect again through the host
+     * list. */
     bool lost = PQstatus(conn->pg) != CONNECTION_OK || state == NULL ||
-                strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+                strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0 ||
+                strcmp(state, "25006") == 0;
     int err = BI_EINTERNAL;
     if (lost) {
         conn->broken = true;
@@ -376,6 +391,18 @@ void db_rollback(db_conn *conn) {
 int db_ping(db_conn *conn) {
     int err = db_exec_sql(conn, "SELECT 1", PGRES_TUPLES_OK, NULL);
     return err < 0 ? BI_EUNAVAIL : 0;
+}
+
+int db_is_standby(db_conn *conn, bool *out) {
+    PGresult *res = NULL;
+    int err = db_exec_sql(conn, "SELECT pg_is_in_recovery()", PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return BI_EUNAVAIL;
+    *out = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (*out)
+        conn->broken = true; /* the next acquire looks through the host list again */
+    return 0;
 }
 
 bool db_server_accepts(const char *conninfo) { return PQping(conninfo) == PQPING_OK; }

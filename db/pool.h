@@ -55,6 +55,11 @@ const char *db_refusal(const db_conn *conn);
  * authentication is attempted). */
 bool db_server_accepts(const char *conninfo);
 
+/* Whether conn's server is a standby in recovery, which refuses writes; its connection is then
+ * dropped at release, so the next acquire goes through the conninfo's host list again.
+ * Returns 0 with *out, or BI_EUNAVAIL. */
+int db_is_standby(db_conn *conn, bool *out);
+
 /* Runs "SELECT 1". Returns 0 when the database answers, else BI_EUNAVAIL. */
 int db_ping(db_conn *conn);
 

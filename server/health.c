@@ -21,8 +21,13 @@ int health_get_readyz(http_req *req) {
     int err = db_pool_acquire(req->app->pool, HEALTH_DB_WAIT_MS, &conn);
     if (err < 0)
         return http_send_error(req, BI_EUNAVAIL, "the database does not answer");
+    bool standby = false;
     err = db_migrate_check(conn);
+    if (err == 0)
+        err = db_is_standby(conn, &standby);
     db_pool_release(req->app->pool, conn);
+    if (err == 0 && standby)
+        return http_send_error(req, BI_EUNAVAIL, "the database is a read-only standby");
     if (err == BI_ENOTFOUND)
         return http_send_error(req, BI_EUNAVAIL, "database migrations are not applied");
     if (err < 0)

@@ -183,10 +183,14 @@ static void http_shutdown_socket(const char *remote_addr, int remote_port, int s
     if (fds == NULL)
         return;
     for (struct dirent *e; (e = readdir(fds)) != NULL;) {
-        char *end;
+        char *end, link[64];
         long fd = strtol(e->d_name, &end, 10);
         struct stat st;
-        if (*end != '\0' || fd == dirfd(fds) || fstat((int)fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+        /* Other threads open and close descriptors meanwhile: the link is looked at by its
+         * path, not its descriptor; one closed since fails, one reused is told by its
+         * addresses. */
+        snprintf(link, sizeof link, "/proc/self/fd/%ld", fd);
+        if (*end != '\0' || fd == dirfd(fds) || stat(link, &st) != 0 || !S_ISSOCK(st.st_mode))
             continue;
         if (http_socket_is((int)fd, remote_addr, remote_port, server_port)) {
             shutdown((int)fd, how);

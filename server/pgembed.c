@@ -268,24 +268,31 @@ fail:
 
 const char *pgembed_conninfo(const pgembed *pg) { return pg->conninfo; }
 
+const char *pgembed_bindir(const pgembed *pg) { return pg->bindir; }
+
+void pgembed_halt(pgembed *pg, bool immediate) {
+    if (pg->pid <= 0)
+        return;
+    /* SIGINT: fast shutdown; SIGQUIT: immediate. Escalate to SIGQUIT if a fast one hangs. */
+    kill(pg->pid, immediate ? SIGQUIT : SIGINT);
+    long deadline = pgembed_now_ms() + PGEMBED_STOP_TIMEOUT_MS;
+    int status;
+    while (waitpid(pg->pid, &status, WNOHANG) == 0) {
+        if (pgembed_now_ms() >= deadline) {
+            log_warn("PostgreSQL did not stop in time; forcing it");
+            kill(pg->pid, SIGQUIT);
+            waitpid(pg->pid, &status, 0);
+            break;
+        }
+        pgembed_sleep_ms(20);
+    }
+    pg->pid = -1;
+    log_info("embedded PostgreSQL stopped%s", immediate ? " (immediate)" : "");
+}
+
 void pgembed_stop(pgembed *pg) {
     if (pg == NULL)
         return;
-    if (pg->pid > 0) {
-        /* SIGINT: fast shutdown. Escalate to SIGQUIT (immediate) if it hangs. */
-        kill(pg->pid, SIGINT);
-        long deadline = pgembed_now_ms() + PGEMBED_STOP_TIMEOUT_MS;
-        int status;
-        while (waitpid(pg->pid, &status, WNOHANG) == 0) {
-            if (pgembed_now_ms() >= deadline) {
-                log_warn("PostgreSQL did not stop in time; forcing it");
-                kill(pg->pid, SIGQUIT);
-                waitpid(pg->pid, &status, 0);
-                break;
-            }
-            pgembed_sleep_ms(20);
-        }
-        log_info("embedded PostgreSQL stopped");
-    }
+    pgembed_halt(pg, false);
     free(pg);
 }

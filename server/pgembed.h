@@ -12,6 +12,8 @@
 #ifndef BI_SERVER_PGEMBED_H
 #define BI_SERVER_PGEMBED_H
 
+#include <stdbool.h>
+
 typedef struct pgembed pgembed;
 
 /* Starts the cluster in <data_dir>/pg (data_dir: an existing absolute path), running initdb
@@ -23,7 +25,16 @@ int pgembed_start(const char *data_dir, int max_connections, pgembed **out);
 /* Returns the libpq conninfo that reaches the cluster; borrowed, valid until pgembed_stop. */
 const char *pgembed_conninfo(const pgembed *pg);
 
-/* Stops the server (fast shutdown: open sessions are ended) and frees pg. NULL does nothing. */
+/* The directory of the PostgreSQL binaries in use (initdb, postgres, pg_basebackup, ...);
+ * borrowed, valid until pgembed_stop. */
+const char *pgembed_bindir(const pgembed *pg);
+
+/* Stops the server now and waits for it: a fast shutdown (open sessions are ended, everything
+ * is written), or with immediate an immediate one, as a crash leaves it (the next start
+ * recovers). pg stays valid for pgembed_stop. Does nothing when it is not running. */
+void pgembed_halt(pgembed *pg, bool immediate);
+
+/* Stops the server (fast shutdown) and frees pg. NULL does nothing. */
 void pgembed_stop(pgembed *pg);
 
 #endif

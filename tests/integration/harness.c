@@ -8,7 +8,9 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libpq-fe.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +105,95 @@ void harness_database_create(char *out, size_t out_len) {
     PQclear(res);
     PQfinish(pg);
     snprintf(out, out_len, "%s dbname=%s", conninfo, name);
+}
+
+/* Runs bindir/program with argv (argv[0] is replaced by its path) as the postgres user when
+ * running as root, as PostgreSQL's tools require; fails the test unless it exits 0. */
+static void run_pg_tool(const char *bindir, const char *program, char *argv[]) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", bindir, program);
+    argv[0] = path;
+    struct passwd *pw = geteuid() == 0 ? getpwnam("postgres") : NULL;
+    cr_assert(geteuid() != 0 || pw != NULL, "harness: no postgres user");
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (pw != NULL && (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+                           setuid(pw->pw_uid) != 0))
+            _exit(126);
+        execv(path, argv);
+        _exit(127);
+    }
+    int status = 0;
+    cr_assert(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+                  WEXITSTATUS(status) == 0,
+              "harness: %s failed (status %d)", program, status);
+}
+
+/* Makes dir (mode 0700) owned by the postgres user when running as root. */
+static void make_pg_dir(const char *dir) {
+    cr_assert_eq(mkdir(dir, 0700), 0, "harness: mkdir %s: %s", dir, strerror(errno));
+    struct passwd *pw = geteuid() == 0 ? getpwnam("postgres") : NULL;
+    if (pw != NULL)
+        cr_assert_eq(chown(dir, pw->pw_uid, pw->pw_gid), 0, "harness: chown %s", dir);
+}
+
+void harness_pg_pair_start(harness_pg_pair *p) {
+    memset(p, 0, sizeof *p);
+    char primary_dir[256], replica_dir[256], replica_pg[300];
+    snprintf(primary_dir, sizeof primary_dir, "%s", harness_temp_dir());
+    snprintf(replica_dir, sizeof replica_dir, "%s", harness_temp_dir());
+    make_pg_dir(primary_dir);
+    cr_assert_eq(pgembed_start(primary_dir, 100, &p->primary), 0, "harness: the primary did not start");
+    const char *admin = pgembed_conninfo(p->primary);
+    PGconn *pg = PQconnectdb(admin);
+    cr_assert_eq(PQstatus(pg), CONNECTION_OK, "harness: %s", PQerrorMessage(pg));
+    PGresult *res = PQexec(pg, "CREATE DATABASE bi");
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "harness: %s", PQerrorMessage(pg));
+    PQclear(res);
+    PQfinish(pg);
+    make_pg_dir(replica_dir);
+    snprintf(replica_pg, sizeof replica_pg, "%s/pg", replica_dir);
+    char primary_pg[300];
+    snprintf(primary_pg, sizeof primary_pg, "%s/pg", primary_dir);
+    char *backup[] = {NULL, "-D", replica_pg, "-R", "-X", "stream", "-c", "fast", "-h", primary_pg,
+                      "-p", "5432", "-U", "bulkimport", NULL};
+    run_pg_tool(pgembed_bindir(p->primary), "pg_basebackup", backup);
+    char lock[320]; /* the primary's socket lives in its data dir: its lock file came along */
+    snprintf(lock, sizeof lock, "%s/.s.PGSQL.5432.lock", replica_pg);
+    unlink(lock);
+    cr_assert_eq(pgembed_start(replica_dir, 100, &p->replica), 0, "harness: the replica did not start");
+    snprintf(p->primary_conninfo, sizeof p->primary_conninfo, "%s dbname=bi", admin);
+    snprintf(p->replica_conninfo, sizeof p->replica_conninfo, "%s dbname=bi",
+             pgembed_conninfo(p->replica));
+    snprintf(p->conninfo, sizeof p->conninfo,
+             "host=%s,%s port=5432,5432 user=bulkimport dbname=bi target_session_attrs=read-write",
+             primary_pg, replica_pg);
+    long streaming = 0;
+    for (int i = 0; i < 200 && streaming == 0; i++, sleep_ms(50))
+        streaming = harness_sql(p->replica_conninfo, "SELECT count(*) FROM pg_stat_wal_receiver"
+                                                     " WHERE status = 'streaming'");
+    cr_assert_eq(streaming, 1, "harness: the replica does not stream");
+}
+
+void harness_pg_pair_cut_replication(harness_pg_pair *p) {
+    harness_sql(p->replica_conninfo, "ALTER SYSTEM SET primary_conninfo = ''");
+    harness_sql(p->replica_conninfo, "SELECT pg_reload_conf()::int");
+    long streaming = 1;
+    for (int i = 0; i < 200 && streaming != 0; i++, sleep_ms(20))
+        streaming = harness_sql(p->replica_conninfo, "SELECT count(*) FROM pg_stat_wal_receiver");
+    cr_assert_eq(streaming, 0, "harness: the replica still streams");
+}
+
+void harness_pg_pair_fail_over(harness_pg_pair *p, bool immediate) {
+    pgembed_halt(p->primary, immediate);
+    cr_assert_eq(harness_sql(p->replica_conninfo, "SELECT pg_promote(true, 60)::int"), 1,
+                 "harness: the replica was not promoted");
+}
+
+void harness_pg_pair_stop(harness_pg_pair *p) {
+    pgembed_stop(p->replica);
+    pgembed_stop(p->primary);
+    p->replica = p->primary = NULL;
 }
 
 long harness_sql(const char *conninfo, const char *sql) {

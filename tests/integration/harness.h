@@ -11,6 +11,7 @@
 #define BI_TEST_HARNESS_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -40,6 +41,31 @@ const char *harness_temp_dir(void);
 /* Creates a fresh database in the private cluster and writes its conninfo to out. Fails the test
  * when the cluster is not running. */
 void harness_database_create(char *out, size_t out_len);
+
+/* A primary and its streaming replica (asynchronous), each a private cluster of its own,
+ * holding the database "bi". */
+typedef struct harness_pg_pair {
+    struct pgembed *primary, *replica;
+    char conninfo[1024];         /* both hosts, primary first, target_session_attrs=read-write */
+    char primary_conninfo[512];  /* database bi on the primary only */
+    char replica_conninfo[512];  /* and on the replica */
+} harness_pg_pair;
+
+/* Starts a primary, creates database bi, and starts a replica from pg_basebackup -R of it,
+ * streaming. Fails the test when any step fails. Stop both with harness_pg_pair_stop. */
+void harness_pg_pair_start(harness_pg_pair *p);
+
+/* Stops the replica's streaming (its primary_conninfo emptied and reloaded): what the primary
+ * commits from now on is missing on the replica, as the last commits of a crashed primary are
+ * under asynchronous replication. */
+void harness_pg_pair_cut_replication(harness_pg_pair *p);
+
+/* The failover: stops the primary (fast, or immediate as a crash would) and promotes the
+ * replica, waiting until it accepts writes. */
+void harness_pg_pair_fail_over(harness_pg_pair *p, bool immediate);
+
+/* Stops whatever of the pair still runs. */
+void harness_pg_pair_stop(harness_pg_pair *p);
 
 /* Runs sql (no parameters, our own text only) on the database of conninfo and returns the first
  * column of the first row as a number (0 when there is none). Fails the test on an error. */

@@ -1,10 +1,12 @@
 /* Crash safety with real processes: faults injected at every point, kill -9, a frozen node
  * fenced off, several nodes on one database, a broken database connection, cancel and resume,
- * graceful shutdown. After each: every line has exactly one result, the counters agree, and
- * the resources are exactly what one clean run leaves. */
+ * graceful shutdown, and a PostgreSQL failover to a streaming replica. After each: every line
+ * has exactly one result, the counters agree, and the resources are exactly what one clean
+ * run leaves. */
 #include "harness.h"
 #include "pgembed.h"
 
+#include <civetweb.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <signal.h>
@@ -52,14 +54,14 @@ static int wait_exit_code(harness_server *s, int timeout_s) {
     return -1;
 }
 
-/* A file of LINES lines: organization org, a source, then concepts c0, c1, ... */
-static char *org_file(const char *org, size_t *out_len) {
-    size_t cap = 256 + LINES * 200, len = 0;
+/* A file of lines lines: organization org, a source, then concepts c0, c1, ... */
+static char *org_file_of(const char *org, int lines, size_t *out_len) {
+    size_t cap = 256 + (size_t)lines * 200, len = 0;
     char *text = malloc(cap);
     len += (size_t)snprintf(text, cap, "{\"type\":\"Organization\",\"id\":\"%s\",\"name\":\"O\"}\n"
                                        "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"%s\","
                                        "\"owner_type\":\"Organization\"}\n", org, org);
-    for (int i = 0; i < LINES - 2; i++)
+    for (int i = 0; i < lines - 2; i++)
         len += (size_t)snprintf(text + len, cap - len,
                                 "{\"type\":\"Concept\",\"id\":\"c%d\",\"concept_class\":\"M\",\"datatype\":\"N\","
                                 "\"names\":[{\"name\":\"n%d\",\"locale\":\"en\"}],\"owner\":\"%s\","
@@ -68,6 +70,9 @@ static char *org_file(const char *org, size_t *out_len) {
     *out_len = len;
     return text;
 }
+
+/* A file of LINES lines of org. */
+static char *org_file(const char *org, size_t *out_len) { return org_file_of(org, LINES, out_len); }
 
 static char *concepts_file(size_t *out_len) { return org_file("O", out_len); }
 
@@ -104,23 +109,40 @@ static void wait_final(const harness_server *s, const char *task, char *state, s
     cr_assert_fail("task %s did not finish", task);
 }
 
-/* The exactness checks: SUCCESS, one result per line, counters equal to the results, every
- * line NEW 201 (a line applied twice would be an UPDATE), LINES - 2 concepts at version 1. */
-static void expect_exactly_once(const char *conninfo, const char *task) {
+/* The exactness checks of task of lines lines: SUCCESS, one result per line, counters equal to
+ * the results, every line NEW 201 (a line applied twice would be an UPDATE). */
+static void expect_lines_exactly_once(const char *conninfo, const char *task, int lines) {
     char sql[1024];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks t WHERE id = '%s' AND state = 'SUCCESS'"
                               " AND total = %d AND checkpoint = %d AND (SELECT (sum(processed),"
                               " sum(created)) = (%d, %d) FROM import_batches WHERE task_id = t.id)",
-             task, LINES, LINES, LINES, LINES);
+             task, lines, lines, lines, lines);
     cr_expect_eq(harness_sql(conninfo, sql), 1, "task %s is not a clean SUCCESS", task);
     snprintf(sql, sizeof sql, "SELECT count(DISTINCT line_no) FROM import_results WHERE task_id = '%s'"
                               " AND action = 'NEW' AND status = 201", task);
-    cr_expect_eq(harness_sql(conninfo, sql), LINES, "every line NEW 201 exactly once");
+    cr_expect_eq(harness_sql(conninfo, sql), lines, "every line NEW 201 exactly once");
     snprintf(sql, sizeof sql, "SELECT count(*) FROM import_results WHERE task_id = '%s'", task);
-    cr_expect_eq(harness_sql(conninfo, sql), LINES, "no line has two results");
-    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concepts WHERE version = 1"), LINES - 2);
-    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concepts"), LINES - 2);
+    cr_expect_eq(harness_sql(conninfo, sql), lines, "no line has two results");
+}
+
+/* expect_lines_exactly_once of a task of LINES lines. */
+static void expect_task_exactly_once(const char *conninfo, const char *task) {
+    expect_lines_exactly_once(conninfo, task, LINES);
+}
+
+/* What tasks tasks of files of LINES lines leave when each applied exactly once: their
+ * concepts, all at version 1, no history. */
+static void expect_concepts_of(const char *conninfo, int tasks) {
+    long concepts = (long)tasks * (LINES - 2);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concepts WHERE version = 1"), concepts);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concepts"), concepts);
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concept_versions"), 0);
+}
+
+/* expect_task_exactly_once of the one task of the database, and its concepts. */
+static void expect_exactly_once(const char *conninfo, const char *task) {
+    expect_task_exactly_once(conninfo, task);
+    expect_concepts_of(conninfo, 1);
 }
 
 /* The lines of task's committed batches, as SQL. */
@@ -479,4 +501,160 @@ Test(crash, finished_tasks_are_purged_after_the_retention) {
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_lines"), 0);
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_results"), 0);
     cr_expect_eq(harness_server_stop(&node), 0);
+}
+
+/* ---- failover ------------------------------------------------------------------------------ */
+
+/* Submits the file of lines lines of org to path on s; returns the task id in out. */
+static void submit_org_of(harness_server *s, const char *path, const char *org, int lines,
+                          char *out, size_t out_len) {
+    size_t len;
+    char *text = org_file_of(org, lines, &len);
+    harness_response *r = harness_request_bytes(s, "POST", path, ROOT, text, len);
+    free(text);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    snprintf(out, out_len, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+}
+
+/* submit_org_of a file of LINES lines. */
+static void submit_org(harness_server *s, const char *path, const char *org, char *out, size_t out_len) {
+    submit_org_of(s, path, org, LINES, out, out_len);
+}
+
+/* Starts a node on the pair's conninfo with short heartbeats and batches of 10 (so that a
+ * failover lands mid-import). */
+static void start_failover_node(harness_server *s, const char *conninfo) {
+    const char *args[] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
+                          "--workers", "2", "--heartbeat-ms", "200", "--rescue-after-ms", "1500",
+                          "--batch-size", "10", NULL};
+    harness_server_start(s, args);
+    snprintf(s->conninfo, sizeof s->conninfo, "%s", conninfo);
+}
+
+/* Serves one organization as /catalog.jsonl: a feed's source across the failover. */
+static int catalog_handle(struct mg_connection *conn, void *data) {
+    (void)data;
+    static const char body[] = "{\"type\":\"Organization\",\"id\":\"Fed\",\"name\":\"F\"}\n";
+    mg_printf(conn, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+              sizeof body - 1, body);
+    return 200;
+}
+
+/* Waits (up to 30 s) until the SQL count on conninfo reaches at least n; returns the last. */
+static long wait_count(const char *conninfo, const char *sql, long n) {
+    long got = 0;
+    for (int i = 0; i < 300 && (got = harness_sql(conninfo, sql)) < n; i++)
+        usleep(100 * 1000);
+    return got;
+}
+
+#define FAILOVER_LINES 6000 /* long enough a task for a failover to land in its middle */
+
+/* Two nodes on a primary and its streaming replica (the multi-host conninfo with
+ * target_session_attrs=read-write), a feed due every 2 s; mid-import the primary stops and
+ * the replica is promoted. Fast: the primary hands its last commits over as it stops.
+ * Immediate: a crash, and first the replica stops streaming, so that batches the old primary
+ * acknowledged are missing on the new one, as asynchronous replication may leave them. Either
+ * way a standard-queue task and a named-queue one end SUCCESS with every line exactly once on
+ * the new primary (the lost batches applied again, nothing skipped); a task submitted after
+ * the promotion runs normally; the feed's scheduled runs go on there under one leader; each
+ * node LISTENs there again. */
+static void fail_over_mid_import(bool immediate) {
+    harness_pg_pair pair;
+    harness_pg_pair_start(&pair);
+    int port;
+    struct mg_context *source = harness_peer_start(catalog_handle, NULL, 4, &port);
+    harness_server a, b;
+    start_failover_node(&a, pair.conninfo);
+    start_failover_node(&b, pair.conninfo);
+    char feed[256];
+    snprintf(feed, sizeof feed, "{\"name\":\"tick\",\"url\":\"http://127.0.0.1:%d/catalog.jsonl\","
+             "\"schedule\":\"2s\"}", port);
+    harness_response *r = harness_request_typed(&a, "POST", "/manage/feeds/", ROOT, "application/json",
+                                                feed, strlen(feed));
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    harness_response_free(r);
+    char standard[256], named[256], after[256], state[16] = "";
+    submit_org_of(&a, "/manage/bulkimport/", "A", FAILOVER_LINES, standard, sizeof standard);
+    submit_org_of(&b, "/manage/bulkimport/sync/", "N", FAILOVER_LINES, named, sizeof named);
+    const char *committed = "SELECT coalesce(sum(processed), 0) FROM import_batches";
+    wait_committed(pair.replica_conninfo, standard, 200);
+    if (immediate) {
+        harness_pg_pair_cut_replication(&pair);
+        long replicated = harness_sql(pair.replica_conninfo, committed);
+        long acknowledged = replicated;
+        for (int i = 0; i < 600 && acknowledged < replicated + 300; i++, usleep(10 * 1000))
+            acknowledged = harness_sql(pair.primary_conninfo, committed);
+        cr_expect_geq(acknowledged, replicated + 300, "the old primary committed batches the replica lacks");
+    }
+    long before = harness_sql(pair.primary_conninfo, committed);
+    cr_expect(before < 2 * FAILOVER_LINES - 500, "the failover comes mid-import (%ld lines committed)", before);
+    harness_pg_pair_fail_over(&pair, immediate);
+    const char *runs = "SELECT count(*) FROM feed_runs WHERE trigger = 'schedule'";
+    long runs_at_promotion = harness_sql(pair.replica_conninfo, runs);
+    wait_final(&a, standard, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    wait_final(&b, named, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    submit_org(&b, "/manage/bulkimport/", "P", after, sizeof after);
+    wait_final(&a, after, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS", "a task submitted after the promotion");
+    expect_lines_exactly_once(pair.replica_conninfo, standard, FAILOVER_LINES);
+    expect_lines_exactly_once(pair.replica_conninfo, named, FAILOVER_LINES);
+    expect_task_exactly_once(pair.replica_conninfo, after);
+    long concepts = 2 * (FAILOVER_LINES - 2) + LINES - 2;
+    cr_expect_eq(harness_sql(pair.replica_conninfo, "SELECT count(*) FROM concepts WHERE version = 1"), concepts);
+    cr_expect_eq(harness_sql(pair.replica_conninfo, "SELECT count(*) FROM concepts"), concepts);
+    cr_expect_eq(harness_sql(pair.replica_conninfo, "SELECT count(*) FROM concept_versions"), 0);
+    cr_expect_geq(wait_count(pair.replica_conninfo, runs, runs_at_promotion + 2), runs_at_promotion + 2,
+                  "the feed's schedule goes on on the new primary");
+    cr_expect_eq(harness_sql(pair.replica_conninfo, "SELECT count(*) FROM pg_locks WHERE locktype ="
+                                                    " 'advisory' AND classid = 1112080385 AND objid = 0"
+                                                    " AND granted"),
+                 1, "one node leads the feed scheduler on the new primary");
+    cr_expect_eq(wait_count(pair.replica_conninfo, "SELECT count(*) FROM pg_stat_activity WHERE query"
+                                                   " LIKE 'LISTEN%'", 2),
+                 2, "both nodes LISTEN on the new primary");
+    cr_expect_eq(harness_server_stop(&a), 0);
+    cr_expect_eq(harness_server_stop(&b), 0);
+    harness_peer_stop(source);
+    harness_pg_pair_stop(&pair);
+}
+
+Test(crash, the_primary_stops_fast_and_the_replica_takes_over) { fail_over_mid_import(false); }
+
+Test(crash, the_primary_crashes_and_the_replica_takes_over) { fail_over_mid_import(true); }
+
+/* A node whose conninfo lets it land on a standby (target_session_attrs=any) while the
+ * failover is under way: /readyz says the database is a read-only standby, the standby's
+ * "read-only transaction" answers are a reason to connect again (never a task failure), and
+ * once the replica is promoted the task goes on and ends exactly once. */
+Test(crash, a_node_on_a_standby_waits_for_a_primary) {
+    harness_pg_pair pair;
+    harness_pg_pair_start(&pair);
+    char any[1024];
+    snprintf(any, sizeof any, "%.*s target_session_attrs=any",
+             (int)(strstr(pair.conninfo, " target_session_attrs") - pair.conninfo), pair.conninfo);
+    harness_server node;
+    start_failover_node(&node, any);
+    char task[256], state[16] = "";
+    submit_org(&node, "/manage/bulkimport/", "A", task, sizeof task);
+    wait_committed(pair.primary_conninfo, task, 200);
+    pgembed_halt(pair.primary, false);
+    long standby_answers = 0;
+    for (int i = 0; i < 50 && standby_answers == 0; i++) { /* the node finds the standby */
+        harness_response *ready = harness_request(&node, "GET", "/readyz", NULL, NULL);
+        standby_answers = ready->status == 503 && strstr(ready->body, "read-only standby") != NULL;
+        harness_response_free(ready);
+        usleep(100 * 1000);
+    }
+    cr_expect(standby_answers, "/readyz says the database is a read-only standby");
+    sleep(1); /* its workers meet the standby too */
+    cr_assert_eq(harness_sql(pair.replica_conninfo, "SELECT pg_promote(true, 60)::int"), 1);
+    wait_final(&node, task, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS", "the task did not fail on the standby");
+    expect_exactly_once(pair.replica_conninfo, task);
+    cr_expect_eq(harness_server_stop(&node), 0);
+    harness_pg_pair_stop(&pair);
 }
