@@ -7,67 +7,120 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Only the few columns needed are unnested from the task's batches, and messages only when the
- * file had reference lines: this runs once per prune batch. Results with a JSON message are the
- * successful ones; a reference line's message lists its
- * expressions and the mappings it cascaded to (a reference is named by these, or by a prune
- * result of this task — not by its target's URL). A mapping reference cascaded from a concept the
- * file references (with cascade) counts as mentioned even when it was already there. */
-static const db_stmt stmt_find = {
-    "stale_find",
+/* The session's tables of one prune (temporary: they go with the session, so a prune resumed
+ * on another node prepares them again). */
+static const char stale_tables_sql[] =
+    "CREATE TEMP TABLE IF NOT EXISTS prune_named (url text PRIMARY KEY);"
+    " CREATE TEMP TABLE IF NOT EXISTS prune_repos (id bigint PRIMARY KEY, url text NOT NULL);"
+    " CREATE TEMP TABLE IF NOT EXISTS prune_exprs (repo_url text NOT NULL, expression text NOT NULL);"
+    " CREATE TEMP TABLE IF NOT EXISTS prune_cascading (repo_url text NOT NULL,"
+    " expression text NOT NULL);"
+    " TRUNCATE prune_named, prune_repos, prune_exprs, prune_cascading";
+
+/* Only the few columns needed are unnested from the task's batches, once, and messages only
+ * when the file had reference lines. Results with a JSON message are the successful ones; a
+ * reference line's message lists its expressions and the mappings it cascaded to (a reference
+ * is named by these, or by a prune result of this task — not by its target's URL). A mapping
+ * reference cascaded from a concept the file references (with cascade) counts as mentioned
+ * even when it was already there. */
+static const db_stmt stmt_prepare = {
+    "stale_prepare",
     "WITH res AS MATERIALIZED (SELECT r.* FROM import_batches b CROSS JOIN LATERAL"
     " unnest(b.line_no, b.obj_type, b.obj_url, b.repo_url, b.status)"
     " AS r(line_no, obj_type, obj_url, repo_url, status) WHERE b.task_id = $1),"
-    " repos AS (SELECT p.id, p.url FROM repositories p WHERE p.url IN (SELECT repo_url FROM res"
-    " WHERE status BETWEEN 1 AND 399 AND obj_type IN ('Concept', 'Mapping', 'Reference'))),"
-    " named AS (SELECT obj_url AS url FROM res WHERE obj_url IS NOT NULL),"
+    " repos AS (INSERT INTO prune_repos SELECT p.id, p.url FROM repositories p WHERE p.url IN"
+    " (SELECT repo_url FROM res WHERE status BETWEEN 1 AND 399"
+    " AND obj_type IN ('Concept', 'Mapping', 'Reference'))),"
+    " named AS (INSERT INTO prune_named SELECT DISTINCT obj_url FROM res"
+    " WHERE obj_url IS NOT NULL),"
     " ref_lines AS (SELECT repo_url, message::jsonb AS m FROM import_results WHERE task_id = $1"
     " AND obj_type = 'Reference' AND status BETWEEN 200 AND 299 AND left(message, 1) = '{'"
     " AND EXISTS (SELECT 1 FROM res WHERE obj_type = 'Reference')),"
-    " exprs AS (SELECT r.repo_url, e->>'expression' AS expression FROM ref_lines r,"
+    " exprs AS (INSERT INTO prune_exprs SELECT r.repo_url, e->>'expression' FROM ref_lines r,"
     " jsonb_array_elements(r.m->'expressions') e"
     " UNION SELECT r.repo_url, c #>> '{}' FROM ref_lines r,"
     " jsonb_array_elements(r.m->'cascaded_mappings') c"
     " UNION SELECT repo_url, obj_url FROM res WHERE line_no IS NULL AND obj_type = 'Reference'),"
-    " cascading AS (SELECT r.repo_url, e->>'expression' AS expression FROM ref_lines r,"
-    " jsonb_array_elements(r.m->'expressions') e WHERE r.m ? 'cascaded_mappings'),"
-    " stale AS ("
-    " SELECT 0 AS kind, c.id, p.id AS repo_id, c.url, p.url AS repo_url FROM concepts c"
-    " JOIN repos p ON c.repo_id = p.id WHERE NOT c.retired"
-    " AND NOT EXISTS (SELECT 1 FROM named n WHERE n.url = c.url)"
-    " UNION ALL SELECT 1, m.id, p.id, m.url, p.url FROM mappings m JOIN repos p ON m.repo_id = p.id"
-    " WHERE NOT m.retired AND NOT EXISTS (SELECT 1 FROM named n WHERE n.url = m.url)"
-    " UNION ALL SELECT 2, cr.id, p.id, cr.expression, p.url FROM collection_references cr"
-    " JOIN repos p ON cr.repo_id = p.id WHERE cr.removed_seq IS NULL"
-    " AND NOT EXISTS (SELECT 1 FROM exprs x WHERE x.repo_url = p.url"
-    " AND x.expression = cr.expression)"
-    " AND NOT EXISTS (SELECT 1 FROM mappings m JOIN cascading x ON x.repo_url = p.url"
-    " AND x.expression = m.from_concept_url WHERE m.id = cr.mapping_id))"
-    " SELECT kind, id, repo_id, url, repo_url FROM stale ORDER BY repo_id, kind, id"
-    " LIMIT $2::integer",
-    2};
+    " cascading AS (INSERT INTO prune_cascading SELECT r.repo_url, e->>'expression'"
+    " FROM ref_lines r, jsonb_array_elements(r.m->'expressions') e"
+    " WHERE r.m ? 'cascaded_mappings')"
+    " SELECT 1",
+    1};
 
-int db_stale_find(db_conn *conn, const char *task_id, db_stale_item *items, size_t cap,
+/* Each kind's walk: rows of the prepared repositories after the cursor, in key order (the
+ * (repo_id, mnemonic) and (repo_id, id) indexes), that nothing named. Columns: id, repo_id,
+ * url, repo_url, key. */
+static const db_stmt stmt_concepts = {
+    "stale_concepts",
+    "SELECT c.id, c.repo_id, c.url, p.url, c.mnemonic FROM prune_repos p"
+    " JOIN concepts c ON c.repo_id = p.id WHERE (c.repo_id, c.mnemonic) > ($1::bigint, $2::text)"
+    " AND NOT c.retired AND NOT EXISTS (SELECT 1 FROM prune_named n WHERE n.url = c.url)"
+    " ORDER BY c.repo_id, c.mnemonic LIMIT $3::integer",
+    3};
+static const db_stmt stmt_mappings = {
+    "stale_mappings",
+    "SELECT m.id, m.repo_id, m.url, p.url, m.mnemonic FROM prune_repos p"
+    " JOIN mappings m ON m.repo_id = p.id WHERE (m.repo_id, m.mnemonic) > ($1::bigint, $2::text)"
+    " AND NOT m.retired AND NOT EXISTS (SELECT 1 FROM prune_named n WHERE n.url = m.url)"
+    " ORDER BY m.repo_id, m.mnemonic LIMIT $3::integer",
+    3};
+static const db_stmt stmt_references = {
+    "stale_references",
+    "SELECT cr.id, cr.repo_id, cr.expression, p.url, cr.id::text FROM prune_repos p"
+    " JOIN collection_references cr ON cr.repo_id = p.id"
+    " WHERE (cr.repo_id, cr.id) > ($1::bigint, coalesce(nullif($2, '')::bigint, 0))"
+    " AND cr.removed_seq IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM prune_exprs x WHERE x.repo_url = p.url"
+    " AND x.expression = cr.expression)"
+    " AND NOT EXISTS (SELECT 1 FROM mappings m JOIN prune_cascading x ON x.repo_url = p.url"
+    " AND x.expression = m.from_concept_url WHERE m.id = cr.mapping_id)"
+    " ORDER BY cr.repo_id, cr.id LIMIT $3::integer",
+    3};
+
+int db_stale_prepare(db_conn *conn, const char *task_id) {
+    int err = db_exec_sql(conn, stale_tables_sql, PGRES_COMMAND_OK, NULL);
+    const char *values[] = {task_id};
+    if (err == 0)
+        err = db_exec_text(conn, &stmt_prepare, values, PGRES_TUPLES_OK, NULL);
+    if (err == 0) /* the walks' plans need their sizes */
+        err = db_exec_sql(conn, "ANALYZE prune_named, prune_repos, prune_exprs, prune_cascading",
+                          PGRES_COMMAND_OK, NULL);
+    return err;
+}
+
+int db_stale_find(db_conn *conn, db_stale_cursor *cursor, db_stale_item *items, size_t cap,
                   size_t *out_n) {
+    static const db_stmt *const walks[] = {&stmt_concepts, &stmt_mappings, &stmt_references};
     db_int cap_text = db_int_text((long long)cap);
-    const char *values[] = {task_id, cap_text.s};
-    PGresult *res = NULL;
-    int err = db_exec_text(conn, &stmt_find, values, PGRES_TUPLES_OK, &res);
-    if (err < 0)
-        return err;
-    size_t n = (size_t)PQntuples(res);
-    for (size_t i = 0; i < n && i < cap; i++) {
-        db_stale_item *it = &items[i];
-        it->kind = (enum db_stale_kind)atoi(PQgetvalue(res, (int)i, 0));
-        it->id = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
-        it->repo_id = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
-        it->url = strdup(PQgetvalue(res, (int)i, 3));
-        it->repo_url = strdup(PQgetvalue(res, (int)i, 4));
-        if (it->url == NULL || it->repo_url == NULL)
-            abort();
+    for (; cursor->kind < DB_STALE_DONE; *cursor = (db_stale_cursor){.kind = cursor->kind + 1}) {
+        db_int repo_text = db_int_text(cursor->repo_id);
+        const char *values[] = {repo_text.s, cursor->key, cap_text.s};
+        PGresult *res = NULL;
+        int err = db_exec_text(conn, walks[cursor->kind], values, PGRES_TUPLES_OK, &res);
+        if (err < 0)
+            return err;
+        size_t n = (size_t)PQntuples(res);
+        for (size_t i = 0; i < n && i < cap; i++) {
+            db_stale_item *it = &items[i];
+            it->kind = cursor->kind;
+            it->id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+            it->repo_id = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+            it->url = strdup(PQgetvalue(res, (int)i, 2));
+            it->repo_url = strdup(PQgetvalue(res, (int)i, 3));
+            if (it->url == NULL || it->repo_url == NULL)
+                abort();
+        }
+        if (n > 0) {
+            cursor->repo_id = items[n - 1].repo_id;
+            snprintf(cursor->key, sizeof cursor->key, "%s", PQgetvalue(res, (int)n - 1, 4));
+        }
+        PQclear(res);
+        if (n > 0) {
+            *out_n = n;
+            return 0;
+        }
     }
-    *out_n = n < cap ? n : cap;
-    PQclear(res);
+    *out_n = 0;
     return 0;
 }
 

@@ -85,13 +85,14 @@ static int prune_repo(db_conn *conn, const db_user *caller, const db_stale_item 
     return err;
 }
 
-/* One prune batch: finds up to batch_size stale items and prunes them. *out_n: how many. */
+/* One prune batch: finds up to cap stale items after *cursor and prunes them. *out_n: how
+ * many. */
 static int prune_batch(db_conn *conn, const db_task *task, const db_user *caller, int64_t number,
-                       db_stale_item *items, size_t cap, int timeout_ms, size_t *out_n,
-                       bool *out_cancel) {
+                       db_stale_cursor *cursor, db_stale_item *items, size_t cap, int timeout_ms,
+                       size_t *out_n, bool *out_cancel) {
     int err = db_tasks_batch_timeouts(conn, timeout_ms);
     if (err == 0)
-        err = db_stale_find(conn, task->id, items, cap, out_n);
+        err = db_stale_find(conn, cursor, items, cap, out_n);
     size_t n = err == 0 ? *out_n : 0;
     if (n == 0)
         return err;
@@ -121,17 +122,26 @@ int prune_run(db_conn *conn, const db_task *task, const db_user *caller, int bat
     *out_pruned = 0;
     int64_t done = 0;
     int err = db_tasks_prune_batches(conn, task->id, &done);
-    /* Finding what is stale reads all of the task's results: larger batches than the import's
-     * keep that cost per item small. */
+    if (err == 0 && (err = db_begin(conn)) == 0) { /* the task's results, read once */
+        if ((err = db_tasks_batch_timeouts(conn, timeout_ms)) == 0 &&
+            (err = db_stale_prepare(conn, task->id)) == 0)
+            err = db_commit(conn);
+        else
+            db_rollback(conn);
+    }
+    /* Each batch is one transaction of writes and results: larger ones than the import's
+     * keep the per-commit cost per item small. */
     size_t cap = (size_t)(batch_size > PRUNE_BATCH_MIN ? batch_size : PRUNE_BATCH_MIN);
     db_stale_item *items = calloc(cap, sizeof *items);
     if (items == NULL)
         abort();
     size_t n = cap;
+    db_stale_cursor cursor = {0};
     while (err == 0 && n > 0 && !*out_cancel) {
         if ((err = db_begin(conn)) < 0)
             break;
-        err = prune_batch(conn, task, caller, done + 1, items, cap, timeout_ms, &n, out_cancel);
+        err = prune_batch(conn, task, caller, done + 1, &cursor, items, cap, timeout_ms, &n,
+                          out_cancel);
         if (err == 0)
             err = db_commit(conn);
         else

@@ -23,7 +23,7 @@ typedef struct harness_server {
     char url[64]; /* "http://127.0.0.1:PORT" */
     char data_dir[256];
     char log_path[300];
-    char conninfo[512]; /* its database, when started by harness_server_start_default */
+    char conninfo[1024]; /* its database, when started by harness_server_start_default */
 } harness_server;
 
 typedef struct harness_response {

@@ -775,7 +775,7 @@ Test(feeds, pause_resume_and_a_missed_run_runs_once) {
     /* Downtime: the server stops, three due times pass, and on start the feed runs once. */
     cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
     harness_sql(srv.conninfo, "UPDATE feeds SET next_run_at = now() - interval '3 hours'");
-    char conninfo[512];
+    char conninfo[sizeof srv.conninfo];
     snprintf(conninfo, sizeof conninfo, "%s", srv.conninfo);
     const char *args[] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
                           "--fetch-allow-private", NULL};
