@@ -6,7 +6,9 @@
  * with every line changed (all updates), the same file again (all unchanged) and a file that
  * deletes half — sampling the server's RSS and the latency of status polls every 100 ms — and
  * last a feed's full sync with prune: a file of a quarter of the concepts, fetched over HTTP from
- * this process (CivetWeb), imported (all unchanged), and the other live quarter pruned. Prints a
+ * this process (CivetWeb), imported (all unchanged), and the other live quarter pruned. Also:
+ * COPY of the raw lines into an unindexed text column (the upload's reference), the start
+ * latency of one-line tasks on the idle server, and WAL bytes per line of each phase. Prints a
  * table and appends it to bench/RESULTS.md. Usage: bi_bench SERVER_BINARY [--lines N]
  */
 #include "pgembed.h"
@@ -122,6 +124,58 @@ static double copy_reference(const char *conninfo, const char *path, long file_b
     return (double)rows / elapsed;
 }
 
+/* The upload's reference: COPY of the file's raw lines, as they are, into an unindexed text
+ * column. Returns MB/s of the file's bytes. */
+static double copy_raw_reference(const char *conninfo, const char *path, long file_bytes) {
+    PGconn *pg = PQconnectdb(conninfo);
+    if (PQstatus(pg) != CONNECTION_OK)
+        die(PQerrorMessage(pg));
+    PQclear(PQexec(pg, "DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (line text)"));
+    FILE *in = fopen(path, "r");
+    char *line = NULL, *buf = malloc(1 << 20);
+    size_t cap = 0, len = 0;
+    ssize_t n;
+    double start = now_s();
+    PGresult *res = PQexec(pg, "COPY bench_raw (line) FROM STDIN");
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        die(PQerrorMessage(pg));
+    PQclear(res);
+    while ((n = getline(&line, &cap, in)) > 0) {
+        if (len + (size_t)n * 2 + 2 > (1 << 20)) {
+            PQputCopyData(pg, buf, (int)len);
+            len = 0;
+        }
+        for (ssize_t i = 0; i < n - 1; i++) {
+            if (line[i] == '\\')
+                buf[len++] = '\\';
+            buf[len++] = line[i];
+        }
+        buf[len++] = '\n';
+    }
+    PQputCopyData(pg, buf, (int)len);
+    PQputCopyEnd(pg, NULL);
+    while ((res = PQgetResult(pg)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            die(PQerrorMessage(pg));
+        PQclear(res);
+    }
+    double elapsed = now_s() - start;
+    PQclear(PQexec(pg, "DROP TABLE bench_raw"));
+    PQfinish(pg);
+    free(buf);
+    free(line);
+    fclose(in);
+    return (double)file_bytes / 1e6 / elapsed;
+}
+
+/* The database's WAL position now, in bytes. */
+static double wal_bytes(PGconn *pg) {
+    PGresult *res = PQexec(pg, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')");
+    double bytes = PQresultStatus(res) == PGRES_TUPLES_OK ? atof(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    return bytes;
+}
+
 static size_t collect(char *ptr, size_t size, size_t nmemb, void *userdata) {
     char *out = userdata;
     size_t have = strlen(out), n = size * nmemb;
@@ -185,7 +239,7 @@ static long rss_kb(pid_t pid) {
 typedef struct phase {
     const char *name;
     long lines;
-    double upload_s, total_s, upload_mb_s, summary_ms;
+    double upload_s, total_s, upload_mb_s, summary_ms, wal_bytes;
     char summary[256];
 } phase;
 
@@ -241,6 +295,39 @@ static void run_feed_phase(const char *base, pid_t server, const char *file_url,
     p->upload_mb_s = (double)bytes / 1e6 / p->upload_s;
     queued_task(status, body, id);
     poll_task(base, server, id, start, p);
+}
+
+/* On an idle server: 50 one-line imports, each timed from its 202 to the first status poll
+ * (every 2 ms) that no longer says PENDING. Returns the p99 in ms, *out_p50 the median. */
+static double start_latency(const char *base, const char *dir, double *out_p50) {
+    double ms[50];
+    char path[160], url[512], body[4096], id[256];
+    snprintf(path, sizeof path, "%s/one.json", dir);
+    for (int i = 0; i < 50; i++) {
+        FILE *f = fopen(path, "w");
+        if (f == NULL)
+            die("cannot write the one-line file");
+        fprintf(f, "{\"type\":\"Organization\",\"id\":\"Start%d\",\"name\":\"S\"}\n", i);
+        fclose(f);
+        snprintf(url, sizeof url, "%s/manage/bulkimport/", base);
+        long status = request(url, path, body);
+        double t0 = now_s();
+        queued_task(status, body, id);
+        snprintf(url, sizeof url, "%s/manage/bulkimport/?task=%s&result=json", base, id);
+        for (;;) {
+            status = request(url, NULL, body);
+            if (status == 200 || strstr(body, "PENDING") == NULL)
+                break;
+            struct timespec pause = {0, 2 * 1000000L};
+            nanosleep(&pause, NULL);
+        }
+        ms[i] = (now_s() - t0) * 1000;
+        struct timespec settle = {0, 50 * 1000000L}; /* the server idle again */
+        nanosleep(&settle, NULL);
+    }
+    qsort(ms, 50, sizeof ms[0], cmp_double);
+    *out_p50 = ms[25];
+    return ms[49];
 }
 
 /* Polls task id every 100 ms until it ends, timing each poll; the phase took from start. */
@@ -311,6 +398,11 @@ int main(int argc, char **argv) {
     peak_rss = idle_rss;
 
     double copy_mb_s = 0, copy_rows_s = copy_reference(conninfo, files[0], bytes[0], &copy_mb_s);
+    double raw_mb_s = copy_raw_reference(conninfo, files[0], bytes[0]);
+    double start_p50, start_p99 = start_latency("http://127.0.0.1:18765", dir, &start_p50);
+    PGconn *wal = PQconnectdb(conninfo);
+    if (PQstatus(wal) != CONNECTION_OK)
+        die(PQerrorMessage(wal));
     phase phases[N_PHASES] = {
         {.name = "first import (creates)", .lines = lines},
         {.name = "re-import (all updated)", .lines = lines},
@@ -320,7 +412,9 @@ int main(int argc, char **argv) {
         {.name = "feed: fetch, a quarter unchanged, a quarter pruned", .lines = lines / 2}};
     const int file_of[N_PHASES] = {0, 1, 1, 2, 3};
     for (int i = 0; i < N_PHASES - 1; i++) {
+        double wal_before = wal_bytes(wal);
         run_phase("http://127.0.0.1:18765", server, files[file_of[i]], bytes[file_of[i]], &phases[i]);
+        phases[i].wal_bytes = wal_bytes(wal) - wal_before;
         fprintf(stderr, "bi_bench: %s: %s\n", phases[i].name, phases[i].summary);
     }
     const char *serve[] = {"document_root", dir, "listening_ports", "127.0.0.1:0", NULL};
@@ -330,7 +424,10 @@ int main(int argc, char **argv) {
         die("cannot serve the feed's file");
     char file_url[256];
     snprintf(file_url, sizeof file_url, "http://127.0.0.1:%d/phase3.json", port.port);
+    double wal_before = wal_bytes(wal);
     run_feed_phase("http://127.0.0.1:18765", server, file_url, bytes[3], &phases[N_PHASES - 1]);
+    phases[N_PHASES - 1].wal_bytes = wal_bytes(wal) - wal_before;
+    PQfinish(wal);
     fprintf(stderr, "bi_bench: %s: %s\n", phases[N_PHASES - 1].name, phases[N_PHASES - 1].summary);
     mg_stop(files_http);
     qsort(polls, (size_t)n_polls, sizeof polls[0], cmp_double);
@@ -345,29 +442,33 @@ int main(int argc, char **argv) {
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&t));
     len += (size_t)snprintf(table + len, sizeof table - len,
                             "\n## %s — %s, %ld CPUs, %ld lines (%.1f MB)\n\n"
-                            "| phase | lines/s | × raw COPY | upload MB/s | upload × COPY |"
-                            " after the upload, lines/s | final summary, ms |\n"
-                            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n"
-                            "| raw COPY (reference, one connection) | %.0f | 1.00 | %.1f | 1.00 |"
-                            " | |\n",
+                            "| phase | lines/s | × raw COPY | upload MB/s | upload × raw lines COPY |"
+                            " after the upload, lines/s | final summary, ms | WAL bytes/line |\n"
+                            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+                            "| raw COPY (reference, one connection) | %.0f | 1.00 | %.1f | | | | |\n"
+                            "| raw lines COPY into an unindexed text column (upload reference) |"
+                            " | | %.1f | 1.00 | | | |\n",
                             date, u.nodename, sysconf(_SC_NPROCESSORS_ONLN), lines,
-                            (double)bytes[0] / 1e6, copy_rows_s, copy_mb_s);
+                            (double)bytes[0] / 1e6, copy_rows_s, copy_mb_s, raw_mb_s);
     for (int i = 0; i < N_PHASES; i++) {
         double rate = (double)phases[i].lines / phases[i].total_s;
         len += (size_t)snprintf(table + len, sizeof table - len,
-                                "| %s, end to end | %.0f | %.2f | %.1f | %.2f | %.0f | %.1f |\n",
+                                "| %s, end to end | %.0f | %.2f | %.1f | %.2f | %.0f | %.1f | %.0f |\n",
                                 phases[i].name, rate, rate / copy_rows_s, phases[i].upload_mb_s,
-                                phases[i].upload_mb_s / copy_mb_s,
+                                phases[i].upload_mb_s / raw_mb_s,
                                 (double)phases[i].lines / (phases[i].total_s - phases[i].upload_s),
-                                phases[i].summary_ms);
+                                phases[i].summary_ms, phases[i].wal_bytes / (double)phases[i].lines);
     }
     len += (size_t)snprintf(table + len, sizeof table - len,
                             "\nThe feed's upload is its fetch: the run request answers once the file "
                             "is in the task.\n"
                             "Peak server RSS %.1f MB (idle %.1f MB, +%.1f MB). Status polls every "
-                            "100 ms while the imports ran (202): %d polls, p50 %.1f ms, p99 %.1f ms.\n",
+                            "100 ms while the imports ran (202): %d polls, p50 %.1f ms, p99 %.1f ms.\n"
+                            "Task start after its POST on the idle server (50 one-line imports): "
+                            "p50 %.1f ms, p99 %.1f ms.\n",
                             (double)peak_rss / 1024, (double)idle_rss / 1024,
-                            (double)(peak_rss - idle_rss) / 1024, n_polls, p50, p99);
+                            (double)(peak_rss - idle_rss) / 1024, n_polls, p50, p99, start_p50,
+                            start_p99);
     fputs(table, stdout);
     FILE *results = fopen(BI_BENCH_RESULTS, "a");
     if (results != NULL) {
