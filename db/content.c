@@ -14,54 +14,61 @@
     "to_concept_url, '') || chr(31) || coalesce(" p "to_source_url, '') || chr(31) || coalesce(" p \
     "to_concept_code, ''))"
 
+/* digest: the MD5 of the data's text, stored beside it (data_md5, migrations/0013), so that a
+ * lookup tells an unchanged line without the data itself (lookups send it as NULL). */
 #define MAPPING_INPUT                                                                              \
     "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::boolean[],"         \
-    " $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) WITH ORDINALITY AS"            \
-    " u(repo_id, mnemonic, url, repo_url, data, retired, map_type, from_concept_url,"             \
-    " to_concept_url, to_source_url, to_concept_code, ord)"
+    " $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::uuid[]) WITH ORDINALITY"  \
+    " AS u(repo_id, mnemonic, url, repo_url, data, retired, map_type, from_concept_url,"          \
+    " to_concept_url, to_source_url, to_concept_code, digest, ord)"
+
+/* Whether a stored row holds exactly what line u would write (the same text, the same retired
+ * flag): the line is then unchanged without an update statement. */
+#define SAME_CONTENT(t) "coalesce(" t ".data_md5 = u.digest AND " t ".retired = u.retired, false)"
 
 static const db_stmt stmt_lookup[] = {
     [DB_CONCEPTS] = {"content_concepts_lookup",
-                     "SELECT u.ord, c.id, c.version, c.retired, c.url"
-                     " FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(repo_id, mnemonic, ord)"
-                     " JOIN concepts c ON c.repo_id = u.repo_id AND c.mnemonic = u.mnemonic",
-                     2},
+                     "WITH u AS (SELECT * FROM " MAPPING_INPUT ")"
+                     " SELECT u.ord, c.id, c.version, c.retired, c.url, " SAME_CONTENT("c")
+                     " FROM u JOIN concepts c ON c.repo_id = u.repo_id AND c.mnemonic = u.mnemonic",
+                     12},
     /* Two index paths: by id when the line has one, else by natural key among the mappings
      * without a given id. */
     [DB_MAPPINGS] = {"content_mappings_lookup",
                      "WITH u AS (SELECT * FROM " MAPPING_INPUT ")"
-                     " SELECT u.ord, m.id, m.version, m.retired, m.url FROM u JOIN mappings m"
-                     " ON m.repo_id = u.repo_id AND m.mnemonic = u.mnemonic"
+                     " SELECT u.ord, m.id, m.version, m.retired, m.url, " SAME_CONTENT("m")
+                     " FROM u JOIN mappings m ON m.repo_id = u.repo_id AND m.mnemonic = u.mnemonic"
                      " WHERE u.mnemonic IS NOT NULL"
-                     " UNION ALL SELECT u.ord, m.id, m.version, m.retired, m.url FROM u JOIN mappings m"
+                     " UNION ALL SELECT u.ord, m.id, m.version, m.retired, m.url, " SAME_CONTENT("m")
+                     " FROM u JOIN mappings m"
                      " ON m.repo_id = u.repo_id AND NOT m.has_given_id"
                      " AND m.natural_key = " NATURAL_KEY("u.") " WHERE u.mnemonic IS NULL",
-                     11},
+                     12},
 };
 
 static const db_stmt stmt_insert[] = {
     [DB_CONCEPTS] = {"content_concepts_insert",
                      "WITH u AS (SELECT * FROM " MAPPING_INPUT "),"
-                     " ins AS (INSERT INTO concepts (repo_id, mnemonic, url, data, retired, seq,"
-                     " created_by, updated_by) SELECT repo_id, mnemonic, url, data, retired,"
-                     " nextval('change_seq'), $12, $12 FROM u ORDER BY ord"
+                     " ins AS (INSERT INTO concepts (repo_id, mnemonic, url, data, data_md5, retired,"
+                     " seq, created_by, updated_by) SELECT repo_id, mnemonic, url, data, digest,"
+                     " retired, nextval('change_seq'), $13, $13 FROM u ORDER BY ord"
                      " ON CONFLICT DO NOTHING RETURNING id, url)"
                      " SELECT u.ord, ins.id, ins.url FROM u JOIN ins ON ins.url = u.url",
-                     12},
+                     13},
     /* Every row draws an id; one without a given id takes it as its mnemonic, as OCL does. */
     [DB_MAPPINGS] = {"content_mappings_insert",
                      "WITH u AS (SELECT *, nextval(pg_get_serial_sequence('mappings', 'id')) AS"
                      " new_id FROM " MAPPING_INPUT "),"
                      " ins AS (INSERT INTO mappings (id, repo_id, mnemonic, has_given_id, url,"
                      " map_type, from_concept_url, to_concept_url, to_source_url, to_concept_code,"
-                     " data, retired, seq, created_by, updated_by) OVERRIDING SYSTEM VALUE"
+                     " data, data_md5, retired, seq, created_by, updated_by) OVERRIDING SYSTEM VALUE"
                      " SELECT new_id, repo_id, coalesce(mnemonic, new_id::text), mnemonic IS NOT NULL,"
                      " coalesce(url, repo_url || 'mappings/' || new_id || '/'), map_type,"
                      " from_concept_url, to_concept_url, to_source_url, to_concept_code, data,"
-                     " retired, nextval('change_seq'), $12, $12 FROM u ORDER BY ord"
+                     " digest, retired, nextval('change_seq'), $13, $13 FROM u ORDER BY ord"
                      " ON CONFLICT DO NOTHING RETURNING id, url)"
                      " SELECT u.ord, ins.id, ins.url FROM u JOIN ins ON ins.id = u.new_id",
-                     12},
+                     13},
 };
 
 /* The superseded version goes to history with seq_to = the seq that replaced it. The FOR
@@ -73,8 +80,10 @@ static const db_stmt stmt_insert[] = {
     " t.updated_at FROM " table " t JOIN u ON t.id = u.repo_id"                                    \
     " WHERE coalesce(u.data, t.data) IS DISTINCT FROM t.data OR u.retired <> t.retired"            \
     " FOR UPDATE OF t),"                                                                           \
-    " upd AS (UPDATE " table " t SET data = coalesce(u.data, t.data), retired = u.retired,"        \
-    " version = t.version + 1, seq = nextval('change_seq'), updated_by = $12,"                    \
+    " upd AS (UPDATE " table " t SET data = coalesce(u.data, t.data),"                             \
+    " data_md5 = CASE WHEN u.data IS NULL THEN t.data_md5 ELSE u.digest END,"                     \
+    " retired = u.retired,"                                                                        \
+    " version = t.version + 1, seq = nextval('change_seq'), updated_by = $13,"                    \
     " updated_at = now()" extra_set " FROM u JOIN old ON old.id = u.repo_id WHERE t.id = old.id" \
     " RETURNING t.id, t.seq, t.version, old.repo_id, old.version AS old_version,"                 \
     " old.seq AS old_seq, old.data AS old_data, old.retired AS old_retired,"                      \
@@ -89,7 +98,7 @@ static const db_stmt stmt_insert[] = {
 /* Rows are addressed by id, passed in the repo_id column of the common input shape. */
 static const db_stmt stmt_update[] = {
     [DB_CONCEPTS] = {"content_concepts_update",
-                     CONTENT_UPDATE("concepts", "concept_versions", "concept_id", ""), 12},
+                     CONTENT_UPDATE("concepts", "concept_versions", "concept_id", ""), 13},
     [DB_MAPPINGS] = {"content_mappings_update",
                      CONTENT_UPDATE("mappings", "mapping_versions", "mapping_id",
                                     MAPPING_SET_TARGET("map_type")
@@ -97,14 +106,15 @@ static const db_stmt stmt_update[] = {
                                     MAPPING_SET_TARGET("to_concept_url")
                                     MAPPING_SET_TARGET("to_source_url")
                                     MAPPING_SET_TARGET("to_concept_code")),
-                     12},
+                     13},
 };
 
 enum { COL_KEY, COL_MNEMONIC, COL_URL, COL_REPO_URL, COL_DATA, COL_RETIRED, COL_MAP_TYPE,
-       COL_FROM, COL_TO, COL_TO_SOURCE, COL_TO_CODE, N_COLS };
+       COL_FROM, COL_TO, COL_TO_SOURCE, COL_TO_CODE, COL_DIGEST, N_COLS };
 
-/* Runs stmt over rows as the 11 array parameters of MAPPING_INPUT (+ caller as $12 when the
- * statement has it); by_id puts each row's id, not its repo_id, in the first column. */
+/* Runs stmt over rows as the 12 array parameters of MAPPING_INPUT (+ caller as $13 when the
+ * statement has it); by_id puts each row's id, not its repo_id, in the first column. A lookup
+ * (caller NULL) sends no data: its digest says enough. */
 static int db_content_run(db_conn *conn, const db_stmt *stmt, const char *caller,
                           const db_content_row *rows, size_t n, bool by_id, PGresult **out_res) {
     db_array cols[N_COLS];
@@ -116,17 +126,21 @@ static int db_content_run(db_conn *conn, const db_stmt *stmt, const char *caller
         db_array_add(&cols[COL_MNEMONIC], r->mnemonic);
         db_array_add(&cols[COL_URL], r->url);
         db_array_add(&cols[COL_REPO_URL], r->repo_url);
-        db_array_add_text(&cols[COL_DATA], r->data, r->data_len);
+        if (caller != NULL)
+            db_array_add_text(&cols[COL_DATA], r->data, r->data_len);
         db_array_add_bool(&cols[COL_RETIRED], r->retired);
         db_array_add(&cols[COL_MAP_TYPE], r->map_type);
         db_array_add(&cols[COL_FROM], r->from_concept_url);
         db_array_add(&cols[COL_TO], r->to_concept_url);
         db_array_add(&cols[COL_TO_SOURCE], r->to_source_url);
         db_array_add(&cols[COL_TO_CODE], r->to_concept_code);
+        db_array_add(&cols[COL_DIGEST], r->digest);
     }
     const char *values[N_COLS + 1];
     for (int c = 0; c < N_COLS; c++)
         values[c] = db_array_literal(&cols[c]);
+    if (caller == NULL) /* unnest pads the missing column with NULLs */
+        values[COL_DATA] = NULL;
     values[N_COLS] = caller;
     int err = db_exec_text(conn, stmt, values, PGRES_TUPLES_OK, out_res);
     for (int c = 0; c < N_COLS; c++)
@@ -154,7 +168,7 @@ static int db_content_exec(db_conn *conn, const db_stmt *stmt, const char *calle
     return 0;
 }
 
-/* Columns after the ordinal: lookup (id, version, retired, url), insert (id, url), update
+/* Columns after the ordinal: lookup (id, version, retired, url, same), insert (id, url), update
  * (version). */
 static void db_content_take_found(db_content_row *r, const PGresult *res, int i) {
     r->found = true;
@@ -162,6 +176,7 @@ static void db_content_take_found(db_content_row *r, const PGresult *res, int i)
     r->version = atoi(PQgetvalue(res, i, 2));
     r->was_retired = PQgetvalue(res, i, 3)[0] == 't';
     snprintf(r->out_url, sizeof r->out_url, "%s", PQgetvalue(res, i, 4));
+    r->same = PQgetvalue(res, i, 5)[0] == 't';
 }
 
 static void db_content_take_inserted(db_content_row *r, const PGresult *res, int i) {
@@ -178,7 +193,7 @@ static void db_content_take_changed(db_content_row *r, const PGresult *res, int 
 
 int db_content_lookup(db_conn *conn, enum db_content_kind kind, db_content_row *rows, size_t n) {
     for (size_t i = 0; i < n; i++)
-        rows[i].found = false;
+        rows[i].found = rows[i].same = false;
     return db_content_exec(conn, &stmt_lookup[kind], NULL, rows, n, false, db_content_take_found);
 }
 

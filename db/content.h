@@ -33,17 +33,20 @@ typedef struct db_content_row {
     /* Content to write: data NULL keeps the stored JSON (retiring) */
     const char *data;
     size_t data_len;
+    const char *digest; /* the MD5 of data's text, 32 hex digits; NULL with data NULL */
     bool retired;
     /* Out */
     bool found;       /* lookup: it exists; insert: it was inserted */
     bool changed;     /* update: something differed and a new version was written */
     bool was_retired; /* lookup */
+    bool same;        /* lookup: it holds this very data text (digest) and retired flag already */
     int64_t id;
     int version;
     char out_url[DB_CONTENT_URL_MAX]; /* lookup and insert: the stored URL */
 } db_content_row;
 
-/* Finds each row by identity: sets found, and when found id, version, was_retired, out_url. */
+/* Finds each row by identity: sets found, and when found id, version, was_retired, out_url and
+ * same (an update would change nothing). */
 int db_content_lookup(db_conn *conn, enum db_content_kind kind, db_content_row *rows, size_t n);
 
 /* Inserts rows as version 1. Sets found (false when the identity exists: someone else created

@@ -9,6 +9,7 @@
 #include "content.h"
 #include "error.h"
 
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,17 @@ static int apply_content_cached_repo(apply_ctx *ctx, apply_content_cache *cache,
 
 static const char *apply_content_or_null(const char *text) { return text[0] != '\0' ? text : NULL; }
 
+/* Writes the MD5 of data (len bytes) as 32 hex digits and a NUL to out: the digest a stored row
+ * keeps of the text it was written from. A fingerprint for equality, not a security measure. */
+static void apply_content_digest(const char *data, size_t len, char out[33]) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (EVP_Digest(data, len, md, &md_len, EVP_md5(), NULL) != 1 || md_len != 16)
+        abort();
+    for (unsigned int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 /* Applies lines idx[0..n_idx): pending, all of one type (concept or mapping), with distinct
  * identities, so they go to the database as sets. Lines it could not take this time (more
  * repositories than the cache holds) stay pending. */
@@ -67,7 +79,9 @@ static int apply_content_set(apply_ctx *ctx, const size_t *idx, size_t n_idx) {
     size_t *line_of = calloc(cap, sizeof *line_of), *write_row[2] = {
         calloc(cap, sizeof(size_t)), calloc(cap, sizeof(size_t))};
     enum apply_op *ops = calloc(cap, sizeof *ops);
-    if (!rows || !writes[0] || !writes[1] || !line_of || !write_row[0] || !write_row[1] || !ops)
+    char(*digests)[33] = calloc(cap, sizeof *digests);
+    if (!rows || !writes[0] || !writes[1] || !line_of || !write_row[0] || !write_row[1] || !ops ||
+        !digests)
         abort();
     apply_content_cache cache = {0};
     const db_repo *repo;
@@ -100,6 +114,8 @@ static int apply_content_set(apply_ctx *ctx, const size_t *idx, size_t n_idx) {
         }
         row->data = ctx->lines[i].data;
         row->data_len = ctx->lines[i].data_len;
+        apply_content_digest(row->data, row->data_len, digests[n - 1]);
+        row->digest = digests[n - 1];
         row->retired = rl->has_retired && rl->retired;
     }
     if (err == 0)
@@ -121,11 +137,17 @@ static int apply_content_set(apply_ctx *ctx, const size_t *idx, size_t n_idx) {
             ops[k] = APPLY_OP_NONE;
             continue;
         }
+        if (ops[k] == APPLY_OP_UPDATE && rows[k].same) { /* unchanged: nothing to send */
+            apply_succeed(r, 200, apply_summary(r, r->obj_url, rows[k].version, true));
+            ops[k] = APPLY_OP_NONE;
+            continue;
+        }
         int w = ops[k] == APPLY_OP_CREATE ? 0 : 1;
         db_content_row *row = &writes[w][n_writes[w]];
         *row = rows[k];
         if (ops[k] == APPLY_OP_DELETE) {
             row->data = NULL;
+            row->digest = NULL;
             row->retired = true;
         }
         write_row[w][n_writes[w]++] = k;
@@ -165,6 +187,7 @@ static int apply_content_set(apply_ctx *ctx, const size_t *idx, size_t n_idx) {
     }
     for (size_t k = 0; k < taken; k++)
         ctx->lines[idx[k]].pending = false;
+    free(digests);
     free(ops);
     free(write_row[0]);
     free(write_row[1]);

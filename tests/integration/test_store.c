@@ -300,6 +300,52 @@ Test(store, versions_freeze_content_and_history_is_kept) {
     harness_response_free(get("/orgs/V/sources/S/v2/concepts/", ROOT, 404));
 }
 
+/* An unchanged line is told by the stored digest of its text, without an update; a line of
+ * other text with the same content (keys in another order), a row without a digest (written
+ * before migration 0013) and a retired flag that differs take the full comparison. */
+Test(store, unchanged_lines_are_told_by_their_digest) {
+    static const char first[] = CONCEPT("U", "S", "c", "Same", "");
+    static const char reordered[] =
+        "{\"id\":\"c\",\"type\":\"Concept\",\"datatype\":\"N/A\",\"concept_class\":\"Misc\","
+        "\"names\":[{\"locale\":\"en\",\"name\":\"Same\"}],\"owner\":\"U\","
+        "\"owner_type\":\"Organization\",\"source\":\"S\"}\n";
+    applied *a = apply_text(ORG("U") SOURCE("U", "S", "") CONCEPT("U", "S", "c", "Same", ""),
+                            "root", true, true);
+    expect_all_succeeded(a);
+    applied_free(a);
+    const char *digested = "SELECT count(*) FROM concepts WHERE mnemonic = 'c' AND data_md5 IS NOT NULL";
+    cr_expect_eq(harness_sql(srv.conninfo, digested), 1, "a written row keeps its text's digest");
+    const char *lines[] = {first, reordered, first, CONCEPT("U", "S", "c", "Same", ",\"retired\":true")};
+    const int versions[] = {1, 1, 1, 2};
+    for (int i = 0; i < 4; i++) {
+        if (i == 2) /* as a row written before the digest was kept */
+            harness_sql(srv.conninfo, "UPDATE concepts SET data_md5 = NULL WHERE mnemonic = 'c'");
+        a = apply_text(lines[i], "root", true, true);
+        expect_result(a, 1, "UPDATE", 200, NULL);
+        cr_expect_eq(strstr(a->results[0].message, "unchanged") != NULL, versions[i] == 1,
+                     "line %d: %s", i, a->results[0].message);
+        applied_free(a);
+        harness_response *r = get("/orgs/U/sources/S/concepts/c/?include_retired=true", ROOT, 200);
+        cr_expect_eq(cJSON_GetObjectItem(r->json, "version")->valueint, versions[i], "line %d", i);
+        harness_response_free(r);
+    }
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concept_versions"), 1,
+                 "one superseded version: the retiring");
+    /* A writer that changes the data but not the digest (an older node, a hand-made UPDATE)
+     * clears it: the line is compared in full and its content applied. */
+    a = apply_text(first, "root", true, true);
+    applied_free(a);
+    cr_expect_eq(harness_sql(srv.conninfo, digested), 1);
+    harness_sql(srv.conninfo, "UPDATE concepts SET data = data || '{\"datatype\":\"Text\"}'"
+                              " WHERE mnemonic = 'c'");
+    cr_expect_eq(harness_sql(srv.conninfo, digested), 0, "the stale digest was cleared");
+    a = apply_text(first, "root", true, true);
+    cr_expect(strstr(a->results[0].message, "unchanged") == NULL, "%s", a->results[0].message);
+    applied_free(a);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts WHERE mnemonic = 'c'"
+                                           " AND data->>'datatype' = 'N/A'"), 1, "the line's content is back");
+}
+
 Test(store, mappings_without_id_are_never_duplicated) {
     applied *first = apply_text(harness_fixture(FIXTURES "pepfar_datim_moh_fy19.json"), "root", true, true);
     long created = 0;
