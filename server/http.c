@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -345,6 +346,16 @@ int http_send_error_headers(http_req *req, int err, const char *headers, const c
     return http_send_error_with(req, err, headers, message);
 }
 
+int http_read(http_req *req, void *buf, size_t len) {
+    if (!req->continued) {
+        req->continued = true;
+        const char *expect = mg_get_header(req->conn, "Expect");
+        if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
+            mg_printf(req->conn, "HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    return mg_read(req->conn, buf, len);
+}
+
 int http_read_json_object(http_req *req, size_t max_bytes, cJSON **out) {
     const struct mg_request_info *info = mg_get_request_info(req->conn);
     if (info->content_length > (long long)max_bytes) {
@@ -357,7 +368,7 @@ int http_read_json_object(http_req *req, size_t max_bytes, cJSON **out) {
     size_t len = 0;
     int n;
     /* Read one byte past the cap to tell "exactly max" from "more than max". */
-    while (len <= max_bytes && (n = mg_read(req->conn, body + len, max_bytes + 1 - len)) > 0)
+    while (len <= max_bytes && (n = http_read(req, body + len, max_bytes + 1 - len)) > 0)
         len += (size_t)n;
     if (len > max_bytes) {
         free(body);

@@ -34,6 +34,7 @@ typedef struct http_req {
     int n_params;
     char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX]; /* decoded ":name" segments, in order */
     char cors[HTTP_CORS_MAX]; /* the CORS header lines every response of it carries */
+    bool continued; /* its "100 Continue" went out (http_read) */
 } http_req;
 
 /* A handler sends its response and returns 0, or returns a negative BI_E* code and sends
@@ -99,6 +100,12 @@ int http_stream_printf(http_stream *s, const char *fmt, ...) __attribute__((form
  * the client sees a broken transfer, never a complete-looking truncated body. Frees s.
  * Returns 0. */
 int http_stream_end(http_stream *s, int err);
+
+/* Reads up to len bytes of req's body into buf, as mg_read: returns how many, 0 at its end, or
+ * < 0 when the connection failed. A client that sent "Expect: 100-continue" waits for the
+ * server's "100 Continue" before it sends the body, and CivetWeb sends none to handlers: the
+ * first read sends it (so a request refused before its body is read never has it sent). */
+int http_read(http_req *req, void *buf, size_t len);
 
 /* Stops req (an http_req) from receiving more: a read waiting for its body returns at once,
  * and an answer can still be sent. Any thread may call it while req is being handled. */

@@ -263,7 +263,7 @@ static int imports_stream_body(imports_upload *u) {
         piece = cfg->upload_min_rate * cfg->read_timeout_s / 2;
     piece = piece < 1024 ? 1024 : piece > IMPORTS_READ_CHUNK ? IMPORTS_READ_CHUNK : piece;
     int err = 0, n;
-    while (err == 0 && (n = mg_read(req->conn, chunk, (size_t)piece)) > 0) {
+    while (err == 0 && (n = http_read(req, chunk, (size_t)piece)) > 0) {
         if (atomic_load(&req->app->uploads_cut)) {
             n = -1; /* the shutdown grace is over */
             break;
@@ -383,7 +383,7 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
     long long length = mg_get_request_info(req->conn)->content_length;
     if (err == 0 && u->file_url[0] && length < 0) { /* chunked: is there a byte? */
         char byte;
-        length = mg_read(req->conn, &byte, 1);
+        length = http_read(req, &byte, 1);
     }
     if (err == 0 && u->file_url[0] && length > 0) {
         http_send_error(req, BI_EINVAL, "give the file in the body or file_url, not both");
@@ -619,7 +619,7 @@ static int imports_delete_task_id(http_req *req, char *task_id, size_t cap) {
         abort();
     int err = reader == NULL ? BI_EINVAL : 0, n;
     char chunk[1024];
-    while (err == 0 && (n = mg_read(req->conn, chunk, sizeof chunk)) > 0)
+    while (err == 0 && (n = http_read(req, chunk, sizeof chunk)) > 0)
         err = body_reader_feed(reader, chunk, (size_t)n);
     if (err == 0)
         body_reader_finish(reader); /* a form without a file is fine here: only task_id counts */
