@@ -16,6 +16,7 @@ typedef struct waves_task {
     const db_user *caller;
     db_conn *conn, *rec; /* the claiming worker's: conn applies, rec records (test mode: apart) */
     bool shared;         /* other workers may help: standard queue, not test mode */
+    int max_running;     /* OCL's parallel: at most this many of its batches at once */
     plan_batch *head[PLAN_SLOTS], *tail[PLAN_SLOTS]; /* per plan_batch_slot */
     bool busy[PLAN_SLOTS];
     int queued, running;
@@ -51,8 +52,11 @@ void waves_destroy(waves *ws) {
     free(ws);
 }
 
-/* Takes a batch of t whose partition is free, or returns NULL. Under ws->lock. */
+/* Takes a batch of t whose partition is free, while fewer than its parallel run, or returns
+ * NULL. Under ws->lock. */
 static plan_batch *waves_take(waves_task *t) {
+    if (t->running >= t->max_running)
+        return NULL;
     for (int part = 0; part < PLAN_SLOTS; part++) {
         plan_batch *b = t->head[part];
         if (b == NULL || t->busy[part])
@@ -237,6 +241,7 @@ int waves_run(waves *ws, db_conn *conn, db_conn *rec, db_task *task, const db_us
               waves_outcome *out) {
     waves_task t = {.ws = ws, .task = task, .caller = caller, .conn = conn, .rec = rec};
     t.shared = !task->named && !task->test_mode && ws->cfg.threads > 1;
+    t.max_running = task->parallel > 0 ? task->parallel : PLAN_SLOTS;
     int err = db_tasks_committed(rec, task->id, task->checkpoint, &t.committed, &t.n_committed);
     if (err == 0) {
         if (t.shared)

@@ -1,8 +1,8 @@
 /* waves.h — the partition scheduler: runs one task's plan (importer/plan.h) on this node. The
  * batches the plan cuts wait in per-partition queues until a worker takes them: the claiming
  * worker, and in the standard queue any idle worker of the node (waves_help). A partition
- * runs one batch at a time, in order; at each barrier every batch before it has committed and
- * the task's checkpoint moves. A resumed task skips the batches it committed before.
+ * runs one batch at a time, in order, and at most a task's parallel of its batches run at once;
+ * at each barrier every batch before it has committed and the task's checkpoint moves. A resumed task skips the batches it committed before.
  */
 #ifndef BI_IMPORTER_WAVES_H
 #define BI_IMPORTER_WAVES_H

@@ -290,6 +290,47 @@ Test(imports, test_mode_tasks_run_under_their_own_budget) {
     cr_expect_eq(harness_server_stop(&s), 0);
 }
 
+/* OCL's parallel caps how many of a task's batches run at once, on a node with more idle
+ * workers than that; each batch records when it began and when its results were written. */
+Test(imports, parallel_caps_the_batches_of_a_task_running_at_once) {
+    harness_server s;
+    harness_server_start_with(&s, 4, (const char *const[]){"--batch-size", "20", NULL});
+    size_t cap = 2000 * 220, len = 0;
+    char *body = malloc(cap);
+    len += (size_t)snprintf(body, cap, "%s\n%s\n", "{\"type\":\"Organization\",\"id\":\"Par\",\"name\":\"O\"}",
+                            "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Par\","
+                            "\"owner_type\":\"Organization\"}");
+    for (int i = 0; i < 2000; i++)
+        len += (size_t)snprintf(body + len, cap - len,
+                                "{\"type\":\"Concept\",\"id\":\"c%d\",\"concept_class\":\"Misc\","
+                                "\"datatype\":\"N/A\",\"names\":[{\"name\":\"n%d\",\"locale\":\"en\"}],"
+                                "\"owner\":\"Par\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n",
+                                i, i);
+    harness_response *r = harness_request_bytes(&s, "POST", "/manage/bulkimport/?parallel=2", ROOT,
+                                                body, len);
+    free(body);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    char task[256];
+    snprintf(task, sizeof task, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND state = 'SUCCESS'", task);
+    for (int i = 0; i < 600 && harness_sql(s.conninfo, sql) == 0; i++)
+        usleep(100 * 1000);
+    cr_assert_eq(harness_sql(s.conninfo, sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_batches WHERE task_id = '%s'"
+                              " AND began_at <= recorded_at", task);
+    cr_expect_geq(harness_sql(s.conninfo, sql), 100, "every batch has its times");
+    /* The most batches of the task under way at one moment: at any batch's start, those begun
+     * no later and not yet recorded. */
+    snprintf(sql, sizeof sql, "SELECT max((SELECT count(*) FROM import_batches o WHERE o.task_id ="
+                              " b.task_id AND o.began_at <= b.began_at AND o.recorded_at > b.began_at))"
+                              " FROM import_batches b WHERE b.task_id = '%s'", task);
+    long at_once = harness_sql(s.conninfo, sql);
+    cr_expect(at_once >= 1 && at_once <= 2, "%ld batches ran at once (parallel=2, 4 workers)", at_once);
+    cr_expect_eq(harness_server_stop(&s), 0);
+}
+
 Test(imports, one_hundred_thousand_identical_lines) {
     static const char head[] = "{\"type\":\"Organization\",\"id\":\"Same\",\"name\":\"Same\"}\n"
                                "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Same\",\"owner_type\":\"Organization\"}\n";
