@@ -10,6 +10,7 @@
  * COPY of the raw lines into an unindexed text column (the upload's reference), the start
  * latency of one-line tasks on the idle server, and WAL bytes per line of each phase. Prints a
  * table and appends it to bench/RESULTS.md. Usage: bi_bench SERVER_BINARY [--lines N]
+ * [--phases create,update,unchanged,delete,feed] (create always; the others build on it).
  */
 #include "pgembed.h"
 
@@ -17,6 +18,7 @@
 #include <curl/curl.h>
 #include <libpq-fe.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,15 +358,39 @@ static void poll_task(const char *base, pid_t server, const char *id, double sta
     snprintf(p->summary, sizeof p->summary, "%.200s", body);
 }
 
+/* Whether phase name (create, update, unchanged, delete, feed) is in the comma-separated list
+ * (NULL: all). */
+static bool phase_wanted(const char *list, const char *name) {
+    if (list == NULL)
+        return true;
+    size_t len = strlen(name);
+    for (const char *p = list; *p != '\0'; p += strcspn(p, ","), p += *p == ',')
+        if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2)
-        die("usage: bi_bench SERVER_BINARY [--lines N]");
+        die("usage: bi_bench SERVER_BINARY [--lines N] [--phases create,update,unchanged,delete,feed]");
     long lines = 1000000;
-    for (int i = 2; i + 1 < argc; i++)
+    const char *wanted = NULL;
+    for (int i = 2; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--lines") == 0)
             lines = atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--phases") == 0)
+            wanted = argv[i + 1];
+    }
     if (lines < 10)
         die("--lines must be at least 10");
+    static const char *const phase_names[N_PHASES] = {"create", "update", "unchanged", "delete",
+                                                      "feed"};
+    bool run[N_PHASES];
+    for (int i = 0; i < N_PHASES; i++)
+        run[i] = phase_wanted(wanted, phase_names[i]);
+    /* Each phase builds on the ones before it: a later one needs the creates. */
+    if (!run[0])
+        die("--phases must include create");
     char dir[] = "/tmp/bi-bench-XXXXXX";
     if (mkdtemp(dir) == NULL || chmod(dir, 0711) != 0)
         die("cannot create a temp dir");
@@ -377,17 +403,20 @@ int main(int argc, char **argv) {
         die("PostgreSQL did not start");
     const char *conninfo = pgembed_conninfo(pg);
     long bytes[4];
+    const bool file_needed[4] = {true, run[1] || run[2], run[3], run[4]};
     for (int v = 0; v < 4; v++) {
         snprintf(files[v], sizeof files[v], "%s/phase%d.json", dir, v);
-        bytes[v] = write_file(files[v], lines, v);
+        bytes[v] = file_needed[v] ? write_file(files[v], lines, v) : 0;
     }
     fprintf(stderr, "bi_bench: %ld lines, %ld bytes\n", lines, bytes[0]);
 
     pid_t server = fork();
     if (server == 0) {
         freopen("/dev/null", "w", stdout);
+        /* The upload limit raised for the run: 5,000,000 lines are about 2 GB. */
         execl(argv[1], argv[1], "--database-url", conninfo, "--data-dir", data_dir, "--listen",
-              "127.0.0.1:18765", "--root-token", TOKEN, "--log-level", "warn", (char *)NULL);
+              "127.0.0.1:18765", "--root-token", TOKEN, "--log-level", "warn",
+              "--max-upload-bytes", "68719476736", (char *)NULL);
         _exit(127);
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -412,24 +441,29 @@ int main(int argc, char **argv) {
         {.name = "feed: fetch, a quarter unchanged, a quarter pruned", .lines = lines / 2}};
     const int file_of[N_PHASES] = {0, 1, 1, 2, 3};
     for (int i = 0; i < N_PHASES - 1; i++) {
+        if (!run[i])
+            continue;
         double wal_before = wal_bytes(wal);
         run_phase("http://127.0.0.1:18765", server, files[file_of[i]], bytes[file_of[i]], &phases[i]);
         phases[i].wal_bytes = wal_bytes(wal) - wal_before;
         fprintf(stderr, "bi_bench: %s: %s\n", phases[i].name, phases[i].summary);
     }
-    const char *serve[] = {"document_root", dir, "listening_ports", "127.0.0.1:0", NULL};
-    struct mg_context *files_http = mg_start(NULL, NULL, serve);
-    struct mg_server_port port = {0};
-    if (files_http == NULL || mg_get_server_ports(files_http, 1, &port) != 1)
-        die("cannot serve the feed's file");
-    char file_url[256];
-    snprintf(file_url, sizeof file_url, "http://127.0.0.1:%d/phase3.json", port.port);
-    double wal_before = wal_bytes(wal);
-    run_feed_phase("http://127.0.0.1:18765", server, file_url, bytes[3], &phases[N_PHASES - 1]);
-    phases[N_PHASES - 1].wal_bytes = wal_bytes(wal) - wal_before;
+    if (run[N_PHASES - 1]) {
+        const char *serve[] = {"document_root", dir, "listening_ports", "127.0.0.1:0", NULL};
+        struct mg_context *files_http = mg_start(NULL, NULL, serve);
+        struct mg_server_port port = {0};
+        if (files_http == NULL || mg_get_server_ports(files_http, 1, &port) != 1)
+            die("cannot serve the feed's file");
+        char file_url[256];
+        snprintf(file_url, sizeof file_url, "http://127.0.0.1:%d/phase3.json", port.port);
+        double wal_before = wal_bytes(wal);
+        run_feed_phase("http://127.0.0.1:18765", server, file_url, bytes[3], &phases[N_PHASES - 1]);
+        phases[N_PHASES - 1].wal_bytes = wal_bytes(wal) - wal_before;
+        fprintf(stderr, "bi_bench: %s: %s\n", phases[N_PHASES - 1].name,
+                phases[N_PHASES - 1].summary);
+        mg_stop(files_http);
+    }
     PQfinish(wal);
-    fprintf(stderr, "bi_bench: %s: %s\n", phases[N_PHASES - 1].name, phases[N_PHASES - 1].summary);
-    mg_stop(files_http);
     qsort(polls, (size_t)n_polls, sizeof polls[0], cmp_double);
     double p50 = n_polls ? polls[n_polls / 2] : 0, p99 = n_polls ? polls[n_polls * 99 / 100] : 0;
 
@@ -451,6 +485,8 @@ int main(int argc, char **argv) {
                             date, u.nodename, sysconf(_SC_NPROCESSORS_ONLN), lines,
                             (double)bytes[0] / 1e6, copy_rows_s, copy_mb_s, raw_mb_s);
     for (int i = 0; i < N_PHASES; i++) {
+        if (!run[i])
+            continue;
         double rate = (double)phases[i].lines / phases[i].total_s;
         len += (size_t)snprintf(table + len, sizeof table - len,
                                 "| %s, end to end | %.0f | %.2f | %.1f | %.2f | %.0f | %.1f | %.0f |\n",
@@ -460,12 +496,14 @@ int main(int argc, char **argv) {
                                 phases[i].summary_ms, phases[i].wal_bytes / (double)phases[i].lines);
     }
     len += (size_t)snprintf(table + len, sizeof table - len,
-                            "\nThe feed's upload is its fetch: the run request answers once the file "
-                            "is in the task.\n"
+                            "\n%s"
                             "Peak server RSS %.1f MB (idle %.1f MB, +%.1f MB). Status polls every "
                             "100 ms while the imports ran (202): %d polls, p50 %.1f ms, p99 %.1f ms.\n"
                             "Task start after its POST on the idle server (50 one-line imports): "
                             "p50 %.1f ms, p99 %.1f ms.\n",
+                            run[N_PHASES - 1] ? "The feed's upload is its fetch: the run request "
+                                                "answers once the file is in the task.\n"
+                                              : "",
                             (double)peak_rss / 1024, (double)idle_rss / 1024,
                             (double)(peak_rss - idle_rss) / 1024, n_polls, p50, p99, start_p50,
                             start_p99);

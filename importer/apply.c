@@ -232,7 +232,8 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
     r->type = l->rl.type;
     apply_set(&r->obj_url, l->rl.url);
     apply_set(&r->root, l->rl.root);
-    char owner_url[URLS_MAX] = "", repo_url[URLS_MAX] = "";
+    char owner_url[URLS_MAX], repo_url[URLS_MAX]; /* not "" initializers: they zero it all */
+    owner_url[0] = repo_url[0] = '\0';
     if (l->rl.type != RULES_NO_TYPE && l->rl.type != RULES_ORGANIZATION &&
         l->rl.type != RULES_USER) {
         urls_format_owner(&l->rl.ref, owner_url, sizeof owner_url);
