@@ -14,7 +14,7 @@
     "to_concept_url, '') || chr(31) || coalesce(" p "to_source_url, '') || chr(31) || coalesce(" p \
     "to_concept_code, ''))"
 
-/* digest: the MD5 of the data's text, stored beside it (data_md5, migrations/0013), so that a
+/* digest: the first 128 bits of the SHA-256 of the data's text, stored beside it (data_digest, migrations/0013), so that a
  * lookup tells an unchanged line without the data itself (lookups send it as NULL). */
 #define MAPPING_INPUT                                                                              \
     "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::boolean[],"         \
@@ -24,7 +24,7 @@
 
 /* Whether a stored row holds exactly what line u would write (the same text, the same retired
  * flag): the line is then unchanged without an update statement. */
-#define SAME_CONTENT(t) "coalesce(" t ".data_md5 = u.digest AND " t ".retired = u.retired, false)"
+#define SAME_CONTENT(t) "coalesce(" t ".data_digest = u.digest AND " t ".retired = u.retired, false)"
 
 static const db_stmt stmt_lookup[] = {
     [DB_CONCEPTS] = {"content_concepts_lookup",
@@ -49,7 +49,7 @@ static const db_stmt stmt_lookup[] = {
 static const db_stmt stmt_insert[] = {
     [DB_CONCEPTS] = {"content_concepts_insert",
                      "WITH u AS (SELECT * FROM " MAPPING_INPUT "),"
-                     " ins AS (INSERT INTO concepts (repo_id, mnemonic, url, data, data_md5, retired,"
+                     " ins AS (INSERT INTO concepts (repo_id, mnemonic, url, data, data_digest, retired,"
                      " seq, created_by, updated_by) SELECT repo_id, mnemonic, url, data, digest,"
                      " retired, nextval('change_seq'), $13, $13 FROM u ORDER BY ord"
                      " ON CONFLICT DO NOTHING RETURNING id, url)"
@@ -61,7 +61,7 @@ static const db_stmt stmt_insert[] = {
                      " new_id FROM " MAPPING_INPUT "),"
                      " ins AS (INSERT INTO mappings (id, repo_id, mnemonic, has_given_id, url,"
                      " map_type, from_concept_url, to_concept_url, to_source_url, to_concept_code,"
-                     " data, data_md5, retired, seq, created_by, updated_by) OVERRIDING SYSTEM VALUE"
+                     " data, data_digest, retired, seq, created_by, updated_by) OVERRIDING SYSTEM VALUE"
                      " SELECT new_id, repo_id, coalesce(mnemonic, new_id::text), mnemonic IS NOT NULL,"
                      " coalesce(url, repo_url || 'mappings/' || new_id || '/'), map_type,"
                      " from_concept_url, to_concept_url, to_source_url, to_concept_code, data,"
@@ -81,7 +81,7 @@ static const db_stmt stmt_insert[] = {
     " WHERE coalesce(u.data, t.data) IS DISTINCT FROM t.data OR u.retired <> t.retired"            \
     " FOR UPDATE OF t),"                                                                           \
     " upd AS (UPDATE " table " t SET data = coalesce(u.data, t.data),"                             \
-    " data_md5 = CASE WHEN u.data IS NULL THEN t.data_md5 ELSE u.digest END,"                     \
+    " data_digest = CASE WHEN u.data IS NULL THEN t.data_digest ELSE u.digest END,"                     \
     " retired = u.retired,"                                                                        \
     " version = t.version + 1, seq = nextval('change_seq'), updated_by = $13,"                    \
     " updated_at = now()" extra_set " FROM u JOIN old ON old.id = u.repo_id WHERE t.id = old.id" \

@@ -33,7 +33,8 @@ typedef struct db_content_row {
     /* Content to write: data NULL keeps the stored JSON (retiring) */
     const char *data;
     size_t data_len;
-    const char *digest; /* the MD5 of data's text, 32 hex digits; NULL with data NULL */
+    const char *digest; /* data's text's digest: the first 128 bits of its SHA-256, 32 hex
+                           digits; NULL with data NULL */
     bool retired;
     /* Out */
     bool found;       /* lookup: it exists; insert: it was inserted */

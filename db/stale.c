@@ -124,6 +124,12 @@ int db_stale_find(db_conn *conn, db_stale_cursor *cursor, db_stale_item *items, 
     return 0;
 }
 
+void db_stale_clear(db_conn *conn) {
+    /* Best effort: a failure here leaves rows the next prepare replaces. */
+    db_exec_sql(conn, "TRUNCATE prune_named, prune_repos, prune_exprs, prune_cascading",
+                PGRES_COMMAND_OK, NULL);
+}
+
 void db_stale_free(db_stale_item *items, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(items[i].url);

@@ -29,7 +29,7 @@ typedef struct db_stale_item {
 typedef struct db_stale_cursor {
     enum db_stale_kind kind;
     int64_t repo_id;
-    char key[80]; /* a concept's or mapping's mnemonic (at most 64 bytes); a reference's id */
+    char key[264]; /* a concept's or mapping's id (at most 255 bytes); a reference's id */
 } db_stale_cursor;
 
 /* Reads task's results into the session's prune tables (replacing another task's), on conn's
@@ -45,6 +45,9 @@ int db_stale_prepare(db_conn *conn, const char *task_id);
  * db_stale_free. */
 int db_stale_find(db_conn *conn, db_stale_cursor *cursor, db_stale_item *items, size_t cap,
                   size_t *out_n);
+
+/* Empties the session's prune tables (a prune's end: a pooled session keeps no URL list). */
+void db_stale_clear(db_conn *conn);
 
 /* Frees the strings of items[0..n). */
 void db_stale_free(db_stale_item *items, size_t n);

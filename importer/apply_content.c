@@ -56,13 +56,14 @@ static int apply_content_cached_repo(apply_ctx *ctx, apply_content_cache *cache,
 
 static const char *apply_content_or_null(const char *text) { return text[0] != '\0' ? text : NULL; }
 
-/* Writes the MD5 of data (len bytes) as 32 hex digits and a NUL to out: the digest a stored row
- * keeps of the text it was written from. A fingerprint for equality, not a security measure. */
+/* Writes the first 128 bits of the SHA-256 of data (len bytes) as 32 hex digits and a NUL to
+ * out: the digest a stored row keeps of the text it was written from, to tell equal texts.
+ * (SHA-256, not MD5: MD5 is unavailable where OpenSSL runs in FIPS mode.) */
 static void apply_content_digest(const char *data, size_t len, char out[33]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    if (EVP_Digest(data, len, md, &md_len, EVP_md5(), NULL) != 1 || md_len != 16)
-        abort();
+    if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
+        abort(); /* SHA-256 is in every OpenSSL provider */
     for (unsigned int i = 0; i < 16; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }

@@ -151,5 +151,7 @@ int prune_run(db_conn *conn, const db_task *task, const db_user *caller, int bat
         done++;
     }
     free(items);
+    if (err != BI_EUNAVAIL)
+        db_stale_clear(conn);
     return err == BI_ECONFLICT ? BI_EBUSY : err;
 }

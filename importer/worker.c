@@ -58,8 +58,10 @@ static void *workers_main(void *arg) {
     workers *w = ((workers_arg *)arg)->w;
     int slot = ((workers_arg *)arg)->slot;
     free(arg);
-    while (!atomic_load(&w->stopping)) {
-        unsigned long seen = events_work(w->cfg.events);
+    for (;;) {
+        unsigned long seen = events_work(w->cfg.events); /* before the flag: no stop is missed */
+        if (atomic_load(&w->stopping))
+            break;
         db_conn *conn;
         if (db_pool_acquire(w->cfg.pool, WORKERS_IDLE_POLL_MS, &conn) < 0) {
             events_await_work(w->cfg.events, seen, WORKERS_IDLE_POLL_MS);

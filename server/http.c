@@ -350,7 +350,10 @@ int http_read(http_req *req, void *buf, size_t len) {
     if (!req->continued) {
         req->continued = true;
         const char *expect = mg_get_header(req->conn, "Expect");
-        if (expect != NULL && strcasecmp(expect, "100-continue") == 0)
+        const char *version = mg_get_request_info(req->conn)->http_version;
+        /* HTTP/1.0 clients know no 100 (RFC 9110 10.1.1: ignore their expectation). */
+        if (expect != NULL && strcasecmp(expect, "100-continue") == 0 && version != NULL &&
+            strcmp(version, "1.0") != 0)
             mg_printf(req->conn, "HTTP/1.1 100 Continue\r\n\r\n");
     }
     return mg_read(req->conn, buf, len);

@@ -179,7 +179,7 @@ void harness_pg_pair_cut_replication(harness_pg_pair *p) {
     harness_sql(p->replica_conninfo, "ALTER SYSTEM SET primary_conninfo = ''");
     harness_sql(p->replica_conninfo, "SELECT pg_reload_conf()::int");
     long streaming = 1;
-    for (int i = 0; i < 200 && streaming != 0; i++, sleep_ms(20))
+    for (int i = 0; i < 1000 && streaming != 0; i++, sleep_ms(20))
         streaming = harness_sql(p->replica_conninfo, "SELECT count(*) FROM pg_stat_wal_receiver");
     cr_assert_eq(streaming, 0, "harness: the replica still streams");
 }

@@ -313,13 +313,13 @@ Test(store, unchanged_lines_are_told_by_their_digest) {
                             "root", true, true);
     expect_all_succeeded(a);
     applied_free(a);
-    const char *digested = "SELECT count(*) FROM concepts WHERE mnemonic = 'c' AND data_md5 IS NOT NULL";
+    const char *digested = "SELECT count(*) FROM concepts WHERE mnemonic = 'c' AND data_digest IS NOT NULL";
     cr_expect_eq(harness_sql(srv.conninfo, digested), 1, "a written row keeps its text's digest");
     const char *lines[] = {first, reordered, first, CONCEPT("U", "S", "c", "Same", ",\"retired\":true")};
     const int versions[] = {1, 1, 1, 2};
     for (int i = 0; i < 4; i++) {
         if (i == 2) /* as a row written before the digest was kept */
-            harness_sql(srv.conninfo, "UPDATE concepts SET data_md5 = NULL WHERE mnemonic = 'c'");
+            harness_sql(srv.conninfo, "UPDATE concepts SET data_digest = NULL WHERE mnemonic = 'c'");
         a = apply_text(lines[i], "root", true, true);
         expect_result(a, 1, "UPDATE", 200, NULL);
         cr_expect_eq(strstr(a->results[0].message, "unchanged") != NULL, versions[i] == 1,
