@@ -73,7 +73,9 @@ static const db_stmt stmt_insert[] = {
 
 /* The superseded version goes to history with seq_to = the seq that replaced it. The FOR
  * UPDATE makes "old" the latest committed row even when another transaction changed it
- * after this statement's snapshot. */
+ * after this statement's snapshot. A row equal to its line but without that line's digest
+ * (written before migration 0013, or from other text of the same JSON) is given the digest
+ * alone ("touched": no new version), so its next equal line needs no update statement. */
 #define CONTENT_UPDATE(table, history, fk, extra_set)                                              \
     "WITH u AS (SELECT * FROM " MAPPING_INPUT "),"                                                 \
     " old AS (SELECT t.id, t.repo_id, t.version, t.seq, t.data, t.retired, t.updated_by,"         \
@@ -81,7 +83,7 @@ static const db_stmt stmt_insert[] = {
     " WHERE coalesce(u.data, t.data) IS DISTINCT FROM t.data OR u.retired <> t.retired"            \
     " FOR UPDATE OF t),"                                                                           \
     " upd AS (UPDATE " table " t SET data = coalesce(u.data, t.data),"                             \
-    " data_digest = CASE WHEN u.data IS NULL THEN t.data_digest ELSE u.digest END,"                     \
+    " data_digest = CASE WHEN u.data IS NULL THEN t.data_digest ELSE u.digest END,"               \
     " retired = u.retired,"                                                                        \
     " version = t.version + 1, seq = nextval('change_seq'), updated_by = $13,"                    \
     " updated_at = now()" extra_set " FROM u JOIN old ON old.id = u.repo_id WHERE t.id = old.id" \
@@ -90,7 +92,10 @@ static const db_stmt stmt_insert[] = {
     " old.updated_by AS old_by, old.updated_at AS old_at),"                                       \
     " hist AS (INSERT INTO " history " (" fk ", repo_id, version, seq, seq_to, data, retired,"    \
     " created_by, created_at) SELECT id, repo_id, old_version, old_seq, seq, old_data,"           \
-    " old_retired, old_by, old_at FROM upd)"                                                       \
+    " old_retired, old_by, old_at FROM upd),"                                                      \
+    " touched AS (UPDATE " table " t SET data_digest = u.digest FROM u WHERE t.id = u.repo_id"     \
+    " AND u.data IS NOT NULL AND t.data_digest IS DISTINCT FROM u.digest AND t.data = u.data"     \
+    " AND t.retired = u.retired)"                                                                  \
     " SELECT u.ord, upd.version FROM u JOIN upd ON upd.id = u.repo_id"
 
 #define MAPPING_SET_TARGET(col) ", " col " = CASE WHEN u.data IS NULL THEN t." col " ELSE u." col " END"

@@ -302,7 +302,8 @@ Test(store, versions_freeze_content_and_history_is_kept) {
 
 /* An unchanged line is told by the stored digest of its text, without an update; a line of
  * other text with the same content (keys in another order), a row without a digest (written
- * before migration 0013) and a retired flag that differs take the full comparison. */
+ * before migration 0013) and a retired flag that differs take the full comparison, which gives
+ * an equal row the line's digest (no new version). */
 Test(store, unchanged_lines_are_told_by_their_digest) {
     static const char first[] = CONCEPT("U", "S", "c", "Same", "");
     static const char reordered[] =
@@ -322,6 +323,7 @@ Test(store, unchanged_lines_are_told_by_their_digest) {
             harness_sql(srv.conninfo, "UPDATE concepts SET data_digest = NULL WHERE mnemonic = 'c'");
         a = apply_text(lines[i], "root", true, true);
         expect_result(a, 1, "UPDATE", 200, NULL);
+        cr_expect_eq(harness_sql(srv.conninfo, digested), 1, "line %d: the row has a digest", i);
         cr_expect_eq(strstr(a->results[0].message, "unchanged") != NULL, versions[i] == 1,
                      "line %d: %s", i, a->results[0].message);
         applied_free(a);
