@@ -72,41 +72,50 @@ static long write_file(const char *path, long n, int variant) {
     return size;
 }
 
-/* The reference: COPY the create file's concepts into a scratch table shaped like concepts,
- * with the same unique keys. Returns rows/s and sets *out_mb_s (bytes of the file per s). */
-static double copy_reference(const char *conninfo, const char *path, long file_bytes,
-                             double *out_mb_s) {
+/* COPYs path's lines, on one connection, into a scratch table (dropped after): with
+ * as_concepts, each concept line as a row of a table shaped like concepts, with the same unique
+ * keys (the import's reference); else every line as it is, into an unindexed text column (the
+ * upload's reference). Returns the seconds the COPY took; *out_rows the rows it wrote. */
+static double copy_timed(const char *conninfo, const char *path, bool as_concepts,
+                         long *out_rows) {
     PGconn *pg = PQconnectdb(conninfo);
     if (PQstatus(pg) != CONNECTION_OK)
         die(PQerrorMessage(pg));
-    PQclear(PQexec(pg, "DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy (LIKE concepts "
-                       "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)"));
+    PQclear(PQexec(pg, as_concepts ? "DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy"
+                                     " (LIKE concepts INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
+                                     " INCLUDING INDEXES)"
+                                   : "DROP TABLE IF EXISTS bench_copy; CREATE TABLE bench_copy"
+                                     " (line text)"));
     FILE *in = fopen(path, "r");
     char *line = NULL, *buf = malloc(1 << 20);
     size_t cap = 0, len = 0;
     ssize_t n;
     long rows = 0;
     double start = now_s();
-    PGresult *res = PQexec(pg, "COPY bench_copy (id, repo_id, mnemonic, url, data, seq, "
-                               "created_by, updated_by) FROM STDIN");
+    PGresult *res = PQexec(pg, as_concepts ? "COPY bench_copy (id, repo_id, mnemonic, url, data,"
+                                             " seq, created_by, updated_by) FROM STDIN"
+                                           : "COPY bench_copy (line) FROM STDIN");
     if (PQresultStatus(res) != PGRES_COPY_IN)
         die(PQerrorMessage(pg));
     PQclear(res);
     while ((n = getline(&line, &cap, in)) > 0) {
-        if (strstr(line, "\"Concept\"") == NULL)
+        if (as_concepts && strstr(line, "\"Concept\"") == NULL)
             continue;
         if (len + (size_t)n * 2 + 200 > (1 << 20)) {
             PQputCopyData(pg, buf, (int)len);
             len = 0;
         }
-        len += (size_t)sprintf(buf + len, "%ld\t1\tc%ld\t/orgs/Bench/sources/S/concepts/c%ld/\t", rows,
-                               rows, rows);
+        if (as_concepts)
+            len += (size_t)sprintf(buf + len, "%ld\t1\tc%ld\t/orgs/Bench/sources/S/concepts/c%ld/\t",
+                                   rows, rows, rows);
         for (ssize_t i = 0; i < n - 1; i++) {
             if (line[i] == '\\')
                 buf[len++] = '\\';
             buf[len++] = line[i];
         }
-        len += (size_t)sprintf(buf + len, "\t%ld\tbench\tbench\n", rows);
+        if (as_concepts)
+            len += (size_t)sprintf(buf + len, "\t%ld\tbench\tbench", rows);
+        buf[len++] = '\n';
         rows++;
     }
     PQputCopyData(pg, buf, (int)len);
@@ -122,52 +131,8 @@ static double copy_reference(const char *conninfo, const char *path, long file_b
     free(buf);
     free(line);
     fclose(in);
-    *out_mb_s = (double)file_bytes / 1e6 / elapsed;
-    return (double)rows / elapsed;
-}
-
-/* The upload's reference: COPY of the file's raw lines, as they are, into an unindexed text
- * column. Returns MB/s of the file's bytes. */
-static double copy_raw_reference(const char *conninfo, const char *path, long file_bytes) {
-    PGconn *pg = PQconnectdb(conninfo);
-    if (PQstatus(pg) != CONNECTION_OK)
-        die(PQerrorMessage(pg));
-    PQclear(PQexec(pg, "DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw (line text)"));
-    FILE *in = fopen(path, "r");
-    char *line = NULL, *buf = malloc(1 << 20);
-    size_t cap = 0, len = 0;
-    ssize_t n;
-    double start = now_s();
-    PGresult *res = PQexec(pg, "COPY bench_raw (line) FROM STDIN");
-    if (PQresultStatus(res) != PGRES_COPY_IN)
-        die(PQerrorMessage(pg));
-    PQclear(res);
-    while ((n = getline(&line, &cap, in)) > 0) {
-        if (len + (size_t)n * 2 + 2 > (1 << 20)) {
-            PQputCopyData(pg, buf, (int)len);
-            len = 0;
-        }
-        for (ssize_t i = 0; i < n - 1; i++) {
-            if (line[i] == '\\')
-                buf[len++] = '\\';
-            buf[len++] = line[i];
-        }
-        buf[len++] = '\n';
-    }
-    PQputCopyData(pg, buf, (int)len);
-    PQputCopyEnd(pg, NULL);
-    while ((res = PQgetResult(pg)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            die(PQerrorMessage(pg));
-        PQclear(res);
-    }
-    double elapsed = now_s() - start;
-    PQclear(PQexec(pg, "DROP TABLE bench_raw"));
-    PQfinish(pg);
-    free(buf);
-    free(line);
-    fclose(in);
-    return (double)file_bytes / 1e6 / elapsed;
+    *out_rows = rows;
+    return elapsed;
 }
 
 /* The database's WAL position now, in bytes. */
@@ -426,8 +391,10 @@ int main(int argc, char **argv) {
     long idle_rss = rss_kb(server);
     peak_rss = idle_rss;
 
-    double copy_mb_s = 0, copy_rows_s = copy_reference(conninfo, files[0], bytes[0], &copy_mb_s);
-    double raw_mb_s = copy_raw_reference(conninfo, files[0], bytes[0]);
+    long copy_rows, raw_rows;
+    double copy_s = copy_timed(conninfo, files[0], true, &copy_rows);
+    double copy_rows_s = (double)copy_rows / copy_s, copy_mb_s = (double)bytes[0] / 1e6 / copy_s;
+    double raw_mb_s = (double)bytes[0] / 1e6 / copy_timed(conninfo, files[0], false, &raw_rows);
     double start_p50, start_p99 = start_latency("http://127.0.0.1:18765", dir, &start_p50);
     PGconn *wal = PQconnectdb(conninfo);
     if (PQstatus(wal) != CONNECTION_OK)

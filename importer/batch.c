@@ -8,7 +8,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define BATCH_ATTEMPTS 3 /* a batch that failed inside the database (deadlock, ...) */
 

@@ -90,22 +90,20 @@ header_watch_conn *header_watch_open(header_watch *hw, const void *conn) {
     return c;
 }
 
-void header_watch_arrived(header_watch *hw, header_watch_conn *c) {
+/* Marks c as awaiting headers (since now) or not. NULL does nothing. */
+static void header_watch_mark(header_watch *hw, header_watch_conn *c, bool awaiting) {
     if (c == NULL)
         return;
     pthread_mutex_lock(&hw->lock);
-    c->awaiting = false;
+    if (awaiting)
+        clock_gettime(CLOCK_MONOTONIC, &c->since);
+    c->awaiting = awaiting;
     pthread_mutex_unlock(&hw->lock);
 }
 
-void header_watch_awaiting(header_watch *hw, header_watch_conn *c) {
-    if (c == NULL)
-        return;
-    pthread_mutex_lock(&hw->lock);
-    clock_gettime(CLOCK_MONOTONIC, &c->since);
-    c->awaiting = true;
-    pthread_mutex_unlock(&hw->lock);
-}
+void header_watch_arrived(header_watch *hw, header_watch_conn *c) { header_watch_mark(hw, c, false); }
+
+void header_watch_awaiting(header_watch *hw, header_watch_conn *c) { header_watch_mark(hw, c, true); }
 
 void header_watch_close(header_watch *hw, header_watch_conn *c) {
     if (c == NULL)
