@@ -1,6 +1,7 @@
 #include "tasks.h"
 
 #include "array.h"
+#include "chunks.h"
 #include "compact.h"
 #include "error.h"
 #include "notify.h"
@@ -10,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define UPLOAD_BUFFER (256 * 1024) /* COPY data is sent in pieces of about this size */
 
 #define TASK_COLUMNS                                                                               \
     "t.id, t.username, t.queue, t.named, t.state, t.update_if_exists, t.test_mode, t.total,"     \
@@ -23,6 +22,12 @@
     " coalesce((SELECT f.name FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"                   \
     " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors, t.partitions, t.batch_bytes,"  \
     " t.parallel"
+
+/* The text of line k of chunk c (migrations/0015), NULL when the upload flagged it: a slice of
+ * the out-of-line body, read without the rest of it. */
+#define CHUNK_LINE_TEXT                                                                            \
+    "CASE WHEN c.errors[i.k] IS NULL THEN convert_from(substring(c.body FROM c.starts[i.k] + 1"   \
+    " FOR c.starts[i.k + 1] - c.starts[i.k]), 'UTF8') END"
 
 /* The counters of task t, summed over its committed batches (a FROM item named b). */
 #define TASK_COUNTERS                                                                              \
@@ -88,14 +93,6 @@ static const db_stmt stmt_claim = {
     " SELECT " TASK_COLUMNS " FROM t CROSS JOIN LATERAL (SELECT 0 AS processed, 0 AS created,"
     " 0 AS updated, 0 AS deleted, 0 AS skipped, 0 AS failed, 0 AS pruned) b",
     2};
-static const db_stmt stmt_lines = {
-    "tasks_lines",
-    "SELECT line_no, text, coalesce(error, '') FROM (SELECT line_no, text, error,"
-    " coalesce(octet_length(text), 0) AS len, coalesce(sum(octet_length(text)) OVER (ORDER BY"
-    " line_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM import_lines"
-    " WHERE task_id = $1 AND line_no > $2::integer ORDER BY line_no LIMIT $3::integer) l"
-    " WHERE before = 0 OR before + len <= $4::bigint ORDER BY line_no",
-    4};
 /* Records one batch, fenced by the lease: no row when another worker holds the task now; a
  * row with inserted = 0 when this batch had already committed (a stale worker's twin). */
 static const db_stmt stmt_record = {
@@ -222,8 +219,10 @@ static const db_stmt stmt_stream = {
     " min(line_no) OVER (PARTITION BY root, action) AS action_first,"
     " min(line_no) OVER (PARTITION BY root, action, status) AS status_first"
     " FROM import_results WHERE task_id = $1) r"
-    " LEFT JOIN import_lines l ON l.task_id = r.task_id AND l.line_no = r.line_no"
-    " ORDER BY r.root_first, r.action_first, r.status_first, r.line_no",
+    " LEFT JOIN LATERAL (SELECT " CHUNK_LINE_TEXT " AS text FROM import_chunks c"
+    " CROSS JOIN LATERAL (SELECT r.line_no - c.first_line + 1 AS k) i"
+    " WHERE c.task_id = r.task_id AND c.last_line >= r.line_no ORDER BY c.last_line LIMIT 1) l"
+    " ON true ORDER BY r.root_first, r.action_first, r.status_first, r.line_no",
     1};
 
 /* The tasks of a list (NULL filters match all), newest first: how many, and one page. */
@@ -242,12 +241,21 @@ static const db_stmt stmt_list = {
     " LIMIT $4::bigint OFFSET $5::bigint) t" TASK_COUNTERS " ORDER BY t.created_at DESC, t.id",
     7};
 
+/* Each chunk's lines are numbered by k; a line's text is sliced out of its chunk only when the
+ * line is kept. Lines the upload flagged have no text to give back. The task's results are
+ * gathered once (narrow: line and status) for a hash join; joined to the view directly, the
+ * planner unnested every batch once per line. The test on the status is not strict, so the
+ * outer join stays one: reduced to an inner join, the planner (which takes an unnested batch
+ * for 10 rows) scanned the gathered results once per line. */
 static const db_stmt stmt_failed = {
     "tasks_failed_lines",
-    "SELECT l.text FROM import_lines l LEFT JOIN import_results r"
-    " ON r.task_id = l.task_id AND r.line_no = l.line_no WHERE l.task_id = $1"
-    " AND l.text IS NOT NULL AND (r.status >= 400 OR (r.line_no IS NULL AND $2::boolean))"
-    " ORDER BY l.line_no",
+    "WITH r AS MATERIALIZED (SELECT line_no, status FROM import_results WHERE task_id = $1)"
+    " SELECT " CHUNK_LINE_TEXT " FROM import_chunks c"
+    " CROSS JOIN LATERAL generate_series(1, c.last_line - c.first_line + 1) i(k)"
+    " LEFT JOIN r ON r.line_no = c.first_line + i.k - 1"
+    " WHERE c.task_id = $1 AND (c.errors IS NULL OR c.errors[i.k] IS NULL)"
+    " AND coalesce(r.status, CASE WHEN $2::boolean THEN 400 ELSE 0 END) >= 400"
+    " ORDER BY c.last_line, i.k",
     2};
 
 /* ---- upload ---- */
@@ -259,22 +267,23 @@ struct db_upload {
     bool update_if_exists, test_mode; /* the options the commit writes */
     int batch_size, parallel, partitions;
     int64_t batch_bytes;
-    char *buf;
-    size_t len;
+    db_chunks *chunks; /* the lines' COPY */
 };
 
 /* Starts the COPY of task's lines in the transaction just begun (err: how that went). */
 static int db_upload_open(db_conn *conn, const db_task *task, int err, db_upload **out) {
+    db_chunks *chunks = NULL;
     if (err == 0)
-        err = db_copy_begin(conn, "COPY import_lines (task_id, line_no, text, error) FROM STDIN");
+        err = db_chunks_begin(conn, task->id, &chunks);
     if (err < 0) {
         db_rollback(conn);
         return err;
     }
     db_upload *u = calloc(1, sizeof *u);
-    if (u == NULL || (u->buf = malloc(UPLOAD_BUFFER + 64)) == NULL)
+    if (u == NULL)
         abort();
     u->conn = conn;
+    u->chunks = chunks;
     snprintf(u->task_id, sizeof u->task_id, "%s", task->id);
     snprintf(u->username, sizeof u->username, "%s", task->username);
     db_upload_options(u, task);
@@ -313,69 +322,21 @@ int db_fetch_begin(db_conn *conn, const db_task *task, db_upload **out) {
     return db_upload_open(conn, task, db_begin(conn), out);
 }
 
-/* Sends the buffered rows. */
-static int db_upload_flush(db_upload *u) {
-    int err = u->len > 0 ? db_copy_put(u->conn, u->buf, u->len) : 0;
-    u->len = 0;
-    return err;
-}
-
-/* Appends text to the buffer in COPY's text format, flushing as it fills. Spans without a
- * character to escape are copied whole: most of a JSON line is such a span. */
-static int db_upload_put(db_upload *u, const char *text, size_t len, bool escape) {
-    size_t i = 0;
-    while (i < len) {
-        if (u->len + 2 > UPLOAD_BUFFER) {
-            int err = db_upload_flush(u);
-            if (err < 0)
-                return err;
-        }
-        size_t span = 0, room = UPLOAD_BUFFER - u->len;
-        while (i + span < len && span < room &&
-               !(escape && (text[i + span] == '\\' || text[i + span] == '\t' ||
-                            text[i + span] == '\r' || text[i + span] == '\n')))
-            span++;
-        memcpy(u->buf + u->len, text + i, span);
-        u->len += span;
-        i += span;
-        if (i < len && span < room) { /* a character to escape */
-            char c = text[i++];
-            u->buf[u->len++] = '\\';
-            u->buf[u->len++] = c == '\t' ? 't' : c == '\r' ? 'r' : c == '\n' ? 'n' : '\\';
-        }
-    }
-    return 0;
-}
-
 int db_upload_line(db_upload *u, int64_t line_no, const char *text, size_t len,
                    const char *error_code) {
-    char number[32];
-    int n = snprintf(number, sizeof number, "\t%lld\t", (long long)line_no);
-    int err;
-    if ((err = db_upload_put(u, u->task_id, strlen(u->task_id), true)) < 0 ||
-        (err = db_upload_put(u, number, (size_t)n, false)) < 0)
-        return err;
-    if (text != NULL)
-        err = db_upload_put(u, text, len, true);
-    else
-        err = db_upload_put(u, "\\N", 2, false);
-    if (err == 0)
-        err = db_upload_put(u, "\t", 1, false);
-    if (err == 0)
-        err = error_code ? db_upload_put(u, error_code, strlen(error_code), true)
-                         : db_upload_put(u, "\\N", 2, false);
-    return err < 0 ? err : db_upload_put(u, "\n", 1, false);
+    return db_chunks_line(u->chunks, line_no, text, len, error_code);
+}
+
+/* Ends the lines' COPY (error NULL) or abandons it; the writer is gone after either. */
+static int db_upload_close_copy(db_upload *u, const char *error) {
+    db_chunks *chunks = u->chunks;
+    u->chunks = NULL;
+    return chunks ? db_chunks_end(chunks, error) : 0;
 }
 
 static void db_upload_free(db_upload *u) {
-    free(u->buf);
+    db_upload_close_copy(u, "upload abandoned");
     free(u);
-}
-
-/* Sends what is buffered and ends the COPY. */
-static int db_upload_close_copy(db_upload *u) {
-    int err = db_upload_flush(u);
-    return err == 0 ? db_copy_end(u->conn, NULL) : err;
 }
 
 /* Commits u's transaction when err is 0, else rolls it back; frees u; returns err or the
@@ -414,7 +375,7 @@ static int db_upload_complete(db_upload *u, const unsigned char sha256[32], int6
                             partitions.s,  batch_bytes.s};
     const int lengths[] = {0, 32, 0, 0, 0, 0, 0, 0, 0, 0};
     const int formats[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
-    int err = db_upload_close_copy(u);
+    int err = db_upload_close_copy(u, NULL);
     if (err == 0)
         err = db_exec(conn, &stmt_complete, values, lengths, formats, PGRES_COMMAND_OK, NULL);
     if (err == 0 && idempotency_key != NULL) {
@@ -447,7 +408,7 @@ int db_fetch_commit(db_upload *u, int64_t lease, int64_t total) {
     db_int lease_text = db_int_text(lease);
     db_int total_text = db_int_text(total);
     const char *values[] = {u->task_id, lease_text.s, total_text.s};
-    int err = db_upload_close_copy(u);
+    int err = db_upload_close_copy(u, NULL);
     PGresult *res = NULL;
     if (err == 0)
         err = db_exec_row(u->conn, &stmt_fetched, values, &res);
@@ -468,7 +429,7 @@ int db_idempotency_find(db_conn *conn, const char *username, const char *idempot
 }
 
 void db_upload_abort(db_upload *u) {
-    db_copy_end(u->conn, "upload abandoned");
+    db_upload_close_copy(u, "upload abandoned");
     db_rollback(u->conn);
     db_upload_free(u);
 }
@@ -518,46 +479,6 @@ int db_tasks_claim(db_conn *conn, const char *worker, bool test_mode_too, db_tas
     db_task_read(res, 0, out);
     PQclear(res);
     return 0;
-}
-
-struct db_lines {
-    PGresult *res;
-};
-
-int db_tasks_lines(db_conn *conn, const char *task_id, int64_t after, long limit,
-                   int64_t max_bytes, db_lines **out) {
-    db_int after_text = db_int_text(after);
-    db_int limit_text = db_int_text(limit);
-    db_int bytes_text = db_int_text(max_bytes);
-    const char *values[] = {task_id, after_text.s, limit_text.s, bytes_text.s};
-    PGresult *res = NULL;
-    int err = db_exec_text(conn, &stmt_lines, values, PGRES_TUPLES_OK, &res);
-    if (err < 0)
-        return err;
-    db_lines *lines = malloc(sizeof *lines);
-    if (lines == NULL)
-        abort();
-    lines->res = res;
-    *out = lines;
-    return 0;
-}
-
-size_t db_lines_count(const db_lines *lines) { return (size_t)PQntuples(lines->res); }
-
-const char *db_lines_get(const db_lines *lines, size_t i, int64_t *number, size_t *len,
-                         const char **error_code) {
-    *number = strtoll(PQgetvalue(lines->res, (int)i, 0), NULL, 10);
-    *len = (size_t)PQgetlength(lines->res, (int)i, 1);
-    const char *error = PQgetvalue(lines->res, (int)i, 2);
-    *error_code = error[0] != '\0' ? error : NULL;
-    return PQgetisnull(lines->res, (int)i, 1) ? NULL : PQgetvalue(lines->res, (int)i, 1);
-}
-
-void db_lines_free(db_lines *lines) {
-    if (lines == NULL)
-        return;
-    PQclear(lines->res);
-    free(lines);
 }
 
 enum { R_LINE, R_ROOT, R_ACTION, R_STATUS, R_TYPE, R_URL, R_REPO, R_OWNER, R_MESSAGE, R_CODE,

@@ -105,17 +105,6 @@ int db_fetch_begin(db_conn *conn, const db_task *task, db_upload **out);
  * Frees u either way. */
 int db_fetch_commit(db_upload *u, int64_t lease, int64_t total);
 
-/* Lines of a task after line after, in order: at most limit, and no more than max_bytes of
- * text (though always the first, however long), so a read of huge lines stays small. */
-typedef struct db_lines db_lines;
-int db_tasks_lines(db_conn *conn, const char *task_id, int64_t after, long limit,
-                   int64_t max_bytes, db_lines **out);
-size_t db_lines_count(const db_lines *lines);
-/* Line i: its number, text (NULL when the upload flagged it) with *len, and error code. */
-const char *db_lines_get(const db_lines *lines, size_t i, int64_t *number, size_t *len,
-                         const char **error_code);
-void db_lines_free(db_lines *lines);
-
 /* One line's result as stored. */
 typedef struct db_result {
     int64_t line;

@@ -1,5 +1,6 @@
 #include "waves.h"
 
+#include "chunks.h"
 #include "error.h"
 #include "plan.h"
 
@@ -215,7 +216,7 @@ static int waves_plan(waves_task *t) {
     int stop = 0, err = 0;
     while (stop == 0) {
         db_lines *lines = NULL;
-        if ((err = db_tasks_lines(t->conn, task->id, after, WAVES_READ_LINES, WAVES_READ_BYTES,
+        if ((err = db_lines_read(t->conn, task->id, after, WAVES_READ_LINES, WAVES_READ_BYTES,
                                   &lines)) < 0)
             break;
         size_t n = db_lines_count(lines);

@@ -498,8 +498,110 @@ Test(crash, finished_tasks_are_purged_after_the_retention) {
     for (int i = 0; i < 100 && harness_sql(conninfo, "SELECT count(*) FROM import_tasks") > 1; i++)
         usleep(50 * 1000);
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks"), 1, "only the recent task stays");
-    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_lines"), 0);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_chunks"), 0);
     cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM import_results"), 0);
+    cr_expect_eq(harness_server_stop(&node), 0);
+}
+
+/* ---- upgrade ------------------------------------------------------------------------------- */
+
+/* The lines of the upgrade test's tasks that are not concepts of the org file: a concept of a
+ * missing source (404, its text given back by result=failed) and, in the second, a line the
+ * upload flags. */
+#define UPGRADE_MISSING "{\"type\":\"Concept\",\"id\":\"x\",\"concept_class\":\"M\",\"datatype\":\"N\"," \
+                        "\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"O\"," \
+                        "\"owner_type\":\"Organization\",\"source\":\"Missing\"}"
+
+/* POSTs the org file of org with extra appended to the named queue "up" of s; returns the task
+ * id in out, or "" when the node died before answering (tolerated when may_die). */
+static void submit_upgrade_file(harness_server *s, const char *org, const char *extra,
+                                bool may_die, char *out, size_t out_len) {
+    size_t len;
+    char *text = org_file_of(org, LINES, &len);
+    text = realloc(text, len + strlen(extra) + 1);
+    memcpy(text + len, extra, strlen(extra) + 1);
+    len += strlen(extra);
+    harness_response *r = harness_try_request_bytes(s, "POST", "/manage/bulkimport/?queue=up", ROOT,
+                                                    text, len);
+    free(text);
+    if (!may_die && (r == NULL || r->status != 202)) {
+        static char log[16384];
+        harness_read_file(s->log_path, log, sizeof log);
+        cr_assert_fail("%s; the node's log: %s", r ? r->body : "no answer", log);
+    }
+    snprintf(out, out_len, "%s", r != NULL && r->status == 202 ? harness_json_string(r, "task") : "");
+    harness_response_free(r);
+}
+
+/* A database written before migration 0015 (uploads stored one row per line) holds a task
+ * STARTED by a node that died mid-task, with batches committed, and one PENDING behind it in
+ * its named queue. This version migrates the stored uploads to chunks and finishes both,
+ * every line exactly once: the first from its checkpoint, the second whole, its flagged line
+ * still flagged, the failed line's text still given back as submitted. */
+Test(crash, tasks_stored_before_the_upgrade_finish_after_it_exactly_once) {
+    char conninfo[512], first[256], second[256], sql[1024];
+    harness_database_create(conninfo, sizeof conninfo);
+    harness_server node;
+    start_node_of(&node, conninfo, "after_batch_commit:3", "1");
+    submit_upgrade_file(&node, "O", UPGRADE_MISSING "\n", true, first, sizeof first);
+    cr_assert_eq(wait_exit_code(&node, 120), 137, "the fault fired");
+    /* A node that does not rescue the dead node's task queues the second one behind it. */
+    const char *args[] = {"--database-url", conninfo, "--root-token", HARNESS_ROOT_TOKEN,
+                          "--workers", "1", "--rescue-after-ms", "600000", NULL};
+    harness_server_start(&node, args);
+    submit_upgrade_file(&node, "P", "\xff\xfe not UTF-8\n" UPGRADE_MISSING "\n", false, second,
+                        sizeof second);
+    cr_assert_eq(harness_server_stop(&node), 0);
+    cr_assert_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks WHERE state = 'STARTED'"
+                                       " AND checkpoint > 0"), 1, "the first is mid-task");
+    cr_assert_eq(harness_sql(conninfo, "SELECT count(*) FROM import_tasks WHERE state = 'PENDING'"), 1);
+    cr_assert_eq(harness_sql(conninfo, "SELECT count(*) FROM import_batches"), 3);
+
+    harness_sql(conninfo, harness_fixture(BI_SOURCE_DIR "/tests/fixtures/upgrade/before_0015.sql"));
+    cr_assert_eq(harness_sql(conninfo, "SELECT count(*) FROM import_lines"), 2 * LINES + 3);
+    cr_assert_eq(harness_sql(conninfo, "SELECT count(*) FROM import_lines WHERE error = 'invalid_utf8'"), 1);
+
+    start_node(&node, conninfo, NULL);
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM pg_tables WHERE tablename = 'import_lines'"), 0);
+    cr_expect_eq(harness_sql(conninfo, "SELECT sum(last_line - first_line + 1) FROM import_chunks"),
+                 2 * LINES + 3, "every stored line converted");
+    if (first[0] == '\0') { /* the node died before its answer: the task is the oldest */
+        harness_response *l = harness_request(&node, "GET", "/manage/bulkimport/?queue=up", ROOT, NULL);
+        int n = cJSON_GetArraySize(l->json);
+        snprintf(first, sizeof first, "%s",
+                 cJSON_GetObjectItem(cJSON_GetArrayItem(l->json, n - 1), "task")->valuestring);
+        harness_response_free(l);
+    }
+    char state[16] = "";
+    wait_final(&node, second, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    wait_final(&node, first, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    const char *tasks[] = {first, second};
+    for (int t = 0; t < 2; t++) {
+        int lines = LINES + 1 + t;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks t WHERE id = '%s' AND total = %d"
+                                  " AND checkpoint = %d AND (SELECT (sum(processed), sum(created),"
+                                  " sum(failed)) = (%d, %d, %d) FROM import_batches WHERE task_id = t.id)",
+                 tasks[t], lines, lines, lines, LINES, 1 + t);
+        cr_expect_eq(harness_sql(conninfo, sql), 1, "task %d's counters", t);
+        snprintf(sql, sizeof sql, "SELECT (count(DISTINCT line_no) = count(*) AND count(*) = %d)::integer"
+                                  " FROM import_results WHERE task_id = '%s'", lines, tasks[t]);
+        cr_expect_eq(harness_sql(conninfo, sql), 1, "task %d: one result per line", t);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_results WHERE task_id = '%s'"
+                                  " AND action = 'NEW' AND status = 201", tasks[t]);
+        cr_expect_eq(harness_sql(conninfo, sql), LINES, "task %d: every line applied once", t);
+        char path[400];
+        snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=failed", tasks[t]);
+        harness_response *r = harness_request(&node, "GET", path, ROOT, NULL);
+        cr_expect_str_eq(r->body, UPGRADE_MISSING "\n", "task %d's failed line, as submitted", t);
+        harness_response_free(r);
+    }
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_results WHERE task_id = '%s'"
+                              " AND line_no = %d AND error_code = 'invalid_utf8'", second, LINES + 1);
+    cr_expect_eq(harness_sql(conninfo, sql), 1, "the flagged line is still flagged");
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concepts"), 2L * (LINES - 2));
+    cr_expect_eq(harness_sql(conninfo, "SELECT count(*) FROM concept_versions"), 0, "none applied twice");
     cr_expect_eq(harness_server_stop(&node), 0);
 }
 

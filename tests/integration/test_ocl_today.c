@@ -208,7 +208,7 @@ Test(ocl_today, option_errors_name_the_option_wherever_it_came_from) {
     harness_response *r = harness_request(&srv, "GET", "/importers/bulk-import/?sort=id", ROOT, NULL);
     cr_expect_eq(r->status, 400, "a list takes no unknown parameter: %s", r->body);
     harness_response_free(r);
-    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_lines l WHERE NOT EXISTS"
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_chunks l WHERE NOT EXISTS"
                                            " (SELECT 1 FROM import_tasks t WHERE t.id = l.task_id)"), 0,
                  "nothing half-stored");
 }

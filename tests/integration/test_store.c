@@ -658,7 +658,7 @@ Test(store, a_purged_users_tasks_leave_nothing_behind) {
     expect_result(a, 1, "DELETE", 204, NULL);
     applied_free(a);
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks WHERE username = 'gone'"), 0);
-    static const char *const orphans[] = {"import_batches", "import_lines", "webhook_deliveries"};
+    static const char *const orphans[] = {"import_batches", "import_chunks", "webhook_deliveries"};
     for (size_t i = 0; i < sizeof orphans / sizeof orphans[0]; i++) {
         char sql[256];
         snprintf(sql, sizeof sql,

@@ -367,7 +367,7 @@ Test(file_url, downloads_import_and_failures_say_why) {
              "SELECT count(*) FROM import_tasks WHERE id = '%s' AND error LIKE"
              " 'file_url download failed: the file is larger than 16384 bytes%%' AND total = 0", id);
     cr_expect_eq(harness_sql(s.conninfo, sql), 1, "the size limit is not the task's error");
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_lines WHERE task_id = '%s'", id);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_chunks WHERE task_id = '%s'", id);
     cr_expect_eq(harness_sql(s.conninfo, sql), 0, "a failed download stores no line");
 
     /* A URL and a body at once, a bad scheme: 400 before anything is queued. */
