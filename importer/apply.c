@@ -210,6 +210,13 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
     rules_error rerr;
     jsontext_error jerr = {0};
     int rc = 0;
+    /* Field by field: the batch's lines are not zeroed whole (see rules_line_clear). */
+    l->json = NULL;
+    l->pending = l->wrote = false;
+    l->data = l->data_owned = NULL;
+    l->data_len = 0;
+    l->version = 0;
+    rules_line_clear(&l->rl);
     /* First what jsonb would refuse (cJSON is lenient), so no such line reaches a statement. */
     if (jsontext_scan(text, len, APPLY_JSON_DEPTH, NULL, NULL, &jerr) != 0 ||
         (l->json = cJSON_ParseWithLength(text, len)) == NULL) {
@@ -285,7 +292,7 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
 int apply_lines(db_conn *conn, const db_user *caller, const apply_options *opt,
                 const char *const *lines, const size_t *lens, const int64_t *numbers, size_t n,
                 apply_result *results) {
-    apply_ctx ctx = {conn, caller, opt, calloc(n ? n : 1, sizeof(apply_line)), results};
+    apply_ctx ctx = {conn, caller, opt, malloc((n ? n : 1) * sizeof(apply_line)), results};
     if (ctx.lines == NULL)
         abort();
     memset(results, 0, n * sizeof *results);

@@ -404,11 +404,29 @@ static void rules_set_urls(rules_line *out) {
     }
 }
 
-int rules_check_line(const cJSON *line, rules_line *out, rules_error *err) {
-    memset(out, 0, sizeof *out);
-    memset(err, 0, sizeof *err);
+void rules_line_clear(rules_line *out) {
     out->type = RULES_NO_TYPE;
+    out->action = RULES_CREATE_OR_UPDATE;
+    out->ref.kind = 0;
+    out->ref.owner_type = 0;
+    out->ref.repo_type = 0;
+    out->ref.owner[0] = out->ref.repo[0] = out->ref.repo_version[0] = '\0';
+    out->ref.id[0] = out->ref.version[0] = '\0';
+    out->url[0] = out->parent_url[0] = '\0';
     strcpy(out->root, "/");
+    out->has_public_access = false;
+    out->public_access = 0;
+    out->has_retired = out->retired = false;
+    out->map_type[0] = out->from_concept_url[0] = out->to_concept_url[0] = '\0';
+    out->to_source_url[0] = out->to_concept_code[0] = '\0';
+    out->expressions = NULL;
+    out->cascade_mappings = false;
+}
+
+int rules_check_line(const cJSON *line, rules_line *out, rules_error *err) {
+    rules_line_clear(out);
+    err->code = 0;
+    err->field[0] = err->message[0] = '\0';
     if (!cJSON_IsObject(line))
         return rules_fail(err, BI_ENOTOBJECT, "", "the line must be a JSON object");
 
