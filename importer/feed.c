@@ -94,7 +94,8 @@ static int feed_take(const char *data, size_t len, void *ctx) {
         int err = db_upload_begin(ff->conn, &ff->task, ff->callback_url, &ff->db);
         if (err < 0)
             return err;
-        intake_init(&ff->in, ff->db, (size_t)ff->cfg->max_line_bytes, 0, true);
+        intake_init(&ff->in, ff->db, (size_t)ff->cfg->max_line_bytes, 0, ff->cfg->max_fetch_bytes,
+                    true);
         if (ff->cursor_field != NULL) {
             ff->in.observe = feed_observe;
             ff->in.observe_ctx = ff;
@@ -216,6 +217,11 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
                      f->username);
         }
     }
+    if (err == BI_EINVAL && ff.db != NULL && intake_error(&ff.in)[0])
+        snprintf(out->why, sizeof out->why, "the file %s", intake_error(&ff.in));
+    else if (err == BI_ETOOBIG && ff.db != NULL && ff.in.too_big)
+        snprintf(out->why, sizeof out->why, "the file is larger than %lld bytes once decompressed",
+                 cfg->max_fetch_bytes);
     if (ff.db != NULL)
         db_upload_abort(ff.db);
     intake_fini(&ff.in);

@@ -23,7 +23,8 @@ static int task_run_fetch(const task_run_env *env, db_conn *conn, db_task *task,
         return err;
     intake in;
     intake_init(&in, db, (size_t)env->limits.max_line_bytes,
-                task->test_mode ? env->limits.max_test_mode_lines : 0, false);
+                task->test_mode ? env->limits.max_test_mode_lines : 0, env->limits.max_fetch_bytes,
+                false);
     fetch_download_opts opts = {.any_address = is_root || env->limits.fetch_any_address,
                                 .max_bytes = env->limits.max_fetch_bytes,
                                 .timeout_s = env->limits.fetch_timeout_s,
@@ -34,6 +35,11 @@ static int task_run_fetch(const task_run_env *env, db_conn *conn, db_task *task,
     if (err == BI_ETOOBIG && in.too_many_lines)
         snprintf(why, FETCH_WHY_MAX, "a test_mode import may have at most %d lines",
                  env->limits.max_test_mode_lines);
+    else if (err == BI_ETOOBIG && in.too_big)
+        snprintf(why, FETCH_WHY_MAX, "the file is larger than %lld bytes once decompressed",
+                 (long long)env->limits.max_fetch_bytes);
+    else if (err == BI_EINVAL && intake_error(&in)[0])
+        snprintf(why, FETCH_WHY_MAX, "the file %s", intake_error(&in));
     if (err == 0 && in.lines == 0) {
         snprintf(why, FETCH_WHY_MAX, "the file has no content to import");
         err = BI_EIO;
@@ -45,7 +51,7 @@ static int task_run_fetch(const task_run_env *env, db_conn *conn, db_task *task,
         db_upload_abort(db);
     }
     intake_fini(&in);
-    if (err == BI_ETOOBIG)
+    if (err == BI_ETOOBIG || (err == BI_EINVAL && why[0]))
         err = BI_EIO; /* the task fails with why */
     return err;
 }

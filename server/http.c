@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 /* The response headers scripts of another origin may read (the safelisted ones aside). */
 #define HTTP_EXPOSED_HEADERS                                                                       \
@@ -98,6 +99,7 @@ struct http_stream {
     http_req *req;
     size_t len;
     int err;
+    z_stream *gz; /* the body is gzipped: what is written goes through it into buf */
     char buf[HTTP_STREAM_BUFFER];
 };
 
@@ -105,33 +107,88 @@ http_stream *http_stream_begin(http_req *req, int status, const char *content_ty
     return http_stream_begin_with(req, status, content_type, NULL);
 }
 
-http_stream *http_stream_begin_with(http_req *req, int status, const char *content_type,
-                                    const char *extra_headers) {
-    http_stream *s = malloc(sizeof *s);
+/* Starts s's chunked answer, with Content-Encoding when gzipped. */
+static http_stream *http_stream_start(http_req *req, int status, const char *content_type,
+                                      const char *extra_headers, bool gzip) {
+    http_stream *s = calloc(1, sizeof *s);
     if (s == NULL)
         abort();
     s->req = req;
-    s->len = 0;
-    s->err = 0;
+    if (gzip && ((s->gz = calloc(1, sizeof *s->gz)) == NULL ||
+                 deflateInit2(s->gz, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK))
+        abort();
     mg_printf(req->conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n"
-              "Cache-Control: no-store\r\n%s%s\r\n",
+              "Cache-Control: no-store\r\n%s%s%s\r\n",
               status, mg_get_response_code_text(req->conn, status), content_type, req->cors,
+              gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",
               extra_headers ? extra_headers : "");
     return s;
 }
 
-static int http_stream_flush(http_stream *s) {
+http_stream *http_stream_begin_with(http_req *req, int status, const char *content_type,
+                                    const char *extra_headers) {
+    return http_stream_start(req, status, content_type, extra_headers, false);
+}
+
+/* Whether req's Accept-Encoding takes gzip (a q of 0 refuses it). */
+static bool http_accepts_gzip(http_req *req) {
+    const char *p = mg_get_header(req->conn, "Accept-Encoding");
+    while (p != NULL && *p != '\0') {
+        p += strspn(p, " \t,");
+        size_t name = strcspn(p, " \t;,"), item = strcspn(p, ",");
+        bool gzip = (name == 4 && strncasecmp(p, "gzip", 4) == 0) ||
+                    (name == 6 && strncasecmp(p, "x-gzip", 6) == 0);
+        const char *q = memchr(p, ';', item);
+        if (gzip)
+            return q == NULL || (q = strstr(q, "q=")) == NULL || q > p + item ||
+                   strtod(q + 2, NULL) > 0;
+        p += item;
+    }
+    return false;
+}
+
+http_stream *http_stream_begin_download(http_req *req, int status, const char *content_type) {
+    return http_stream_start(req, status, content_type, NULL, http_accepts_gzip(req));
+}
+
+/* Sends what buf holds as one chunk. */
+static int http_stream_send(http_stream *s) {
     if (s->len > 0 && s->err == 0 && mg_send_chunk(s->req->conn, s->buf, (unsigned)s->len) < 0)
         s->err = BI_EIO;
     s->len = 0;
     return s->err;
 }
 
+/* Deflates len bytes into buf, sending it as it fills; Z_FINISH also ends the gzip. */
+static int http_stream_deflate(http_stream *s, const char *data, size_t len, int flush) {
+    s->gz->next_in = (unsigned char *)data;
+    s->gz->avail_in = (unsigned)len;
+    for (;;) {
+        if (s->len == sizeof s->buf && http_stream_send(s) < 0)
+            return s->err;
+        s->gz->next_out = (unsigned char *)s->buf + s->len;
+        s->gz->avail_out = (unsigned)(sizeof s->buf - s->len);
+        int rc = deflate(s->gz, flush);
+        s->len = sizeof s->buf - s->gz->avail_out;
+        if (flush == Z_FINISH ? rc == Z_STREAM_END : s->gz->avail_in == 0 && s->gz->avail_out > 0)
+            return 0;
+    }
+}
+
+/* Sends everything written so far. */
+static int http_stream_flush(http_stream *s) {
+    if (s->gz != NULL && s->err == 0)
+        http_stream_deflate(s, NULL, 0, Z_FINISH);
+    return http_stream_send(s);
+}
+
 int http_stream_write(http_stream *s, const char *data, size_t len) {
+    if (s->gz != NULL)
+        return s->err == 0 ? http_stream_deflate(s, data, len, Z_NO_FLUSH) : s->err;
     while (len > 0 && s->err == 0) {
         if (s->len == sizeof s->buf)
-            http_stream_flush(s);
+            http_stream_send(s);
         size_t take = sizeof s->buf - s->len < len ? sizeof s->buf - s->len : len;
         memcpy(s->buf + s->len, data, take);
         s->len += take;
@@ -218,11 +275,18 @@ void http_cut_connection(const void *conn) {
 }
 
 int http_stream_end(http_stream *s, int err) {
-    http_stream_flush(s);
+    if (err == 0)
+        http_stream_flush(s); /* the gzip's end too */
+    else
+        http_stream_send(s); /* a broken body: no gzip trailer that would make it look whole */
     if (s->err == 0 && err == 0)
         mg_send_chunk(s->req->conn, "", 0);
     else if (s->err == 0)
         http_shutdown_connection(s->req, SHUT_RDWR);
+    if (s->gz != NULL) {
+        deflateEnd(s->gz);
+        free(s->gz);
+    }
     free(s);
     return 0;
 }

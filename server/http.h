@@ -89,6 +89,10 @@ http_stream *http_stream_begin(http_req *req, int status, const char *content_ty
 http_stream *http_stream_begin_with(http_req *req, int status, const char *content_type,
                                     const char *extra_headers);
 
+/* http_stream_begin for a download (results, failed lines): gzipped, with Content-Encoding,
+ * when the request's Accept-Encoding takes gzip. */
+http_stream *http_stream_begin_download(http_req *req, int status, const char *content_type);
+
 /* Appends len bytes to the body. Returns 0, or BI_EIO when the client went away. */
 int http_stream_write(http_stream *s, const char *data, size_t len);
 

@@ -236,7 +236,8 @@ static int imports_upload_begin(imports_upload *u) {
                               &u->db);
     if (err == 0)
         intake_init(&u->in, u->db, (size_t)u->req->app->cfg.max_line_bytes,
-                    u->task.test_mode ? u->req->app->cfg.max_test_mode_lines : 0, true);
+                    u->task.test_mode ? u->req->app->cfg.max_test_mode_lines : 0,
+                    u->req->app->cfg.max_upload_bytes, true);
     return err;
 }
 
@@ -245,6 +246,17 @@ static int imports_upload_take(const char *data, size_t len, void *ctx) {
     imports_upload *u = ctx;
     int err = u->db == NULL ? imports_upload_begin(u) : 0;
     return err < 0 ? err : intake_feed(data, len, &u->in);
+}
+
+/* Answers 413 for the limit u's upload passed. */
+static void imports_too_big(imports_upload *u) {
+    const config *cfg = &u->req->app->cfg;
+    if (u->in.too_many_lines)
+        http_send_error(u->req, BI_ETOOBIG, "a test_mode import may have at most %d lines",
+                        cfg->max_test_mode_lines);
+    else
+        http_send_error(u->req, BI_ETOOBIG, "the upload is larger than %lld bytes%s",
+                        cfg->max_upload_bytes, u->in.too_big ? " once decompressed" : "");
 }
 
 /* Streams the request body through the body reader into the upload; answers 400 (malformed
@@ -290,14 +302,13 @@ static int imports_stream_body(imports_upload *u) {
     const char *url = err == 0 ? body_reader_file_url(u->body) : NULL;
     if (url != NULL && (err = imports_check_url(req, "file_url", url)) == 0) {
         snprintf(u->file_url, sizeof u->file_url, "%s", url);
-    } else if (err == BI_EINVAL && body_reader_error(u->body)[0]) { /* else the sink answered */
+    } else if (err == BI_EINVAL && body_reader_error(u->body)[0]) {
         http_send_error(req, err, "%s", body_reader_error(u->body));
-    }
-    if (err == BI_ETOOBIG && u->in.too_many_lines)
-        http_send_error(req, err, "a test_mode import may have at most %d lines",
-                        cfg->max_test_mode_lines);
-    else if (err == BI_ETOOBIG)
-        http_send_error(req, err, "the upload is larger than %lld bytes", cfg->max_upload_bytes);
+    } else if (err == BI_EINVAL && u->db != NULL && intake_error(&u->in)[0]) {
+        http_send_error(req, err, "the file %s", intake_error(&u->in));
+    } /* else the sink answered */
+    if (err == BI_ETOOBIG)
+        imports_too_big(u);
     return err;
 }
 
@@ -439,8 +450,9 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
     unsigned char hash[32];
     if (u->db != NULL) {
         if (err == 0 && (err = intake_finish(&u->in, hash)) == BI_ETOOBIG)
-            http_send_error(req, err, "a test_mode import may have at most %d lines",
-                            req->app->cfg.max_test_mode_lines); /* its last line, unterminated */
+            imports_too_big(u); /* its last line, unterminated */
+        else if (err == BI_EINVAL)
+            http_send_error(req, err, "the file %s", intake_error(&u->in));
         if (u->file_url[0])
             imports_url_hash(u->file_url, hash);
         if (err == 0 && u->in.lines == 0 && !u->file_url[0])
@@ -774,7 +786,8 @@ static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, 
         cJSON_Delete(task);
         fields[strlen(fields) - 1] = ','; /* its closing brace: more members follow */
     }
-    r.out = http_stream_begin(req, 200, json ? "application/json" : "text/plain; charset=utf-8");
+    r.out = http_stream_begin_download(req, 200,
+                                       json ? "application/json" : "text/plain; charset=utf-8");
     if (json) {
         http_stream_write(r.out, fields, strlen(fields));
         http_stream_printf(r.out,
@@ -804,7 +817,7 @@ static int imports_failed_line(const char *text, size_t len, void *ctx) {
 /* Streams the lines that did not succeed (and a cancelled task's unprocessed ones), as
  * submitted, in file order: ready to fix and resubmit. */
 static int imports_send_failed(http_req *req, db_conn *conn, const db_task *t) {
-    http_stream *out = http_stream_begin(req, 200, "application/x-ndjson");
+    http_stream *out = http_stream_begin_download(req, 200, "application/x-ndjson");
     int err = db_results_failed_lines(conn, t->id, t->state == DB_TASK_REVOKED,
                                       imports_failed_line, out);
     if (err < 0)

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* Set in the runner by PRE_ALL and inherited by every test process through the environment
  * (Criterion runs each test in a fresh process image). */
@@ -482,6 +483,19 @@ harness_response *harness_upload_file(const harness_server *s, const char *path,
         harness_send(s, "POST", path, auth, "application/x-ndjson", NULL, 0, in, 600, false, NULL);
     fclose(in);
     return r;
+}
+
+size_t harness_gzip(const char *text, size_t len, unsigned char *out, size_t cap) {
+    z_stream z = {0};
+    cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (unsigned char *)text;
+    z.avail_in = (unsigned)len;
+    z.next_out = out;
+    z.avail_out = (unsigned)cap;
+    cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END, "harness: the gzip needs more than %zu bytes", cap);
+    size_t n = cap - z.avail_out;
+    deflateEnd(&z);
+    return n;
 }
 
 char *harness_fixture(const char *path) {

@@ -147,6 +147,9 @@ const char *harness_response_header(const harness_response *r, const char *name,
 /* Returns the string member key of r's JSON body, or NULL. Borrowed from r. */
 const char *harness_json_string(const harness_response *r, const char *key);
 
+/* Writes the gzip of text (len bytes) to out (cap bytes, enough for it); returns its length. */
+size_t harness_gzip(const char *text, size_t len, unsigned char *out, size_t cap);
+
 /* Returns the text of the fixture file at path (up to 512 KiB), in static storage overwritten by
  * the next call; fails the test when it cannot be read. */
 char *harness_fixture(const char *path);

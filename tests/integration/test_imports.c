@@ -1,5 +1,6 @@
 /* OCL's bulk-import API end to end: real uploads to the real server, workers applying them to
  * a real PostgreSQL, results read back in OCL's formats. */
+#include "gunzip.h"
 #include "harness.h"
 
 #include <criterion/criterion.h>
@@ -1263,4 +1264,148 @@ Test(imports, lines_jsonb_refuses_fail_alone_and_ocl_values_import) {
     cr_expect_str_eq(cJSON_GetObjectItem(name, "name")->valuestring, "42");
     cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(name, "locale_preferred")), "%s", r->body);
     harness_response_free(r);
+}
+
+/* ---- compressed files ---------------------------------------------------------------------- */
+
+static const char gz_lines[] =
+    "{\"type\":\"Organization\",\"id\":\"Gz\",\"name\":\"G\"}\n"
+    "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Gz\",\"owner_type\":\"Organization\"}\n"
+    "{\"type\":\"Concept\",\"id\":\"c1\",\"concept_class\":\"M\",\"datatype\":\"N\","
+    "\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Gz\",\"owner_type\":\"Organization\","
+    "\"source\":\"S\"}\n";
+
+/* A gzip file is its lines, posted raw (with or without Content-Encoding) or as a multipart
+ * file: the same results, line numbers and texts as the plain file. */
+Test(imports, gzip_files_import_as_their_lines) {
+    unsigned char gz[1024];
+    size_t n = harness_gzip(gz_lines, sizeof gz_lines - 1, gz, sizeof gz);
+    char task[256];
+    submit("/manage/bulkimport/?queue=gz1", ROOT, (const char *)gz, n, task, sizeof task);
+    harness_response *r = wait_result(task, ROOT, "json");
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    expect_line(r, 1, "NEW", "201", NULL);
+    expect_line(r, 2, "NEW", "201", NULL);
+    expect_line(r, 3, "NEW", "201", NULL);
+    cr_expect_str_eq(cJSON_GetObjectItem(json_line(r, 1), "text")->valuestring,
+                     "{\"type\":\"Organization\",\"id\":\"Gz\",\"name\":\"G\"}");
+    harness_response_free(r);
+
+    r = harness_request_with_header(&srv, "POST", "/manage/bulkimport/?queue=gz2", ROOT,
+                                    "Content-Encoding: gzip", "application/json", (const char *)gz, n);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    snprintf(task, sizeof task, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    r = wait_result(task, ROOT, "json");
+    expect_line(r, 3, "UPDATE", "200", NULL); /* the same lines again: each found */
+    harness_response_free(r);
+
+    char body[2048];
+    int head = snprintf(body, sizeof body, "--B\r\nContent-Disposition: form-data; name=\"file\";"
+                                           " filename=\"lines.jsonl.gz\"\r\nContent-Type:"
+                                           " application/gzip\r\n\r\n");
+    memcpy(body + head, gz, n);
+    int tail = snprintf(body + head + n, sizeof body - head - n, "\r\n--B--\r\n");
+    r = harness_request_typed(&srv, "POST", "/manage/bulkimport/?queue=gz3", ROOT,
+                              "multipart/form-data; boundary=B", body, (size_t)head + n + (size_t)tail);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    snprintf(task, sizeof task, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    r = wait_result(task, ROOT, "json");
+    cr_expect_eq(json_count(r, "UPDATE", "200"), 3, "%s", r->body);
+    harness_response_free(r);
+}
+
+/* Appends decoded bytes to a growing buffer. */
+typedef struct inflated {
+    char *text;
+    size_t len;
+} inflated;
+
+static int inflated_add(const char *data, size_t len, void *ctx) {
+    inflated *out = ctx;
+    out->text = realloc(out->text, out->len + len + 1);
+    memcpy(out->text + out->len, data, len);
+    out->len += len;
+    out->text[out->len] = '\0';
+    return 0;
+}
+
+/* Downloads of results and failed lines come gzipped to a client whose Accept-Encoding takes
+ * gzip (with Content-Encoding and Vary), and decode to the very bytes of the plain answer; a
+ * client that refuses gzip (q=0), or names none, gets them plain. */
+Test(imports, result_downloads_are_gzipped_when_the_client_takes_it) {
+    char task[256], path[400];
+    char body[1024];
+    snprintf(body, sizeof body, "%s{\"type\":\"Nonsense\"}\n", gz_lines); /* one failed line */
+    submit("/manage/bulkimport/", ROOT, body, strlen(body), task, sizeof task);
+    harness_response_free(wait_result(task, ROOT, "json"));
+    static const char *const formats[] = {"json", "report", "failed"};
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+        snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=%s", task, formats[f]);
+        harness_response *plain = harness_request(&srv, "GET", path, ROOT, NULL);
+        harness_response *gz = harness_request_with_header(&srv, "GET", path, ROOT,
+                                                           "Accept-Encoding: deflate, gzip;q=0.5",
+                                                           NULL, NULL, 0);
+        char value[64];
+        cr_expect_str_eq(harness_response_header(gz, "Content-Encoding", value, sizeof value), "gzip",
+                         "%s", formats[f]);
+        cr_expect_str_eq(harness_response_header(gz, "Vary", value, sizeof value), "Accept-Encoding");
+        inflated out = {calloc(1, 1), 0};
+        gunzip *g = gunzip_create(inflated_add, &out);
+        cr_expect_eq(gunzip_feed(g, gz->body, gz->body_len), 0, "%s", gunzip_error(g));
+        cr_expect_eq(gunzip_finish(g), 0, "%s: a whole gzip", formats[f]);
+        gunzip_free(g);
+        cr_expect_eq(out.len, plain->body_len, "%s", formats[f]);
+        cr_expect_str_eq(out.text, plain->body, "%s", formats[f]);
+        free(out.text);
+        harness_response *refused = harness_request_with_header(&srv, "GET", path, ROOT,
+                                                                "Accept-Encoding: gzip;q=0", NULL,
+                                                                NULL, 0);
+        cr_expect_null(harness_response_header(refused, "Content-Encoding", value, sizeof value));
+        cr_expect_str_eq(refused->body, plain->body);
+        harness_response_free(refused);
+        harness_response_free(gz);
+        harness_response_free(plain);
+    }
+}
+
+/* A gzip file cut short, or gzip's magic followed by something else, is refused whole with
+ * the reason; nothing is stored. */
+Test(imports, broken_gzip_files_are_refused_whole) {
+    unsigned char gz[1024];
+    size_t n = harness_gzip(gz_lines, sizeof gz_lines - 1, gz, sizeof gz);
+    harness_response *r = harness_request_bytes(&srv, "POST", "/manage/bulkimport/", ROOT,
+                                                (const char *)gz, n - 6);
+    cr_expect_eq(r->status, 400, "%s", r->body);
+    cr_expect(strstr(r->body, "the file is a truncated gzip file") != NULL, "%s", r->body);
+    harness_response_free(r);
+    static const char bad[] = "\x1f\x8b\x08\x00 this is not what gzip's magic promised";
+    r = harness_request_bytes(&srv, "POST", "/manage/bulkimport/", ROOT, bad, sizeof bad - 1);
+    cr_expect_eq(r->status, 400, "%s", r->body);
+    cr_expect(strstr(r->body, "the file is not gzip data (") != NULL, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), 0);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_chunks"), 0);
+}
+
+/* The upload limit holds for the decompressed bytes: a few kilobytes of gzip that inflate past
+ * it (a bomb) are refused with 413 as soon as they pass it, and nothing is stored. */
+Test(imports, a_gzip_bomb_is_refused_at_the_upload_limit) {
+    harness_server small;
+    start_with(&small, (const char *[]){"--max-upload-bytes", "100000", NULL});
+    static char blank[4 << 20];
+    memset(blank, '\n', sizeof blank);
+    memcpy(blank, gz_lines, sizeof gz_lines - 1);
+    static unsigned char gz[1 << 16];
+    size_t n = harness_gzip(blank, sizeof blank, gz, sizeof gz);
+    cr_assert_lt(n, 100000, "the bomb is smaller than the limit: %zu bytes", n);
+    harness_response *r = harness_request_bytes(&small, "POST", "/manage/bulkimport/", ROOT,
+                                                (const char *)gz, n);
+    cr_expect_eq(r->status, 413, "%s", r->body);
+    cr_expect(strstr(r->body, "larger than 100000 bytes once decompressed") != NULL, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_sql(small.conninfo, "SELECT count(*) FROM import_tasks"), 0);
+    cr_expect_eq(harness_sql(small.conninfo, "SELECT count(*) FROM import_chunks"), 0);
+    cr_expect_eq(harness_server_stop(&small), 0);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define ROOT "Token " HARNESS_ROOT_TOKEN
 #define LINES 200000
@@ -122,5 +123,37 @@ Test(memory, huge_lines_under_a_huge_batch_size_keep_rss_bounded) {
     cr_expect_eq(harness_sql(srv.conninfo,
                              "SELECT count(*) FROM concepts WHERE mnemonic LIKE 'huge-%'"),
                  HUGE_LINES);
+    unlink(file);
+}
+
+#define BLANK_GZ_BYTES 1000000000LL /* decompressed: about 1 GB */
+
+/* About 1 GB of blank lines (of spaces) around three real ones, gzipped to about a megabyte:
+ * the server inflates it as it streams, so its RSS stays flat, and imports the three. */
+Test(memory, a_gigabyte_of_gzip_keeps_rss_bounded) {
+    char file[512];
+    snprintf(file, sizeof file, "%s-blank.json.gz", harness_temp_dir());
+    gzFile out = gzopen(file, "wb1");
+    cr_assert_not_null(out);
+    gzputs(out, "{\"type\":\"Organization\",\"id\":\"Gz\",\"name\":\"Gz\"}\n");
+    static char blank[1 << 20];
+    memset(blank, ' ', sizeof blank);
+    for (size_t i = 99; i < sizeof blank; i += 100)
+        blank[i] = '\n';
+    for (long long written = 0; written < BLANK_GZ_BYTES; written += (long long)sizeof blank) {
+        cr_assert_eq(gzwrite(out, blank, sizeof blank), (int)sizeof blank);
+        if (written == (BLANK_GZ_BYTES / (long long)sizeof blank / 2) * (long long)sizeof blank)
+            gzputs(out, "\n{\"type\":\"Organization\",\"id\":\"Gz2\",\"name\":\"Gz\"}\n");
+    }
+    gzputs(out, "\n{\"type\":\"Organization\",\"id\":\"Gz3\",\"name\":\"Gz\"}\n");
+    cr_assert_eq(gzclose(out), Z_OK);
+    long before = import_all_new(file, "/manage/bulkimport/", 3);
+    long peak = peak_rss_kb();
+    printf("memory: %lld bytes of gzipped blank lines; server peak RSS %ld kB before, %ld kB "
+           "after\n",
+           BLANK_GZ_BYTES, before, peak);
+    cr_expect_lt(peak - before, PEAK_RSS_LIMIT_KB, "peak RSS grew %ld kB", peak - before);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM organizations WHERE mnemonic"
+                                           " LIKE 'Gz%'"), 3);
     unlink(file);
 }

@@ -28,6 +28,8 @@ typedef struct peer {
     char *bodies[MAX_HITS];
     char signatures[MAX_HITS][128];
     char tasks[MAX_HITS][256];
+    unsigned char gz[1024], bomb[4096]; /* file_lines gzipped; 64 KiB of lines once inflated */
+    size_t gz_len, bomb_len;
 } peer;
 
 static const char file_lines[] = "{\"type\":\"Organization\",\"id\":\"F1\",\"name\":\"F\"}\n"
@@ -80,6 +82,17 @@ static int peer_handle(struct mg_connection *conn, void *data) {
         mg_send_http_error(conn, 404, "%s", "not yet");
         return 404;
     }
+    /* /file.jsonl.gz: file_lines gzipped; /cut.gz: the same cut short; /bomb.gz: a small gzip
+     * of 64 KiB of lines. */
+    bool cut = strcmp(info->local_uri, "/cut.gz") == 0;
+    if (cut || strcmp(info->local_uri, "/file.jsonl.gz") == 0 ||
+        strcmp(info->local_uri, "/bomb.gz") == 0) {
+        bool bomb = info->local_uri[1] == 'b';
+        size_t len = bomb ? p->bomb_len : cut ? p->gz_len - 6 : p->gz_len;
+        mg_send_http_ok(conn, "application/gzip", (long long)len);
+        mg_write(conn, bomb ? p->bomb : p->gz, len);
+        return 200;
+    }
     if (strcmp(info->local_uri, "/redirect") == 0) {
         mg_send_http_redirect(conn, "/file.jsonl", 302);
         return 302;
@@ -100,6 +113,13 @@ static void peer_start(peer *p, int fail_first) {
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->lock, NULL);
     p->fail_first = fail_first;
+    p->gz_len = harness_gzip(file_lines, strlen(file_lines), p->gz, sizeof p->gz);
+    static const char line[] = "{\"type\":\"Organization\",\"id\":\"B\",\"name\":\"Bomb\"}\n";
+    static char lines[64 * 1024];
+    memset(lines, '\n', sizeof lines);
+    for (size_t at = 0; at + sizeof line - 1 <= sizeof lines; at += sizeof line - 1)
+        memcpy(lines + at, line, sizeof line - 1);
+    p->bomb_len = harness_gzip(lines, sizeof lines, p->bomb, sizeof p->bomb);
     p->ctx = harness_peer_start(peer_handle, p, 4, &p->port);
 }
 
@@ -379,6 +399,40 @@ Test(file_url, downloads_import_and_failures_say_why) {
                               "application/x-ndjson", NULL, 0);
     cr_expect_eq(r->status, 400, "%s", r->body);
     harness_response_free(r);
+    cr_expect_eq(harness_server_stop(&s), 0);
+    peer_stop(&p);
+}
+
+/* A gzip file_url is downloaded decompressed; past the limit once decompressed, or cut short,
+ * its task fails with that reason and stores no line. */
+Test(file_url, gzip_files_download_decompressed) {
+    peer p;
+    peer_start(&p, 0);
+    harness_server s;
+    start_with(&s, (const char *const[]){"--fetch-allow-private", "--max-upload-bytes", "16384",
+                                         NULL});
+    char alice[128], path[512], id[256], sql[768];
+    harness_create_user(&s, "alice", alice, sizeof alice);
+    snprintf(path, sizeof path, "/manage/bulkimport/?file_url=http://127.0.0.1:%d/file.jsonl.gz",
+             p.port);
+    harness_response *r = wait_done(&s, submit(&s, path, alice, NULL), alice);
+    cr_expect(strncmp(r->body, "Processed 3 of 3 -- 3 NEW (201:3)", 33) == 0, "%s", r->body);
+    harness_response_free(r);
+    static const struct {
+        const char *file, *error;
+    } failing[] = {{"bomb.gz", "the file is larger than 16384 bytes once decompressed"},
+                   {"cut.gz", "the file is a truncated gzip file"}};
+    for (size_t i = 0; i < sizeof failing / sizeof failing[0]; i++) {
+        snprintf(path, sizeof path, "/manage/bulkimport/?file_url=http://127.0.0.1:%d/%s", p.port,
+                 failing[i].file);
+        snprintf(id, sizeof id, "%s", submit(&s, path, alice, NULL));
+        cr_expect_str_eq(final_state(&s, id), "FAILURE", "%s", failing[i].file);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND error ="
+                                  " 'file_url download failed: %s' AND total = 0", id, failing[i].error);
+        cr_expect_eq(harness_sql(s.conninfo, sql), 1, "%s fails saying why", failing[i].file);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM import_chunks WHERE task_id = '%s'", id);
+        cr_expect_eq(harness_sql(s.conninfo, sql), 0, "%s stores no line", failing[i].file);
+    }
     cr_expect_eq(harness_server_stop(&s), 0);
     peer_stop(&p);
 }
