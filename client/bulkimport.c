@@ -154,6 +154,7 @@ static int request(const options *o, const char *method, const char *path, uploa
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* results come gzipped, decoded here */
     if (up != NULL) {
         struct stat st;
         h = curl_slist_append(h, "Content-Type: application/x-ndjson");
