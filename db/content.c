@@ -122,34 +122,44 @@ enum { COL_KEY, COL_MNEMONIC, COL_URL, COL_REPO_URL, COL_DATA, COL_RETIRED, COL_
  * (caller NULL) sends no data: its digest says enough. */
 static int db_content_run(db_conn *conn, const db_stmt *stmt, const char *caller,
                           const db_content_row *rows, size_t n, bool by_id, PGresult **out_res) {
-    db_array cols[N_COLS];
+    static const uint32_t oids[N_COLS] = {
+        [COL_KEY] = DB_OID_INT8,      [COL_MNEMONIC] = DB_OID_TEXT, [COL_URL] = DB_OID_TEXT,
+        [COL_REPO_URL] = DB_OID_TEXT, [COL_DATA] = DB_OID_JSONB,    [COL_RETIRED] = DB_OID_BOOL,
+        [COL_MAP_TYPE] = DB_OID_TEXT, [COL_FROM] = DB_OID_TEXT,     [COL_TO] = DB_OID_TEXT,
+        [COL_TO_SOURCE] = DB_OID_TEXT, [COL_TO_CODE] = DB_OID_TEXT, [COL_DIGEST] = DB_OID_UUID};
+    db_barray cols[N_COLS];
     for (int c = 0; c < N_COLS; c++)
-        db_array_init(&cols[c]);
+        db_barray_init(&cols[c], oids[c]);
     for (size_t i = 0; i < n; i++) {
         const db_content_row *r = &rows[i];
-        db_array_add_int64(&cols[COL_KEY], by_id ? r->id : r->repo_id);
-        db_array_add(&cols[COL_MNEMONIC], r->mnemonic);
-        db_array_add(&cols[COL_URL], r->url);
-        db_array_add(&cols[COL_REPO_URL], r->repo_url);
+        db_barray_add_int64(&cols[COL_KEY], by_id ? r->id : r->repo_id);
+        db_barray_add(&cols[COL_MNEMONIC], r->mnemonic);
+        db_barray_add(&cols[COL_URL], r->url);
+        db_barray_add(&cols[COL_REPO_URL], r->repo_url);
         if (caller != NULL)
-            db_array_add_text(&cols[COL_DATA], r->data, r->data_len);
-        db_array_add_bool(&cols[COL_RETIRED], r->retired);
-        db_array_add(&cols[COL_MAP_TYPE], r->map_type);
-        db_array_add(&cols[COL_FROM], r->from_concept_url);
-        db_array_add(&cols[COL_TO], r->to_concept_url);
-        db_array_add(&cols[COL_TO_SOURCE], r->to_source_url);
-        db_array_add(&cols[COL_TO_CODE], r->to_concept_code);
-        db_array_add(&cols[COL_DIGEST], r->digest);
+            db_barray_add_text(&cols[COL_DATA], r->data, r->data_len);
+        db_barray_add_bool(&cols[COL_RETIRED], r->retired);
+        db_barray_add(&cols[COL_MAP_TYPE], r->map_type);
+        db_barray_add(&cols[COL_FROM], r->from_concept_url);
+        db_barray_add(&cols[COL_TO], r->to_concept_url);
+        db_barray_add(&cols[COL_TO_SOURCE], r->to_source_url);
+        db_barray_add(&cols[COL_TO_CODE], r->to_concept_code);
+        db_barray_add_uuid_hex(&cols[COL_DIGEST], r->digest);
     }
+    /* The arrays go in binary form (array.h); the caller, $13, as text. */
     const char *values[N_COLS + 1];
-    for (int c = 0; c < N_COLS; c++)
-        values[c] = db_array_literal(&cols[c]);
+    int lengths[N_COLS + 1] = {0}, formats[N_COLS + 1];
+    for (int c = 0; c < N_COLS; c++) {
+        values[c] = db_barray_bytes(&cols[c], &lengths[c]);
+        formats[c] = 1;
+    }
     if (caller == NULL) /* unnest pads the missing column with NULLs */
         values[COL_DATA] = NULL;
     values[N_COLS] = caller;
-    int err = db_exec_text(conn, stmt, values, PGRES_TUPLES_OK, out_res);
+    formats[N_COLS] = 0;
+    int err = db_exec(conn, stmt, values, lengths, formats, PGRES_TUPLES_OK, out_res);
     for (int c = 0; c < N_COLS; c++)
-        db_array_fini(&cols[c]);
+        db_barray_fini(&cols[c]);
     return err;
 }
 
