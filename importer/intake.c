@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int intake_store_line(const split_line *line, void *ctx) {
     intake *in = ctx;
@@ -49,7 +50,13 @@ static int intake_pass(intake *in, const char *data, size_t len) {
  * then passes them on. */
 static int intake_decide(intake *in) {
     in->decided = true;
-    if (in->head_len == 2 && gunzip_is_magic(in->head, 2))
+    /* A ZIP archive's local file header: its lines would all be binary garbage. */
+    if (in->head_len == 4 && memcmp(in->head, "PK\3\4", 4) == 0) {
+        in->refused = "is a ZIP archive, which this server does not read yet: send the file it "
+                      "holds (gzipped, if you like)";
+        return BI_EINVAL;
+    }
+    if (in->head_len >= 2 && gunzip_is_magic(in->head, 2))
         in->gz = gunzip_create(intake_take, in);
     return in->head_len > 0 ? intake_pass(in, (const char *)in->head, in->head_len) : 0;
 }
@@ -57,11 +64,11 @@ static int intake_decide(intake *in) {
 int intake_feed(const char *data, size_t len, void *ctx) {
     intake *in = ctx;
     if (!in->decided) {
-        while (in->head_len < 2 && len > 0) {
+        while (in->head_len < sizeof in->head && len > 0) {
             in->head[in->head_len++] = (unsigned char)*data++;
             len--;
         }
-        if (in->head_len < 2)
+        if (in->head_len < sizeof in->head)
             return 0;
         int err = intake_decide(in);
         if (err < 0)
@@ -81,7 +88,9 @@ int intake_finish(intake *in, unsigned char *sha256) {
     return split_finish(&in->split);
 }
 
-const char *intake_error(const intake *in) { return in->gz != NULL ? gunzip_error(in->gz) : ""; }
+const char *intake_error(const intake *in) {
+    return in->refused ? in->refused : in->gz != NULL ? gunzip_error(in->gz) : "";
+}
 
 void intake_fini(intake *in) {
     split_fini(&in->split);

@@ -23,10 +23,11 @@ typedef struct intake {
     int64_t bytes;     /* the file's bytes so far, decompressed */
     int64_t max_bytes; /* 0: no cap */
     bool too_big;      /* a compressed file passed max_bytes once decompressed */
-    unsigned char head[2]; /* the first bytes, until they tell whether the file is gzip */
+    unsigned char head[4]; /* the first bytes, until they tell what the file is */
     size_t head_len;
     bool decided;
     gunzip *gz; /* NULL: the bytes are the file's own */
+    const char *refused; /* why the file is refused whole (static), or NULL */
     /* Optional: sees each readable line as it is stored (a feed's cursor_field). */
     void (*observe)(const char *text, size_t len, void *ctx);
     void *observe_ctx;
@@ -42,7 +43,8 @@ void intake_init(intake *in, db_upload *db, size_t max_line, int64_t max_lines, 
 
 /* Takes the next len bytes of the file (ctx: the intake). Returns 0, BI_ETOOBIG (too many
  * lines: in->too_many_lines; too large decompressed: in->too_big), BI_EINVAL (not gzip after
- * gzip's magic: intake_error says why) or the database's error. */
+ * gzip's magic, or a ZIP archive, which is not read yet: intake_error says why) or the
+ * database's error. */
 int intake_feed(const char *data, size_t len, void *ctx);
 
 /* Ends the file: stores a last line without a newline and, when hashing, writes the SHA-256
