@@ -237,10 +237,11 @@ static void lines_add_chunk(db_lines *lines, int row, int64_t after, int64_t thr
     int n_starts = lines_parse_starts(PQgetvalue(res, row, 2), starts, DB_CHUNK_LINES + 1);
     const char *body = PQgetvalue(res, row, 4);
     size_t body_len = (size_t)PQgetlength(res, row, 4);
-    const char *code = NULL; /* the next line's error code, when the chunk has them */
+    const char *code = NULL, *codes_end = NULL; /* the next line's error code, if any */
     if (!PQgetisnull(res, row, 3)) {
         code = *errors_at;
         size_t len = (size_t)PQgetlength(res, row, 3);
+        codes_end = code + len + 1;
         memcpy(*errors_at, PQgetvalue(res, row, 3), len + 1);
         for (size_t i = 0; i < len; i++)
             if ((*errors_at)[i] == ',')
@@ -250,8 +251,8 @@ static void lines_add_chunk(db_lines *lines, int row, int64_t after, int64_t thr
     for (int64_t number = first; number <= last; number++) {
         int k = (int)(number - first);
         const char *error = code != NULL && *code != '\0' ? code : NULL;
-        if (code != NULL)
-            code += strlen(code) + 1;
+        if (code != NULL) /* a damaged row with fewer codes than lines: the rest have none */
+            code = code + strlen(code) + 1 < codes_end ? code + strlen(code) + 1 : NULL;
         if (number <= after || number > through)
             continue;
         size_t begin = k < n_starts ? (size_t)starts[k] : body_len;

@@ -27,8 +27,9 @@ WITH l AS (
     SELECT task_id, line_no, (line_no - 1) / 256 AS run, error,
            coalesce(convert_to(text, 'UTF8'), ''::bytea) AS bytes
     FROM import_lines),
-ranked AS (
-    SELECT *, (sum(octet_length(bytes)) OVER w - octet_length(bytes)) / 65536 AS part
+ranked AS (  -- a line longer than a chunk: a part of its own (the next line starts past it)
+    SELECT *, CASE WHEN octet_length(bytes) > 65536 THEN -line_no
+                   ELSE (sum(octet_length(bytes)) OVER w - octet_length(bytes)) / 65536 END AS part
     FROM l WINDOW w AS (PARTITION BY task_id, run ORDER BY line_no)),
 placed AS (
     SELECT *, sum(octet_length(bytes)) OVER (PARTITION BY task_id, run, part ORDER BY line_no)

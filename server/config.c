@@ -40,7 +40,8 @@ static const option options[] = {
      offsetof(config, max_upload_bytes), 1, 1LL << 50, "N",
      "largest accepted request body in bytes (default 1073741824, 1 GiB)"},
     {"--max-line-bytes", "BULKIMPORT_MAX_LINE_BYTES", OPT_BYTES, offsetof(config, max_line_bytes),
-     64, 1LL << 30, "N", "longest accepted import line in bytes; longer lines get a SKIP 400 "
+     64, (1LL << 30) - (1LL << 16), "N", "longest accepted import line in bytes (below 1 GiB, "
+     "PostgreSQL's largest value); longer lines get a SKIP 400 "
                          "result (default 4194304, 4 MiB)"},
     {"--max-test-mode-lines", "BULKIMPORT_MAX_TEST_MODE_LINES", OPT_INT,
      offsetof(config, max_test_mode_lines), 1, 1000000000, "N",

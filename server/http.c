@@ -171,6 +171,8 @@ static int http_stream_deflate(http_stream *s, const char *data, size_t len, int
         s->gz->avail_out = (unsigned)(sizeof s->buf - s->len);
         int rc = deflate(s->gz, flush);
         s->len = sizeof s->buf - s->gz->avail_out;
+        if (rc == Z_STREAM_ERROR) /* never with a stream begun here; never loop on it */
+            return s->err = BI_EIO;
         if (flush == Z_FINISH ? rc == Z_STREAM_END : s->gz->avail_in == 0 && s->gz->avail_out > 0)
             return 0;
     }

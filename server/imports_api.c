@@ -449,10 +449,13 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
     }
     unsigned char hash[32];
     if (u->db != NULL) {
-        if (err == 0 && (err = intake_finish(&u->in, hash)) == BI_ETOOBIG)
-            imports_too_big(u); /* its last line, unterminated */
-        else if (err == BI_EINVAL)
-            http_send_error(req, err, "the file %s", intake_error(&u->in));
+        /* Only what intake_finish itself refuses is answered here: earlier errors were. */
+        if (err == 0 && (err = intake_finish(&u->in, hash)) < 0) {
+            if (err == BI_ETOOBIG)
+                imports_too_big(u); /* its last line, unterminated */
+            else if (err == BI_EINVAL) /* a truncated gzip */
+                http_send_error(req, err, "the file %s", intake_error(&u->in));
+        }
         if (u->file_url[0])
             imports_url_hash(u->file_url, hash);
         if (err == 0 && u->in.lines == 0 && !u->file_url[0])

@@ -1422,3 +1422,29 @@ Test(imports, zip_archives_are_refused_saying_what_to_do) {
     harness_response_free(r);
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), 0);
 }
+
+/* A file refused while it streams is answered once: a second answer on the connection would
+ * be read by the client's next request on it. */
+Test(imports, a_file_refused_midway_is_answered_once) {
+    static const char bad[] = "\x1f\x8b\x08\x00 this is not what gzip's magic promised";
+    char header[64];
+    snprintf(header, sizeof header, "Content-Length: %zu\r\n", sizeof bad - 1);
+    int fd = raw_upload("/manage/bulkimport/", header);
+    cr_assert_eq(write(fd, bad, sizeof bad - 1), (ssize_t)(sizeof bad - 1));
+    char got[8192];
+    size_t len = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (len < sizeof got - 1 && poll(&p, 1, 1000) > 0) { /* all it sends within a second */
+        ssize_t n = read(fd, got + len, sizeof got - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    got[len] = '\0';
+    close(fd);
+    int answers = 0;
+    for (const char *at = got; (at = strstr(at, "HTTP/1.1 ")) != NULL; at++)
+        answers++;
+    cr_expect_eq(answers, 1, "%s", got);
+    cr_expect(strstr(got, "HTTP/1.1 400") == got, "%s", got);
+}
