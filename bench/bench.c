@@ -364,10 +364,10 @@ int main(int argc, char **argv) {
             lines = atol(argv[i + 1]);
         else if (strcmp(argv[i], "--phases") == 0)
             wanted = argv[i + 1];
-        else if (strcmp(argv[i], "--format") == 0)
-            gz = strcmp(argv[i + 1], "gz") == 0 ? true
-                 : strcmp(argv[i + 1], "jsonl") == 0 ? false
-                                                     : (die("--format is jsonl or gz"), false);
+        else if (strcmp(argv[i], "--format") == 0 && strcmp(argv[i + 1], "gz") == 0)
+            gz = true;
+        else if (strcmp(argv[i], "--format") == 0 && strcmp(argv[i + 1], "jsonl") != 0)
+            die("--format is jsonl or gz");
     }
     if (lines < 10)
         die("--lines must be at least 10");

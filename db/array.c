@@ -97,6 +97,12 @@ void db_barray_fini(db_barray *a) {
     *a = (db_barray){0};
 }
 
+void db_barray_reset(db_barray *a) {
+    a->len = BARRAY_HEADER;
+    a->n = 0;
+    a->nulls = false;
+}
+
 /* Appends one element: its length (-1: NULL) and, after a prefix of prefix_len bytes, its
  * bytes. */
 static void db_barray_element(db_barray *a, const void *prefix, size_t prefix_len,
@@ -133,6 +139,12 @@ void db_barray_add_int64(db_barray *a, int64_t value) {
     char be[8];
     db_barray_put32(be, (uint32_t)((uint64_t)value >> 32));
     db_barray_put32(be + 4, (uint32_t)value);
+    db_barray_element(a, NULL, 0, be, sizeof be);
+}
+
+void db_barray_add_int32(db_barray *a, int32_t value) {
+    char be[4];
+    db_barray_put32(be, (uint32_t)value);
     db_barray_element(a, NULL, 0, be, sizeof be);
 }
 

@@ -43,6 +43,7 @@ const char *db_array_literal(db_array *a);
 
 #define DB_OID_BOOL 16 /* PostgreSQL's fixed type oids */
 #define DB_OID_INT8 20
+#define DB_OID_INT4 23
 #define DB_OID_TEXT 25
 #define DB_OID_UUID 2950
 #define DB_OID_JSONB 3802
@@ -57,12 +58,15 @@ typedef struct db_barray {
 /* Starts an empty array of elements of type oid (one of the above); free with db_barray_fini. */
 void db_barray_init(db_barray *a, uint32_t oid);
 void db_barray_fini(db_barray *a);
+/* Empties a for reuse, keeping its memory and element type. */
+void db_barray_reset(db_barray *a);
 
 /* Appends a text, or for a jsonb array a JSON text (len bytes; NULL appends SQL NULL). */
 void db_barray_add_text(db_barray *a, const char *text, size_t len);
 /* db_barray_add_text of a NUL-terminated string, or NULL. */
 void db_barray_add(db_barray *a, const char *text);
 void db_barray_add_int64(db_barray *a, int64_t value);
+void db_barray_add_int32(db_barray *a, int32_t value);
 void db_barray_add_bool(db_barray *a, bool value);
 /* Appends the uuid spelled by 32 hex digits (no dashes), or NULL. */
 void db_barray_add_uuid_hex(db_barray *a, const char *hex);

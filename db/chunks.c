@@ -1,5 +1,6 @@
 #include "chunks.h"
 
+#include "array.h"
 #include "error.h"
 #include "pgconn.h"
 #include "pool.h"
@@ -10,9 +11,6 @@
 #include <string.h>
 
 #define COPY_BUFFER (256 * 1024) /* COPY data is sent in pieces of about this size */
-#define ERROR_CODE_MAX 32
-#define INT4_OID 23 /* PostgreSQL's fixed type oids, which binary arrays name */
-#define TEXT_OID 25
 
 #define STR(x) #x
 #define XSTR(x) STR(x)
@@ -41,11 +39,11 @@ struct db_chunks {
     size_t out_len;
     char *body; /* the chunk being filled: its lines' bytes, */
     size_t body_len;
-    int64_t first; /* its first line, */
-    int n;         /* how many it holds, */
-    int32_t starts[DB_CHUNK_LINES + 1];        /* where each begins in body, */
-    char errors[DB_CHUNK_LINES][ERROR_CODE_MAX]; /* and the upload's verdict on each ("" none) */
-    bool flagged;                              /* whether any has one */
+    int64_t first;    /* its first line, */
+    int n;            /* how many it holds, */
+    db_barray starts; /* where each begins in body (the end is added as it is written), */
+    db_barray errors; /* the upload's verdict on each (NULL: none), */
+    bool flagged;     /* and whether any has one */
 };
 
 /* Sends the buffered COPY data. */
@@ -75,64 +73,39 @@ static int chunks_put_int(db_chunks *w, uint32_t value, int size) {
     return chunks_put(w, be + 4 - size, (size_t)size);
 }
 
-/* Appends a one-dimensional array's header: its fields' length comes first, from payload (the
- * elements' bytes with their own lengths). */
-static int chunks_put_array_head(db_chunks *w, size_t payload, bool nulls, uint32_t oid,
-                                 int elements) {
-    int err = chunks_put_int(w, (uint32_t)(20 + payload), 4);
-    if (err == 0)
-        err = chunks_put_int(w, 1, 4); /* dimensions */
-    if (err == 0)
-        err = chunks_put_int(w, nulls, 4);
-    if (err == 0)
-        err = chunks_put_int(w, oid, 4);
-    if (err == 0)
-        err = chunks_put_int(w, (uint32_t)elements, 4);
-    return err < 0 ? err : chunks_put_int(w, 1, 4); /* lower bound */
+/* Appends one field: its length, then its bytes; NULL when data is. */
+static int chunks_put_field(db_chunks *w, const void *data, size_t len) {
+    int err = chunks_put_int(w, data == NULL ? UINT32_MAX : (uint32_t)len, 4);
+    return err < 0 || data == NULL ? err : chunks_put(w, data, len);
 }
 
 /* Writes the chunk being filled, whose bytes are body (w->body, or one long line's own text),
  * as one row: task_id, first_line, last_line, starts, errors, body. */
 static int chunks_write(db_chunks *w, const char *body, size_t body_len) {
-    int err = chunks_put_int(w, 6, 2);
+    db_barray_add_int32(&w->starts, (int32_t)body_len);
+    int starts_len, errors_len;
+    const char *starts = db_barray_bytes(&w->starts, &starts_len);
+    const char *errors = db_barray_bytes(&w->errors, &errors_len);
+    int err = chunks_put_int(w, 6, 2); /* fields */
     if (err == 0)
-        err = chunks_put_int(w, (uint32_t)w->task_id_len, 4);
-    if (err == 0)
-        err = chunks_put(w, w->task_id, w->task_id_len);
+        err = chunks_put_field(w, w->task_id, w->task_id_len);
     for (int k = 0; k < 2 && err == 0; k++) {
         err = chunks_put_int(w, 4, 4);
         if (err == 0)
             err = chunks_put_int(w, (uint32_t)(w->first + (k ? w->n - 1 : 0)), 4);
     }
     if (err == 0)
-        err = chunks_put_array_head(w, (size_t)(w->n + 1) * 8, false, INT4_OID, w->n + 1);
-    for (int k = 0; k <= w->n && err == 0; k++) {
-        err = chunks_put_int(w, 4, 4);
-        if (err == 0)
-            err = chunks_put_int(w, (uint32_t)w->starts[k], 4);
-    }
-    if (err == 0 && !w->flagged)
-        err = chunks_put_int(w, UINT32_MAX, 4); /* errors: NULL */
-    if (err == 0 && w->flagged) {
-        size_t payload = 0;
-        for (int k = 0; k < w->n; k++)
-            payload += 4 + strlen(w->errors[k]);
-        err = chunks_put_array_head(w, payload, true, TEXT_OID, w->n);
-        for (int k = 0; k < w->n && err == 0; k++) {
-            size_t len = strlen(w->errors[k]);
-            err = chunks_put_int(w, len > 0 ? (uint32_t)len : UINT32_MAX, 4);
-            if (err == 0)
-                err = chunks_put(w, w->errors[k], len);
-        }
-    }
+        err = chunks_put_field(w, starts, (size_t)starts_len);
     if (err == 0)
-        err = chunks_put_int(w, (uint32_t)body_len, 4);
+        err = chunks_put_field(w, w->flagged ? errors : NULL, (size_t)errors_len);
     if (err == 0)
-        err = chunks_put(w, body, body_len);
+        err = chunks_put_field(w, body, body_len);
     w->first += w->n;
     w->n = 0;
     w->body_len = 0;
     w->flagged = false;
+    db_barray_reset(&w->starts);
+    db_barray_reset(&w->errors);
     return err;
 }
 
@@ -146,6 +119,8 @@ int db_chunks_begin(db_conn *conn, const char *task_id, db_chunks **out) {
         (w->body = malloc(DB_CHUNK_BYTES)) == NULL)
         abort();
     w->conn = conn;
+    db_barray_init(&w->starts, DB_OID_INT4);
+    db_barray_init(&w->errors, DB_OID_TEXT);
     w->task_id_len = strlen(task_id) < sizeof w->task_id ? strlen(task_id) : sizeof w->task_id - 1;
     memcpy(w->task_id, task_id, w->task_id_len);
     w->first = 1;
@@ -168,18 +143,16 @@ int db_chunks_line(db_chunks *w, int64_t line_no, const char *text, size_t len,
         err = chunks_write(w, w->body, w->body_len);
     if (err < 0)
         return err;
-    snprintf(w->errors[w->n], ERROR_CODE_MAX, "%s", text == NULL && error_code ? error_code : "");
-    w->flagged |= w->errors[w->n][0] != '\0';
-    w->starts[w->n] = (int32_t)w->body_len;
+    const char *code = text == NULL ? error_code : NULL;
+    db_barray_add(&w->errors, code);
+    w->flagged |= code != NULL;
+    db_barray_add_int32(&w->starts, (int32_t)w->body_len);
     w->n++;
-    if (len > DB_CHUNK_BYTES) { /* a long line: a chunk of its own, sent from where it is */
-        w->starts[1] = (int32_t)len;
+    if (len > DB_CHUNK_BYTES) /* a long line: a chunk of its own, sent from where it is */
         return chunks_write(w, text, len);
-    }
     if (len > 0)
         memcpy(w->body + w->body_len, text, len);
     w->body_len += len;
-    w->starts[w->n] = (int32_t)w->body_len;
     return 0;
 }
 
@@ -196,6 +169,8 @@ int db_chunks_end(db_chunks *w, const char *error) {
     int end = db_copy_end(w->conn, error == NULL && err == 0 ? NULL : error ? error : "failed");
     free(w->out);
     free(w->body);
+    db_barray_fini(&w->starts);
+    db_barray_fini(&w->errors);
     free(w);
     return err < 0 ? err : error == NULL ? end : 0;
 }

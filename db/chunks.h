@@ -21,7 +21,7 @@ typedef struct db_chunks db_chunks;
 int db_chunks_begin(db_conn *conn, const char *task_id, db_chunks **out);
 
 /* Adds line line_no, which must be the line after the last one added (the first is 1): its text
- * of len bytes, or NULL with error_code, the upload's verdict on it (at most 31 bytes). */
+ * of len bytes, or NULL with error_code, the upload's verdict on it. */
 int db_chunks_line(db_chunks *w, int64_t line_no, const char *text, size_t len,
                    const char *error_code);
 
