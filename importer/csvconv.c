@@ -1,6 +1,7 @@
 #include "csvconv.h"
 
 #include "error.h"
+#include "pyjson.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -81,14 +82,6 @@ static bool def_truthy(const cJSON *def, const char *key) {
 
 static bool def_has(const cJSON *def, const char *key) {
     return cJSON_GetObjectItemCaseSensitive(def, key) != NULL;
-}
-
-/* Sets obj[key] = value (taken) as a Python dict does: in place when present, else last. */
-static void conv_set(cJSON *obj, const char *key, cJSON *value) {
-    if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
-        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, value);
-    else
-        cJSON_AddItemToObject(obj, key, value);
 }
 
 /* ---- rows ---- */
@@ -337,7 +330,7 @@ static cJSON *conv_fields(const conv_row *row, const cJSON *fds, conv_error *e) 
             return NULL;
         }
         if (v != NULL)
-            conv_set(obj, field, v);
+            pyjson_set(obj, field, v);
     }
     return obj;
 }
@@ -451,10 +444,10 @@ static cJSON *conv_generate(const cJSON *tpl, const char *ip, const char *index,
             cJSON_Delete(prefixes);
             int n = cJSON_GetArraySize(names);
             if (n == 1) {
-                conv_set(def, replaced[r][1], cJSON_DetachItemFromArray(names, 0));
+                pyjson_set(def, replaced[r][1], cJSON_DetachItemFromArray(names, 0));
                 cJSON_Delete(names);
             } else if (n > 1) {
-                conv_set(def, replaced[r][1], names);
+                pyjson_set(def, replaced[r][1], names);
             } else {
                 cJSON_Delete(names);
             }
@@ -462,7 +455,7 @@ static cJSON *conv_generate(const cJSON *tpl, const char *ip, const char *index,
         for (size_t g = 0; g < 3; g++) {
             const cJSON *group = cJSON_GetObjectItemCaseSensitive(def, conv_field_groups[g]);
             if (group != NULL)
-                conv_set(def, conv_field_groups[g], conv_generate(group, ip, index, ipost));
+                pyjson_set(def, conv_field_groups[g], conv_generate(group, ip, index, ipost));
         }
         return def;
     }
@@ -479,12 +472,12 @@ static cJSON *conv_generate(const cJSON *tpl, const char *ip, const char *index,
             if (!cJSON_IsArray(column)) {
                 cJSON *list = conv_check(cJSON_CreateArray());
                 cJSON_AddItemToArray(list, conv_check(cJSON_Duplicate(column, true)));
-                conv_set(fd, "column", list);
+                pyjson_set(fd, "column", list);
                 column = list;
             }
             cJSON_InsertItemInArray(column, 0, conv_check(cJSON_CreateString(name)));
         } else {
-            conv_set(fd, "column", conv_check(cJSON_CreateString(name)));
+            pyjson_set(fd, "column", conv_check(cJSON_CreateString(name)));
         }
         free(name);
     }
@@ -597,7 +590,7 @@ static cJSON *conv_extras(const conv_row *row, const cJSON *def, conv_error *e) 
             cJSON *v = value == NULL ? conv_check(cJSON_CreateNull())
                                      : conv_datatype(value, datatype, e);
             if (v != NULL)
-                conv_set(extras, name, v);
+                pyjson_set(extras, name, v);
             ok = v != NULL;
             free(name);
             free(tail);
@@ -607,7 +600,7 @@ static cJSON *conv_extras(const conv_row *row, const cJSON *def, conv_error *e) 
                 continue;
             ssize_t h = conv_half_find(values, n_values, index, il);
             if (h >= 0) {
-                conv_set(extras, value, conv_check(cJSON_CreateString(values[h].text)));
+                pyjson_set(extras, value, conv_check(cJSON_CreateString(values[h].text)));
                 free(values[h].index), free(values[h].text);
                 values[h] = (conv_half){0};
             } else { /* Python's dict: the same index again replaces its key */
@@ -624,7 +617,7 @@ static cJSON *conv_extras(const conv_row *row, const cJSON *def, conv_error *e) 
                 continue;
             ssize_t h = conv_half_find(keys, n_keys, index, il);
             if (h >= 0) {
-                conv_set(extras, keys[h].text, conv_check(cJSON_CreateString(value ? value : "")));
+                pyjson_set(extras, keys[h].text, conv_check(cJSON_CreateString(value ? value : "")));
                 free(keys[h].index), free(keys[h].text);
                 keys[h] = (conv_half){0};
             } else {
@@ -766,7 +759,7 @@ static cJSON *conv_build(const conv_row *row, const cJSON *def, conv_error *e) {
         while (core->child != NULL) {
             cJSON *f = cJSON_DetachItemViaPointer(core, core->child);
             char *key = conv_check(strdup(f->string));
-            conv_set(obj, key, f);
+            pyjson_set(obj, key, f);
             free(key);
         }
         cJSON_Delete(core);
@@ -783,7 +776,7 @@ static cJSON *conv_build(const conv_row *row, const cJSON *def, conv_error *e) {
         if (list == NULL)
             goto fail;
         if (list->child != NULL)
-            conv_set(obj, subs[s][1], list);
+            pyjson_set(obj, subs[s][1], list);
         else
             cJSON_Delete(list);
     }
@@ -793,7 +786,7 @@ static cJSON *conv_build(const conv_row *row, const cJSON *def, conv_error *e) {
         if (extras == NULL)
             goto fail;
         if (extras->child != NULL)
-            conv_set(obj, "extras", extras);
+            pyjson_set(obj, "extras", extras);
         else
             cJSON_Delete(extras);
     }

@@ -4,6 +4,7 @@
 #include "csv.h"
 #include "csvconv.h"
 #include "error.h"
+#include "json_expect.h"
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -82,32 +83,6 @@ static char *csv_of(const cJSON *rows) {
     return out;
 }
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    *len = (size_t)ftell(f);
-    rewind(f);
-    char *text = malloc(*len + 1);
-    cr_assert_eq(fread(text, 1, *len, f), *len);
-    text[*len] = '\0';
-    fclose(f);
-    return text;
-}
-
-/* Whether a and b have their members in the same order, all the way down (Python's dicts keep
- * insertion order, and so should the port). */
-static bool same_order(const cJSON *a, const cJSON *b) {
-    if (cJSON_IsObject(a) || cJSON_IsArray(a)) {
-        const cJSON *x = a->child, *y = b->child;
-        for (; x && y; x = x->next, y = y->next)
-            if ((cJSON_IsObject(a) && strcmp(x->string, y->string) != 0) || !same_order(x, y))
-                return false;
-        return x == NULL && y == NULL;
-    }
-    return true;
-}
-
 /* Drops "__csv_row" from each line, checking it is a row number first. */
 static void drop_rows(cJSON *lines) {
     cJSON *line;
@@ -115,19 +90,6 @@ static void drop_rows(cJSON *lines) {
         cJSON *row = cJSON_DetachItemFromObjectCaseSensitive(line, "__csv_row");
         cr_assert(cJSON_IsNumber(row) && row->valuedouble >= 2);
         cJSON_Delete(row);
-    }
-}
-
-static void expect_lines(cJSON *got, const cJSON *want, bool check_order, const char *what) {
-    cr_assert_eq(cJSON_GetArraySize(got), cJSON_GetArraySize(want), "%s: %d lines, not %d", what,
-                 cJSON_GetArraySize(got), cJSON_GetArraySize(want));
-    for (int i = 0; i < cJSON_GetArraySize(want); i++) {
-        const cJSON *g = cJSON_GetArrayItem(got, i), *w = cJSON_GetArrayItem(want, i);
-        char *gs = cJSON_PrintUnformatted(g), *ws = cJSON_PrintUnformatted(w);
-        cr_assert(cJSON_Compare(g, w, true), "%s line %d:\n got  %s\n want %s", what, i + 1, gs, ws);
-        cr_assert(!check_order || same_order(g, w), "%s line %d in another order:\n got  %s\n want %s",
-                  what, i + 1, gs, ws);
-        free(gs), free(ws);
     }
 }
 
@@ -153,21 +115,17 @@ Test(csvconv, ocldev_test_cases) {
 /* fixture.csv against fixture.expected.jsonl, line by line, member order included. */
 static void expect_fixture(const char *name) {
     char path[512];
-    size_t len, want_len;
+    size_t len;
     snprintf(path, sizeof path, FIXTURES "%s.csv", name);
     char *csv = read_file(path, &len);
     snprintf(path, sizeof path, FIXTURES "%s.expected.jsonl", name);
-    char *expected = read_file(path, &want_len);
-    cJSON *want = cJSON_CreateArray();
-    for (char *line = strtok(expected, "\n"); line; line = strtok(NULL, "\n"))
-        cJSON_AddItemToArray(want, cJSON_Parse(line));
+    cJSON *want = read_jsonl(path);
     cJSON *got = convert(csv, len);
     drop_rows(got);
     expect_lines(got, want, true, name);
     cJSON_Delete(got);
     cJSON_Delete(want);
     free(csv);
-    free(expected);
 }
 
 Test(csvconv, ocldev_sample_csv) { expect_fixture("ocldev_sample"); }
