@@ -42,7 +42,9 @@
     X(ENUL, -32, 400, "nul_byte", "the line holds a NUL byte")                                      \
     X(ELINELONG, -33, 400, "line_too_long", "the line is longer than the server accepts")          \
     /* A line whose value the database refused in a set-wise statement (importer/worker.c). */     \
-    X(EREFUSED, -34, 400, "refused_by_database", "the database refused a value of the line")
+    X(EREFUSED, -34, 400, "refused_by_database", "the database refused a value of the line")   \
+    /* A CSV row OCL's converter refuses (importer/csvconv.h): the line says why. */              \
+    X(ECSVROW, -35, 400, "invalid_csv_row", "the CSV row cannot be converted")
 
 enum bi_errno {
 #define BI_ERRNO_ENUM(name, value, status, code, message) BI_##name = (value),

@@ -21,7 +21,8 @@
     " coalesce(t.file_url, ''), t.fetched, t.phase, b.pruned, coalesce(t.feed_run_id, 0),"     \
     " coalesce((SELECT f.name FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"                   \
     " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors, t.partitions, t.batch_bytes,"  \
-    " t.parallel"
+    " t.parallel, t.format, coalesce(t.export_owner, ''), coalesce(t.export_owner_type, ''),"       \
+    " coalesce(t.export_version, '')"
 
 /* The text of line k of chunk c (migrations/0015), NULL when the upload flagged it: a slice of
  * the out-of-line body, read without the rest of it. */
@@ -40,10 +41,12 @@
 static const db_stmt stmt_create = {
     "tasks_create",
     "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode, batch_size,"
-    " callback_url, feed_run_id, prune, prune_on_errors, partitions, batch_bytes, parallel)"
+    " callback_url, feed_run_id, prune, prune_on_errors, partitions, batch_bytes, parallel, format,"
+    " export_owner, export_owner_type, export_version)"
     " VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6::boolean, $7::integer, $8,"
-    " nullif($9::bigint, 0), $10::boolean, $11::boolean, $12::integer, $13::integer, $14::integer)",
-    14};
+    " nullif($9::bigint, 0), $10::boolean, $11::boolean, $12::integer, $13::integer, $14::integer,"
+    " $15, nullif($16, ''), nullif($17, ''), nullif($18, ''))",
+    18};
 static const db_stmt stmt_complete = {
     "tasks_complete",
     "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer, file_url = $4::text,"
@@ -311,7 +314,11 @@ int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url
                             task->prune_on_errors ? "true" : "false",
                             partitions.s,
                             batch_bytes.s,
-                            parallel.s};
+                            parallel.s,
+                            task->format,
+                            task->export_owner,
+                            task->export_owner_type,
+                            task->export_version};
     int err = db_begin(conn);
     if (err == 0)
         err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);
@@ -468,6 +475,10 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     t->partitions = atoi(PQgetvalue(res, row, 30));
     t->batch_bytes = strtoll(PQgetvalue(res, row, 31), NULL, 10);
     t->parallel = atoi(PQgetvalue(res, row, 32));
+    snprintf(t->format, sizeof t->format, "%s", PQgetvalue(res, row, 33));
+    snprintf(t->export_owner, sizeof t->export_owner, "%s", PQgetvalue(res, row, 34));
+    snprintf(t->export_owner_type, sizeof t->export_owner_type, "%s", PQgetvalue(res, row, 35));
+    snprintf(t->export_version, sizeof t->export_version, "%s", PQgetvalue(res, row, 36));
 }
 
 int db_tasks_claim(db_conn *conn, const char *worker, bool test_mode_too, db_task *out) {

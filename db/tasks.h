@@ -41,6 +41,9 @@ typedef struct db_task {
     int64_t feed_run_id;           /* 0: not a feed's run */
     char feed[DB_USERNAME_MAX + 1]; /* the feed's name, "" when none (or deleted) */
     bool prune, prune_on_errors;   /* the feed's: prune after the import (even with failures) */
+    char format[8];                /* "", "jsonl", "csv", "zip" or "export"; "": detected */
+    /* An OCL export's new owner, its type and the version's id; "": the export's own */
+    char export_owner[DB_USERNAME_MAX + 1], export_owner_type[16], export_version[DB_USERNAME_MAX + 1];
 } db_task;
 
 /* ---- upload ---- */

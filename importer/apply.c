@@ -236,6 +236,8 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
         rules_error unused;
         rules_check_line(l->json, &l->rl, &unused); /* the type and root its result groups by */
     }
+    const cJSON *row = l->json ? cJSON_GetObjectItemCaseSensitive(l->json, "__csv_row") : NULL;
+    r->csv_row = cJSON_IsNumber(row) && row->valuedouble >= 1 ? (int64_t)row->valuedouble : 0;
     r->type = l->rl.type;
     apply_set(&r->obj_url, l->rl.url);
     apply_set(&r->root, l->rl.root);

@@ -31,6 +31,7 @@ typedef struct apply_result {
     const char *action; /* "NEW", "UPDATE", "DELETE" or "SKIP" (static) */
     int status;         /* HTTP status, or APPLY_STATUS_SKIP */
     int error;          /* BI_E* of a failed line (status >= 400), else 0 */
+    int64_t csv_row;    /* the CSV row the line was converted from ("__csv_row"), 0 if none */
     /* Each malloc'd to its length ("" when none), not a URLS_MAX buffer: a batch holds a result
      * per line, and four fixed buffers per line were most of a node's memory. */
     char *obj_url;

@@ -6,6 +6,7 @@
 #include "fault.h"
 #include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,16 @@ static db_result batch_row(const plan_batch *b, size_t i, apply_result *r) {
         r->action = "SKIP";
         r->status = 400;
         r->error = code;
+    }
+    if (r->csv_row > 0 && r->status >= 400 && r->message != NULL) { /* the row to fix */
+        size_t cap = strlen(r->message) + 40;
+        char *message = malloc(cap);
+        if (message == NULL)
+            abort();
+        snprintf(message, cap, "CSV row %lld: %s", (long long)r->csv_row, r->message);
+        free(r->message);
+        r->message = message;
+        r->csv_row = 0;
     }
     return (db_result){.line = r->line,
                        .root = r->root ? r->root : "/",

@@ -54,6 +54,7 @@ typedef struct feed_fetch {
     db_task task;
     db_upload *db; /* NULL until the first byte: an unchanged source makes no task */
     const char *callback_url; /* the feed's, or NULL */
+    const char *url;          /* the feed's, whose suffix may tell the file's format */
     intake in;
     const char *cursor_field; /* NULL: no cursor to find */
     char max[DB_FEED_VALUE_MAX]; /* the largest cursor_field value so far, "" none */
@@ -96,6 +97,7 @@ static int feed_take(const char *data, size_t len, void *ctx) {
             return err;
         intake_init(&ff->in, ff->db, (size_t)ff->cfg->max_line_bytes, 0, ff->cfg->max_fetch_bytes,
                     true);
+        intake_file_of_task(&ff->in.file, &ff->task, ff->url);
         if (ff->cursor_field != NULL) {
             ff->in.observe = feed_observe;
             ff->in.observe_ctx = ff;
@@ -173,7 +175,7 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
     db_owner user;
     if ((err = db_owners_lookup(conn, f->username, false, f->username, &user)) < 0)
         return err;
-    feed_fetch ff = {.cfg = cfg, .conn = conn,
+    feed_fetch ff = {.cfg = cfg, .conn = conn, .url = f->url,
                      .callback_url = f->callback_url[0] ? f->callback_url : NULL,
                      .cursor_field = f->incremental && f->cursor_field[0] ? f->cursor_field : NULL};
     if ((err = feed_task(cfg, f, user.is_root, run, &ff.task)) < 0)

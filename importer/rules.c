@@ -429,6 +429,9 @@ int rules_check_line(const cJSON *line, rules_line *out, rules_error *err) {
     err->field[0] = err->message[0] = '\0';
     if (!cJSON_IsObject(line))
         return rules_fail(err, BI_ENOTOBJECT, "", "the line must be a JSON object");
+    const cJSON *csv_error = cJSON_GetObjectItemCaseSensitive(line, "__csv_error");
+    if (cJSON_IsString(csv_error)) /* a row OCL's CSV converter refused (csvconv.h) */
+        return rules_fail(err, BI_ECSVROW, "", "%s", csv_error->valuestring);
 
     const char *type;
     int rc = rules_get_string(line, "type", &type, err);

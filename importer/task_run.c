@@ -25,6 +25,7 @@ static int task_run_fetch(const task_run_env *env, db_conn *conn, db_task *task,
     intake_init(&in, db, (size_t)env->limits.max_line_bytes,
                 task->test_mode ? env->limits.max_test_mode_lines : 0, env->limits.max_fetch_bytes,
                 false);
+    intake_file_of_task(&in.file, task, task->file_url);
     fetch_download_opts opts = {.any_address = is_root || env->limits.fetch_any_address,
                                 .max_bytes = env->limits.max_fetch_bytes,
                                 .timeout_s = env->limits.fetch_timeout_s,

@@ -35,6 +35,7 @@ struct body_reader {
     char headers[BODY_HEADERS_MAX];
     size_t headers_len;
     bool found; /* the wanted field has been read */
+    char file_name[BODY_FILE_NAME_MAX + 1]; /* its filename= parameter, "" when none */
     char file_url[BODY_FILE_URL_MAX + 1];
     size_t file_url_len;
     bool has_file_url;
@@ -213,6 +214,23 @@ static enum part_field body_part_field(const char *headers, char *name) {
     return FIELD_OTHER;
 }
 
+/* The filename= parameter of a part's headers into out (BODY_FILE_NAME_MAX + 1 bytes; ""
+ * when none or too long). */
+static void body_part_file_name(const char *headers, char *out) {
+    out[0] = '\0';
+    for (const char *p = headers; (p = strcasestr(p, "filename=")) != NULL; p += 9) {
+        if (p == headers || (p[-1] != ';' && p[-1] != ' ' && p[-1] != '\t'))
+            continue;
+        const char *v = p + 9;
+        bool quoted = *v == '"';
+        v += quoted;
+        size_t len = strcspn(v, quoted ? "\"\r" : "; \t\r");
+        if (len <= BODY_FILE_NAME_MAX)
+            snprintf(out, BODY_FILE_NAME_MAX + 1, "%.*s", (int)len, v);
+        return;
+    }
+}
+
 /* Content bytes of the current part: kept in the wanted field and file_url, dropped elsewhere. */
 static int body_part_bytes(body_reader *r, const char *data, size_t len) {
     int rc = 0;
@@ -233,6 +251,7 @@ static enum part_state body_part_state(body_reader *r) {
     }
     if (field == FIELD_FILE) {
         r->found = true;
+        body_part_file_name(r->headers, r->file_name);
         return MP_BODY;
     }
     if (field == FIELD_FILE_URL) {
@@ -663,6 +682,8 @@ size_t body_reader_fields(const body_reader *r, const body_field **out) {
     *out = r->fields;
     return r->n_fields;
 }
+
+const char *body_reader_file_name(const body_reader *r) { return r->file_name; }
 
 bool body_reader_file_began(const body_reader *r) { return r->data_began; }
 

@@ -61,6 +61,12 @@ const char *body_reader_file_url(const body_reader *r);
 /* The small fields read so far, in order, into *out; returns how many. */
 size_t body_reader_fields(const body_reader *r, const body_field **out);
 
+#define BODY_FILE_NAME_MAX 255
+
+/* The filename= of the multipart part that holds the file ("" when none, or not multipart):
+ * known before the file's first byte is passed on. */
+const char *body_reader_file_name(const body_reader *r);
+
 /* Whether the file's first byte has been passed on. */
 bool body_reader_file_began(const body_reader *r);
 

@@ -44,7 +44,8 @@ static int imports_long_param(http_req *req, const char *name, long min, long ma
  * oclapi2 accepts them). */
 static const char *const imports_fields[] = {
     "update_if_exists", "test_mode", "batch_size", "parallel", "callback_url", "queue",
-    "owner",            "owner_type", "version",   "import_type", "verbose", "username", NULL};
+    "owner",            "owner_type", "version",   "import_type", "verbose", "username", "format",
+    NULL};
 
 /* The value of option name into out (cap bytes): the query parameter, else the body's field
  * (the last given). Returns 1 when given, 0 when absent, or answers 400 and returns BI_EINVAL
@@ -194,8 +195,19 @@ static int imports_options(http_req *req, const body_reader *body, db_task *task
         imports_option_long(req, body, "parallel", 1, PLAN_PARALLEL_MAX, &parallel) < 0 ||
         imports_queue(req, body, task) < 0 ||
         imports_option_url(req, body, "callback_url", callback_url) < 0 ||
-        imports_option_text(req, body, "import_type", import_type, sizeof import_type) < 0)
+        imports_option_text(req, body, "import_type", import_type, sizeof import_type) < 0 ||
+        imports_option_text(req, body, "format", task->format, sizeof task->format) < 0 ||
+        imports_option_text(req, body, "owner", task->export_owner, sizeof task->export_owner) < 0 ||
+        imports_option_text(req, body, "owner_type", task->export_owner_type,
+                            sizeof task->export_owner_type) < 0 ||
+        imports_option_text(req, body, "version", task->export_version,
+                            sizeof task->export_version) < 0)
         return BI_EINVAL;
+    if (!intake_format_known(task->format)) {
+        http_send_error(req, BI_EINVAL, "format must be jsonl, csv, zip or export (or absent, to "
+                                        "tell it from the file's name and first bytes)");
+        return BI_EINVAL;
+    }
     if (file_url[0] == '\0' && imports_option_url(req, body, "file_url", file_url) < 0)
         return BI_EINVAL;
     if (import_type[0] && strcmp(import_type, "json") != 0 && strcmp(import_type, "jsonl") != 0) {
@@ -238,6 +250,8 @@ static int imports_upload_begin(imports_upload *u) {
         intake_init(&u->in, u->db, (size_t)u->req->app->cfg.max_line_bytes,
                     u->task.test_mode ? u->req->app->cfg.max_test_mode_lines : 0,
                     u->req->app->cfg.max_upload_bytes, true);
+    if (err == 0)
+        intake_file_of_task(&u->in.file, &u->task, u->body ? body_reader_file_name(u->body) : "");
     return err;
 }
 
@@ -435,6 +449,14 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
         if (err == 0 && (strcmp(final.queue, u->task.queue) != 0 ||
                          strcmp(callback_url, u->callback_url) != 0)) {
             http_send_error(req, BI_EINVAL, "queue and callback_url must come before the file");
+            err = BI_EINVAL;
+        }
+        if (err == 0 && (strcmp(final.format, u->task.format) != 0 ||
+                         strcmp(final.export_owner, u->task.export_owner) != 0 ||
+                         strcmp(final.export_owner_type, u->task.export_owner_type) != 0 ||
+                         strcmp(final.export_version, u->task.export_version) != 0)) {
+            http_send_error(req, BI_EINVAL,
+                            "format, owner, owner_type and version must come before the file");
             err = BI_EINVAL;
         }
         if (err == 0 && final.test_mode && !u->task.test_mode &&

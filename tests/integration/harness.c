@@ -2,6 +2,8 @@
 
 #include "pgembed.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <civetweb.h>
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -496,6 +498,27 @@ size_t harness_gzip(const char *text, size_t len, unsigned char *out, size_t cap
     size_t n = cap - z.avail_out;
     deflateEnd(&z);
     return n;
+}
+
+size_t harness_zip(const char *const names[], const char *const texts[], const size_t lens[],
+                   size_t n, unsigned char *out, size_t cap) {
+    struct archive *a = archive_write_new();
+    cr_assert_eq(archive_write_set_format_zip(a), ARCHIVE_OK);
+    size_t used = 0;
+    cr_assert_eq(archive_write_open_memory(a, out, cap, &used), ARCHIVE_OK);
+    for (size_t i = 0; i < n; i++) {
+        struct archive_entry *e = archive_entry_new();
+        archive_entry_set_pathname(e, names[i]);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t)lens[i]);
+        cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK, "%s", archive_error_string(a));
+        cr_assert_eq(archive_write_data(a, texts[i], lens[i]), (la_ssize_t)lens[i]);
+        archive_entry_free(e);
+    }
+    cr_assert_eq(archive_write_close(a), ARCHIVE_OK, "harness: the zip needs more than %zu bytes", cap);
+    archive_write_free(a);
+    return used;
 }
 
 char *harness_fixture(const char *path) {

@@ -150,6 +150,11 @@ const char *harness_json_string(const harness_response *r, const char *key);
 /* Writes the gzip of text (len bytes) to out (cap bytes, enough for it); returns its length. */
 size_t harness_gzip(const char *text, size_t len, unsigned char *out, size_t cap);
 
+/* Writes a ZIP archive of n files (names[i] holding texts[i], lens[i] bytes) to out (cap bytes,
+ * enough for it); returns its length. */
+size_t harness_zip(const char *const names[], const char *const texts[], const size_t lens[],
+                   size_t n, unsigned char *out, size_t cap);
+
 /* Returns the text of the fixture file at path (up to 512 KiB), in static storage overwritten by
  * the next call; fails the test when it cannot be read. */
 char *harness_fixture(const char *path);

@@ -1410,19 +1410,6 @@ Test(imports, a_gzip_bomb_is_refused_at_the_upload_limit) {
     cr_expect_eq(harness_server_stop(&small), 0);
 }
 
-/* A ZIP archive (not read yet) is refused whole with what to do, not imported as lines of
- * binary garbage. */
-Test(imports, zip_archives_are_refused_saying_what_to_do) {
-    static const char zip[] = "PK\x03\x04\x14\x00\x00\x00\x08\x00 rest of a local file header";
-    harness_response *r = harness_request_bytes(&srv, "POST", "/manage/bulkimport/", ROOT, zip,
-                                                sizeof zip - 1);
-    cr_expect_eq(r->status, 400, "%s", r->body);
-    cr_expect(strstr(r->body, "the file is a ZIP archive, which this server does not read yet")
-                  != NULL, "%s", r->body);
-    harness_response_free(r);
-    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), 0);
-}
-
 /* A file refused while it streams is answered once: a second answer on the connection would
  * be read by the client's next request on it. */
 Test(imports, a_file_refused_midway_is_answered_once) {

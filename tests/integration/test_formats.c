@@ -1,0 +1,320 @@
+/* Every file OCL users have, through a real bulkimportd: OCL's standard CSV, OCL source-version
+ * exports and ZIP archives of either, posted raw, as multipart files with their names, with the
+ * format option, and by file_url; the converted lines' numbers and CSV rows in the results. */
+#include "harness.h"
+
+#include <civetweb.h>
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ROOT "Token " HARNESS_ROOT_TOKEN
+#define FIXTURES BI_SOURCE_DIR "/tests/fixtures/"
+
+static harness_server srv;
+
+static void start(void) { harness_server_start_default(&srv); }
+static void stop(void) { cr_expect_eq(harness_server_stop(&srv), 0, "bulkimportd did not exit cleanly"); }
+
+TestSuite(formats, .init = start, .fini = stop, .timeout = 240);
+
+/* A CSV listing a concept before its source and organization (ocldev's order imports it), a
+ * row the converter refuses (row 4: not a truth value) and a concept whose source does not
+ * exist (row 5), with a quoted name holding a comma and a newline. */
+static const char terms_csv[] =
+    "resource_type,id,owner_id,source,name,concept_class,datatype,retired,map_type[1],"
+    "map_to_concept_id[1]\r\n"
+    "Concept,C1,CsvOrg,Terms,\"Fever, high\nand long\",Symptom,N/A,false,Same As,C2\r\n"
+    "Concept,C2,CsvOrg,Terms,Chills,Symptom,N/A,,,\r\n"
+    "Concept,C3,CsvOrg,Terms,Bad,Symptom,N/A,perhaps,,\r\n"
+    "Concept,C4,CsvOrg,Nowhere,Lost,Symptom,N/A,,,\r\n"
+    "Source,Terms,CsvOrg,,Terms,,,,,\r\n"
+    "Organization,CsvOrg,,,CSV Org,,,,,\r\n";
+
+/* POSTs body to path as root with content_type (NULL: none); asserts 202, returns the task. */
+static void submit(const char *path, const char *content_type, const char *body, size_t len,
+                   char *out, size_t out_len) {
+    harness_response *r = content_type
+                              ? harness_request_typed(&srv, "POST", path, ROOT, content_type, body, len)
+                              : harness_request_bytes(&srv, "POST", path, ROOT, body, len);
+    cr_assert_eq(r->status, 202, "POST %s: %ld %s", path, r->status, r->body);
+    snprintf(out, out_len, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+}
+
+/* Polls until the task ends; returns the answer for result format. */
+static harness_response *wait_result(const char *task, const char *format) {
+    char path[512];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=%s", task, format);
+    for (int i = 0; i < 1200; i++) {
+        harness_response *r = harness_request(&srv, "GET", path, ROOT, NULL);
+        if (r->status != 202)
+            return r;
+        harness_response_free(r);
+        usleep(50 * 1000);
+    }
+    cr_assert_fail("task %s did not finish", task);
+    return NULL;
+}
+
+/* The result object of line n in a json result, or NULL. */
+static const cJSON *json_line(const harness_response *r, int n) {
+    const cJSON *root, *action, *status, *item;
+    cJSON_ArrayForEach(root, cJSON_GetObjectItem(r->json, "results"))
+        cJSON_ArrayForEach(action, root) cJSON_ArrayForEach(status, action)
+            cJSON_ArrayForEach(item, status) if (cJSON_GetObjectItem(item, "line")->valueint == n)
+                return item;
+    return NULL;
+}
+
+static int json_lines(const harness_response *r) {
+    int n = 0;
+    const cJSON *root, *action, *status;
+    cJSON_ArrayForEach(root, cJSON_GetObjectItem(r->json, "results"))
+        cJSON_ArrayForEach(action, root) cJSON_ArrayForEach(status, action)
+            n += cJSON_GetArraySize(status);
+    return n;
+}
+
+/* Line n's result has action and status; returns its message. */
+static const char *expect_line(const harness_response *r, int n, const char *action, int status) {
+    const cJSON *item = json_line(r, n);
+    cr_assert_not_null(item, "no result for line %d: %s", n, r->body);
+    char *text = cJSON_PrintUnformatted(item);
+    cr_expect_str_eq(cJSON_GetObjectItem(item, "action_type")->valuestring, action, "%s", text);
+    const cJSON *sc = cJSON_GetObjectItem(item, "status_code");
+    int got = cJSON_IsNumber(sc) ? sc->valueint : atoi(sc->valuestring);
+    cr_expect_eq(got, status, "line %d: %s", n, text);
+    free(text);
+    const cJSON *message = cJSON_GetObjectItem(item, "message");
+    return cJSON_IsString(message) ? message->valuestring : "";
+}
+
+static long get_status(const char *path) {
+    harness_response *r = harness_request(&srv, "GET", path, ROOT, NULL);
+    long status = r->status;
+    harness_response_free(r);
+    return status;
+}
+
+/* The CSV's lines, in ocldev's order: the organization (row 7), the source (row 6), the
+ * concepts (rows 2-5, row 4 refused by the converter), then C1's mapping (row 2). */
+static void expect_terms_results(const char *task) {
+    harness_response *r = wait_result(task, "json");
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_expect_eq(json_lines(r), 7, "%s", r->body);
+    expect_line(r, 1, "NEW", 201);
+    cr_expect(strstr(cJSON_GetObjectItem(json_line(r, 1), "text")->valuestring,
+                     "{\"__csv_row\":7,\"type\":\"Organization\",\"id\":\"CsvOrg\"") != NULL,
+              "%s", r->body);
+    expect_line(r, 2, "NEW", 201);
+    expect_line(r, 3, "NEW", 201);
+    expect_line(r, 4, "NEW", 201);
+    const char *refused = expect_line(r, 5, "SKIP", 400);
+    cr_expect_str_eq(refused, "CSV row 4: invalid truth value 'perhaps'");
+    cr_expect_str_eq(cJSON_GetObjectItem(json_line(r, 5), "error_code")->valuestring, "invalid_csv_row");
+    const char *lost = expect_line(r, 6, "SKIP", 404);
+    cr_expect(strncmp(lost, "CSV row 5: ", 11) == 0, "%s", lost);
+    expect_line(r, 7, "NEW", 201);
+    harness_response_free(r);
+    cr_expect_eq(get_status("/orgs/CsvOrg/sources/Terms/concepts/C1/"), 200);
+    harness_response *c = harness_request(&srv, "GET", "/orgs/CsvOrg/sources/Terms/concepts/C1/",
+                                          ROOT, NULL);
+    cr_expect(strstr(c->body, "Fever, high\\nand long") != NULL, "%s", c->body);
+    harness_response_free(c);
+}
+
+/* Posted raw (told by its header row), the CSV imports in ocldev's order. */
+Test(formats, a_csv_posted_raw_imports_in_ocldevs_order) {
+    char task[256];
+    submit("/manage/bulkimport/", NULL, terms_csv, sizeof terms_csv - 1, task, sizeof task);
+    expect_terms_results(task);
+}
+
+/* As a multipart file named terms.csv, or with format=csv, with a BOM. */
+Test(formats, a_csv_file_by_name_or_by_format) {
+    char body[4096], task[256];
+    int head = snprintf(body, sizeof body, "--B\r\nContent-Disposition: form-data; name=\"file\";"
+                                           " filename=\"terms.csv\"\r\n\r\n");
+    memcpy(body + head, terms_csv, sizeof terms_csv - 1);
+    int tail = snprintf(body + head + sizeof terms_csv - 1, sizeof body, "\r\n--B--\r\n");
+    submit("/manage/bulkimport/?queue=named1", "multipart/form-data; boundary=B", body,
+           (size_t)head + sizeof terms_csv - 1 + (size_t)tail, task, sizeof task);
+    harness_response *r = wait_result(task, "json");
+    cr_expect_eq(json_lines(r), 7, "%s", r->body);
+    expect_line(r, 1, "NEW", 201);
+    harness_response_free(r);
+
+    char bom[4096];
+    int n = snprintf(bom, sizeof bom, "\xEF\xBB\xBF%s", terms_csv);
+    submit("/manage/bulkimport/?format=csv&queue=named2", NULL, bom, (size_t)n, task, sizeof task);
+    r = wait_result(task, "json");
+    cr_expect_eq(json_lines(r), 7, "%s", r->body);
+    harness_response_free(r);
+}
+
+static void expect_refused(const char *path, const char *body, size_t len, long status,
+                           const char *why) {
+    harness_response *r = harness_request_bytes(&srv, "POST", path, ROOT, body, len);
+    cr_expect_eq(r->status, status, "%s", r->body);
+    cr_expect(strstr(r->body, why) != NULL, "want %s: %s", why, r->body);
+    harness_response_free(r);
+}
+
+Test(formats, files_that_cannot_be_read_as_their_format_are_refused_whole) {
+    expect_refused("/manage/bulkimport/?format=csv", "\n\nConcept,C1\n", 11, 400,
+                   "the file is a CSV file that has a blank header row");
+    expect_refused("/manage/bulkimport/?format=export", "{\"type\":\"Concept\"}\n", 19, 400,
+                   "the file is not an OCL source-version export");
+    expect_refused("/manage/bulkimport/?format=xml", "{}", 2, 400, "format must be jsonl, csv");
+    static const char cut[] = "{\"type\": \"Source Version\", \"concepts\": [], \"mappings\": [{";
+    expect_refused("/manage/bulkimport/", cut, sizeof cut - 1, 400,
+                   "the file is an OCL export that is cut off or not valid JSON");
+    static const char export_doc[] = "{\"type\": \"Source Version\", \"concepts\": [], \"mappings\": []}";
+    expect_refused("/manage/bulkimport/?owner=x", export_doc, sizeof export_doc - 1, 400,
+                   "'owner_type' needs to be either");
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), 0);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_chunks"), 0);
+}
+
+/* ocldev's DemoSource export, raw: its owner, source, 23 concepts, 22 mappings and version,
+ * as ocldev converts them; with owner options, under the new owner. */
+Test(formats, an_ocl_export_imports_as_ocldev_converts_it) {
+    char path[512];
+    snprintf(path, sizeof path, FIXTURES "export/DemoSource.v1.export.json");
+    char *doc = strdup(harness_fixture(path));
+    char task[256];
+    submit("/manage/bulkimport/", NULL, doc, strlen(doc), task, sizeof task);
+    harness_response *r = wait_result(task, "json");
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_expect_eq(json_lines(r), 48, "%s", r->body);
+    for (int line = 1; line <= 48; line++) {
+        const cJSON *item = json_line(r, line);
+        cr_assert_not_null(item);
+        const cJSON *sc = cJSON_GetObjectItem(item, "status_code");
+        int status = cJSON_IsNumber(sc) ? sc->valueint : atoi(sc->valuestring);
+        char *text = cJSON_PrintUnformatted(item);
+        cr_expect(status == 200 || status == 201, "line %d: %s", line, text);
+        free(text);
+    }
+    harness_response_free(r);
+    cr_expect_eq(get_status("/orgs/DemoOrg/sources/DemoSource/"), 200);
+    cr_expect_eq(get_status("/orgs/DemoOrg/sources/DemoSource/v1.0/"), 200);
+
+    submit("/manage/bulkimport/?owner=NewOwner&owner_type=Organization&version=v2", NULL, doc,
+           strlen(doc), task, sizeof task);
+    r = wait_result(task, "summary");
+    harness_response_free(r);
+    cr_expect_eq(get_status("/orgs/NewOwner/sources/DemoSource/v2/"), 200);
+    harness_response *c = harness_request(&srv, "GET", "/orgs/NewOwner/sources/DemoSource/concepts/?limit=100",
+                                          ROOT, NULL);
+    cr_expect_eq(cJSON_GetArraySize(c->json), 23, "%s", c->body);
+    harness_response_free(c);
+    free(doc);
+}
+
+/* A ZIP holding one file: that file, read as its name says; two files, or a ZIP inside, are
+ * refused; a name that climbs out of a folder is only a name (nothing is written). */
+Test(formats, a_zip_of_one_file_imports_that_file) {
+    static unsigned char zip[64 * 1024];
+    const char *names[] = {"../../tmp/zip-slip-terms.csv", "second.jsonl"};
+    const char *texts[] = {terms_csv, "{\"type\":\"Organization\",\"id\":\"Z\",\"name\":\"Z\"}\n"};
+    size_t lens[] = {sizeof terms_csv - 1, strlen(texts[1])};
+    size_t n = harness_zip(names, texts, lens, 1, zip, sizeof zip);
+    char task[256];
+    submit("/manage/bulkimport/", NULL, (const char *)zip, n, task, sizeof task);
+    expect_terms_results(task);
+    cr_expect_neq(access("/tmp/zip-slip-terms.csv", F_OK), 0);
+
+    n = harness_zip(names, texts, lens, 2, zip, sizeof zip);
+    expect_refused("/manage/bulkimport/", (const char *)zip, n, 400,
+                   "the file is a ZIP archive with 2 files: it must hold exactly one");
+    size_t inner = n;
+    static unsigned char outer[64 * 1024];
+    const char *outer_names[] = {"inner.zip"};
+    const char *outer_texts[] = {(const char *)zip};
+    n = harness_zip(outer_names, outer_texts, &inner, 1, outer, sizeof outer);
+    expect_refused("/manage/bulkimport/", (const char *)outer, n, 400,
+                   "the file in the ZIP archive is a ZIP archive itself");
+    expect_refused("/manage/bulkimport/", "PK\3\4 not really", 15, 400,
+                   "the file is not a readable ZIP archive");
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks"), 1);
+}
+
+/* What a ZIP holds counts against the upload limit once decompressed: a small ZIP of many
+ * blank lines is refused with 413 and stores nothing. */
+Test(formats, a_zip_bomb_is_refused_with_413) {
+    harness_server small;
+    const char *const extra[] = {"--max-upload-bytes", "100000", NULL};
+    harness_server_start_with(&small, 1, extra);
+    size_t big = 1 << 20;
+    char *blank = malloc(big);
+    memset(blank, '\n', big);
+    static unsigned char zip[64 * 1024];
+    const char *names[] = {"blank.jsonl"};
+    const char *texts[] = {blank};
+    size_t n = harness_zip(names, texts, &big, 1, zip, sizeof zip);
+    free(blank);
+    cr_assert_lt(n, 100000);
+    harness_response *r = harness_request_bytes(&small, "POST", "/manage/bulkimport/", ROOT,
+                                                (const char *)zip, n);
+    cr_expect_eq(r->status, 413, "%s", r->body);
+    cr_expect(strstr(r->body, "once decompressed") != NULL, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_sql(small.conninfo, "SELECT count(*) FROM import_tasks"), 0);
+    cr_expect_eq(harness_server_stop(&small), 0);
+}
+
+/* ---- file_url ---- */
+
+static unsigned char served_zip[64 * 1024];
+static size_t served_zip_len;
+
+static int serve(struct mg_connection *conn, void *data) {
+    (void)data;
+    const char *uri = mg_get_request_info(conn)->local_uri;
+    if (strcmp(uri, "/terms.csv") == 0) {
+        mg_send_http_ok(conn, "text/csv", (long long)sizeof terms_csv - 1);
+        mg_write(conn, terms_csv, sizeof terms_csv - 1);
+        return 200;
+    }
+    if (strcmp(uri, "/two.zip") == 0) {
+        mg_send_http_ok(conn, "application/zip", (long long)served_zip_len);
+        mg_write(conn, served_zip, served_zip_len);
+        return 200;
+    }
+    mg_send_http_error(conn, 404, "%s", "no such file");
+    return 404;
+}
+
+/* A CSV by file_url imports as uploaded; a ZIP of two files makes the task FAILURE with the
+ * reason oclapi2 gives in words. */
+Test(formats, file_url_downloads_are_converted_when_the_task_starts) {
+    const char *names[] = {"a.csv", "b.csv"};
+    const char *texts[] = {terms_csv, terms_csv};
+    size_t lens[] = {sizeof terms_csv - 1, sizeof terms_csv - 1};
+    served_zip_len = harness_zip(names, texts, lens, 2, served_zip, sizeof served_zip);
+    int port;
+    struct mg_context *peer = harness_peer_start(serve, NULL, 2, &port);
+    char body[256], task[256];
+    snprintf(body, sizeof body, "file_url=http://127.0.0.1:%d/terms.csv", port);
+    submit("/manage/bulkimport/", "application/x-www-form-urlencoded", body, strlen(body), task,
+           sizeof task);
+    expect_terms_results(task);
+
+    snprintf(body, sizeof body, "file_url=http://127.0.0.1:%d/two.zip", port);
+    submit("/manage/bulkimport/", "application/x-www-form-urlencoded", body, strlen(body), task,
+           sizeof task);
+    harness_response *r = wait_result(task, "summary");
+    char state[32];
+    cr_expect_str_eq(harness_response_header(r, "X-Task-State", state, sizeof state), "FAILURE");
+    harness_response_free(r);
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE id = '%s' AND error ="
+                              " 'file_url download failed: the file is a ZIP archive with 2 files:"
+                              " it must hold exactly one'", task);
+    cr_expect_eq(harness_sql(srv.conninfo, sql), 1, "the task fails saying why");
+    harness_peer_stop(peer);
+}
