@@ -27,6 +27,7 @@ typedef struct options {
     const char *url, *token;
     const char *queue, *result, *output, *user, *state;
     const char *callback_url, *file_url, *idempotency_key;
+    const char *input_format, *owner, *owner_type, *export_version; /* how the file is read */
     long batch_size;
     bool no_update, test_mode, wait, quiet, tty;
 } options;
@@ -99,6 +100,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx) {
 /* An upload's source and its progress. */
 typedef struct upload {
     FILE *in;
+    const char *content_type; /* "Content-Type: …" */
     const options *o;
     double started, last_shown;
 } upload;
@@ -157,7 +159,7 @@ static int request(const options *o, const char *method, const char *path, uploa
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* results come gzipped, decoded here */
     if (up != NULL) {
         struct stat st;
-        h = curl_slist_append(h, "Content-Type: application/x-ndjson");
+        h = curl_slist_append(h, up->content_type);
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(c, CURLOPT_READDATA, up);
@@ -303,6 +305,31 @@ static int follow(const options *o, const char *task, const char *format, FILE *
     return err;
 }
 
+/* Whether name ends with suffix, or with suffix and ".gz", case aside. */
+static bool name_ends(const char *name, const char *suffix) {
+    size_t len = strlen(name), sl = strlen(suffix);
+    if (len >= 3 && strcasecmp(name + len - 3, ".gz") == 0)
+        len -= 3;
+    return len >= sl && strncasecmp(name + len - sl, suffix, sl) == 0;
+}
+
+/* The format option a file's name asks for, or NULL (JSON lines and exports tell themselves). */
+static const char *format_of_name(const char *file) {
+    return name_ends(file, ".csv") ? "csv" : name_ends(file, ".zip") ? "zip" : NULL;
+}
+
+/* The Content-Type header of an upload of file (NULL or "-": standard input). */
+static const char *content_type_of(const char *file, const char *format) {
+    size_t len = file ? strlen(file) : 0;
+    if (len >= 3 && strcasecmp(file + len - 3, ".gz") == 0)
+        return "Content-Type: application/gzip";
+    if (format != NULL && strcmp(format, "csv") == 0)
+        return "Content-Type: text/csv";
+    if (format != NULL && strcmp(format, "zip") == 0)
+        return "Content-Type: application/zip";
+    return "Content-Type: application/x-ndjson";
+}
+
 static int cmd_submit(const options *o, const char *file) {
     if ((file == NULL) == (o->file_url == NULL))
         return fail(EXIT_USAGE, "submit needs FILE, -, or --file-url URL (one of them)");
@@ -326,10 +353,17 @@ static int cmd_submit(const options *o, const char *file) {
     }
     add_param(path, sizeof path, "callback_url", o->callback_url);
     add_param(path, sizeof path, "file_url", o->file_url);
+    /* The format from --input-format, else the file's name (as oclapi2 tells it); the server
+     * tells the rest from the first bytes. */
+    const char *format = o->input_format ? o->input_format : file ? format_of_name(file) : NULL;
+    add_param(path, sizeof path, "format", format);
+    add_param(path, sizeof path, "owner", o->owner);
+    add_param(path, sizeof path, "owner_type", o->owner_type);
+    add_param(path, sizeof path, "version", o->export_version);
     char key[512];
     if (o->idempotency_key != NULL)
         snprintf(key, sizeof key, "Idempotency-Key: %s", o->idempotency_key);
-    upload up = {.in = in, .o = o, .started = now_s()};
+    upload up = {.in = in, .o = o, .started = now_s(), .content_type = content_type_of(file, format)};
     response r = {0};
     int err = request(o, "POST", path, in ? &up : NULL, o->idempotency_key ? key : NULL, &r);
     if (in != NULL && in != stdin)
@@ -451,8 +485,14 @@ static const char *const usage[][2] = {
     {"submit", "bulkimport submit FILE|-|--file-url URL [--queue Q] [--no-update] [--test-mode]\n"
                "       [--wait] [--result summary|report|json|failed] [--batch-size N]\n"
                "       [--callback-url URL] [--idempotency-key KEY]\n"
+               "       [--input-format jsonl|csv|zip|export] [--owner O --owner-type T]\n"
+               "       [--export-version V]\n"
                "  Streams FILE (- is standard input) to the server and prints the task id; with\n"
-               "  --wait, follows the task and prints the chosen result instead.\n"
+               "  --wait, follows the task and prints the chosen result instead. FILE may be\n"
+               "  OCL's JSON lines, standard CSV (.csv), a source-version export, a ZIP (.zip)\n"
+               "  of one of them, or any of these gzipped (.gz).\n"
+               "  --input-format F       read FILE as F, whatever its name or first bytes say\n"
+               "  --owner, --owner-type, --export-version  an export's new owner and version\n"
                "  --file-url URL         the server downloads the file from URL instead\n"
                "  --callback-url URL     the server POSTs the task's signed status there at its end\n"
                "  --idempotency-key KEY  a repeat with the same KEY (24 h) gives the same task\n"},
@@ -518,6 +558,14 @@ int main(int argc, char **argv) {
             VALUE(file_url);
         else if (strcmp(a, "--idempotency-key") == 0)
             VALUE(idempotency_key);
+        else if (strcmp(a, "--input-format") == 0)
+            VALUE(input_format);
+        else if (strcmp(a, "--owner") == 0)
+            VALUE(owner);
+        else if (strcmp(a, "--owner-type") == 0)
+            VALUE(owner_type);
+        else if (strcmp(a, "--export-version") == 0)
+            VALUE(export_version);
         else if (strcmp(a, "--batch-size") == 0) {
             if (value == NULL || (o.batch_size = strtol(value, NULL, 10)) < 1)
                 return fail(EXIT_USAGE, "--batch-size needs a positive number");

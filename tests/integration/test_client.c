@@ -91,6 +91,43 @@ Test(client, submit_and_wait_prints_only_the_result_on_stdout) {
               "the token is never printed");
 }
 
+/* A CSV (OCL's standard columns; its organization after the source that needs it) and a ZIP
+ * of it import from their files, and from standard input with --input-format. */
+Test(client, submit_reads_csv_and_zip_files) {
+    static const char csv[] = "resource_type,id,owner_id,name\n"
+                              "Source,S,CliOrg,Cli Source\n"
+                              "Organization,CliOrg,,Cli Org\n";
+    char path[300];
+    snprintf(path, sizeof path, "%s.terms.csv", harness_temp_dir());
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(csv, f);
+    fclose(f);
+    run *r = client(srv.url, HARNESS_ROOT_TOKEN, NULL,
+                    (const char *[]){"submit", path, "--wait", NULL});
+    cr_expect_eq(r->code, 0, "%s", r->err);
+    cr_expect(strncmp(r->out, "Processed 2 of 2 -- 2 NEW (201:2) in ", 37) == 0, "%s", r->out);
+
+    static unsigned char zip[4096];
+    const char *names[] = {"terms.csv"};
+    const char *texts[] = {csv};
+    size_t lens[] = {sizeof csv - 1};
+    size_t n = harness_zip(names, texts, lens, 1, zip, sizeof zip);
+    snprintf(path, sizeof path, "%s.terms.zip", harness_temp_dir());
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fwrite(zip, 1, n, f);
+    fclose(f);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"submit", path, "--wait", NULL});
+    cr_expect_eq(r->code, 0, "%s", r->err);
+    cr_expect(strncmp(r->out, "Processed 2 of 2 -- 2 UPDATE (200:2) in ", 40) == 0, "%s", r->out);
+
+    r = client(srv.url, HARNESS_ROOT_TOKEN, csv,
+               (const char *[]){"submit", "-", "--input-format", "csv", "--wait", NULL});
+    cr_expect_eq(r->code, 0, "%s", r->err);
+    cr_expect(strncmp(r->out, "Processed 2 of 2 -- 2 UPDATE (200:2) in ", 40) == 0, "%s", r->out);
+}
+
 Test(client, submit_from_stdin_with_a_failed_line_exits_1_and_json_result) {
     static const char lines[] = "{\"type\":\"Organization\",\"id\":\"D1\",\"name\":\"D\"}\n"
                                 "{\"type\":\"Organization\"}\n";

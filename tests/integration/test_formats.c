@@ -269,8 +269,8 @@ Test(formats, a_zip_bomb_is_refused_with_413) {
 
 /* ---- file_url ---- */
 
-static unsigned char served_zip[64 * 1024];
-static size_t served_zip_len;
+static unsigned char served_zip[64 * 1024], served_export_zip[128 * 1024];
+static size_t served_zip_len, served_export_zip_len;
 
 static int serve(struct mg_connection *conn, void *data) {
     (void)data;
@@ -278,6 +278,11 @@ static int serve(struct mg_connection *conn, void *data) {
     if (strcmp(uri, "/terms.csv") == 0) {
         mg_send_http_ok(conn, "text/csv", (long long)sizeof terms_csv - 1);
         mg_write(conn, terms_csv, sizeof terms_csv - 1);
+        return 200;
+    }
+    if (strcmp(uri, "/demo/export.zip") == 0) {
+        mg_send_http_ok(conn, "application/zip", (long long)served_export_zip_len);
+        mg_write(conn, served_export_zip, served_export_zip_len);
         return 200;
     }
     if (strcmp(uri, "/two.zip") == 0) {
@@ -316,5 +321,38 @@ Test(formats, file_url_downloads_are_converted_when_the_task_starts) {
                               " 'file_url download failed: the file is a ZIP archive with 2 files:"
                               " it must hold exactly one'", task);
     cr_expect_eq(harness_sql(srv.conninfo, sql), 1, "the task fails saying why");
+    harness_peer_stop(peer);
+}
+
+/* A feed whose URL serves a zipped OCL export just works: its run imports the export. */
+Test(formats, a_feed_of_a_zipped_export) {
+    char path[512];
+    snprintf(path, sizeof path, FIXTURES "export/DemoSource.v1.export.json");
+    char *doc = strdup(harness_fixture(path));
+    const char *names[] = {"DemoSource.v1.export.json"};
+    const char *texts[] = {doc};
+    size_t lens[] = {strlen(doc)};
+    served_export_zip_len = harness_zip(names, texts, lens, 1, served_export_zip,
+                                        sizeof served_export_zip);
+    free(doc);
+    int port;
+    struct mg_context *peer = harness_peer_start(serve, NULL, 2, &port);
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"demo\",\"url\":\"http://127.0.0.1:%d/demo/export.zip\","
+                                "\"schedule\":\"1d\"}", port);
+    harness_response *r = harness_request_typed(&srv, "POST", "/manage/feeds/", ROOT,
+                                                "application/json", body, strlen(body));
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request_typed(&srv, "POST", "/manage/feeds/demo/run/", ROOT, "application/json",
+                              NULL, 0);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    char task[256];
+    snprintf(task, sizeof task, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    r = wait_result(task, "json");
+    cr_expect_eq(json_lines(r), 48, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(get_status("/orgs/DemoOrg/sources/DemoSource/v1.0/"), 200);
     harness_peer_stop(peer);
 }
