@@ -157,3 +157,38 @@ Test(memory, a_gigabyte_of_gzip_keeps_rss_bounded) {
                                            " LIKE 'Gz%'"), 3);
     unlink(file);
 }
+
+#define EXPORT_CONCEPTS 50000
+
+/* An OCL export of 50,000 concepts, one JSON document of about 15 MB on a single line with
+ * the members naming its source after the arrays: the scanner reads it an element at a time,
+ * so the server's RSS stays flat, and every resource imports. */
+Test(memory, a_large_one_line_export_keeps_rss_bounded) {
+    char file[512];
+    snprintf(file, sizeof file, "%s-export.json", harness_temp_dir());
+    FILE *out = fopen(file, "w");
+    cr_assert_not_null(out);
+    fprintf(out, "{\"type\": \"Source Version\", \"concepts\": [");
+    for (int i = 0; i < EXPORT_CONCEPTS; i++)
+        fprintf(out,
+                "%s{\"uuid\": \"%d\", \"type\": \"Concept\", \"id\": \"exp-%06d\", \"concept_class\": \"Diagnosis\","
+                " \"datatype\": \"N/A\", \"names\": [{\"uuid\": \"n%d\", \"name\": \"Exported %d\","
+                " \"locale\": \"en\", \"name_type\": \"Fully Specified\"}], \"descriptions\": [],"
+                " \"owner\": \"Exp\", \"owner_type\": \"Organization\", \"source\": \"ExpSource\","
+                " \"url\": \"/orgs/Exp/sources/ExpSource/concepts/exp-%06d/\"}",
+                i ? ", " : "", i, i, i, i, i);
+    fprintf(out, "], \"mappings\": [], \"id\": \"v1\", \"version\": \"v1\", \"short_code\":"
+                 " \"ExpSource\", \"name\": \"Exported\", \"description\": \"a large export\","
+                 " \"released\": true, \"owner\": \"Exp\", \"owner_type\": \"Organization\","
+                 " \"owner_url\": \"/orgs/Exp/\"}");
+    long size = ftell(out);
+    fclose(out);
+    long before = import_all_new(file, "/manage/bulkimport/?format=export", EXPORT_CONCEPTS + 3);
+    long peak = peak_rss_kb();
+    printf("memory: %ld-byte one-line export of %d concepts; server peak RSS %ld kB before, %ld kB"
+           " after\n", size, EXPORT_CONCEPTS, before, peak);
+    cr_expect_lt(peak - before, PEAK_RSS_LIMIT_KB, "peak RSS grew %ld kB", peak - before);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts WHERE mnemonic LIKE"
+                                           " 'exp-%'"), EXPORT_CONCEPTS);
+    unlink(file);
+}
