@@ -10,7 +10,9 @@
  * COPY of the raw lines into an unindexed text column (the upload's reference), the start
  * latency of one-line tasks on the idle server, and WAL bytes per line of each phase. Prints a
  * table and appends it to bench/RESULTS.md. Usage: bi_bench SERVER_BINARY [--lines N]
- * [--phases create,update,unchanged,delete,feed] (create always; the others build on it).
+ * [--phases create,update,unchanged,delete,feed] (create always; the others build on it)
+ * [--format jsonl|gz|csv|export] (gz: every file posted gzipped; csv, export: the creates and
+ * updates posted in that format, the reference COPYs still of the JSON lines; no delete, feed).
  */
 #include "pgembed.h"
 
@@ -68,6 +70,43 @@ static long write_file(const char *path, long n, int variant) {
                 i, i, variant == 1 || variant == 3 ? "(revised)" : "", i, i % 97,
                 variant == 2 ? ",\"__action\":\"DELETE\"" : "");
     }
+    long size = ftell(out);
+    fclose(out);
+    return size;
+}
+
+/* Writes the concepts of variant 0 (with their organization and source) or 1 as OCL's
+ * standard CSV (csv) or as one OCL source-version export (export, its organization and source
+ * the export's own): the same resources as write_file's, in another format. Returns the size. */
+static long write_converted(const char *path, long n, int variant, bool csv) {
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        die("cannot write the generated file");
+    if (csv) {
+        fprintf(out, "resource_type,id,owner_id,source,name,name_type,concept_class,datatype,"
+                     "description,attr:rank:int\n");
+        if (variant == 0)
+            fprintf(out, "Organization,Bench,,,Bench,,,,,\nSource,S,Bench,,S,,,,,\n");
+    } else {
+        fprintf(out, "{\"type\": \"Source Version\", \"version\": \"HEAD\", \"short_code\": \"S\","
+                     " \"name\": \"S\", \"owner\": \"Bench\", \"owner_type\": \"Organization\","
+                     " \"owner_url\": \"/orgs/Bench/\", \"mappings\": [], \"concepts\": [");
+    }
+    for (long i = 0; i < n - (variant == 0 ? 2 : 0); i++) {
+        const char *revised = variant == 1 ? "(revised)" : "";
+        if (csv)
+            fprintf(out, "Concept,concept-%08ld,Bench,S,Concept %ld %s,Fully Specified,Diagnosis,"
+                         "N/A,\"Generated concept %ld for the benchmark, deterministic and about "
+                         "four hundred bytes long\",%ld\n", i, i, revised, i, i % 97);
+        else
+            fprintf(out, "%s{\"type\":\"Concept\",\"id\":\"concept-%08ld\",\"concept_class\":"
+                         "\"Diagnosis\",\"datatype\":\"N/A\",\"names\":[{\"name\":\"Concept %ld %s\","
+                         "\"locale\":\"en\",\"name_type\":\"Fully Specified\",\"locale_preferred\":true}],"
+                         "\"source\":\"S\",\"extras\":{\"rank\":%ld}}", i ? "," : "", i, i, revised,
+                    i % 97);
+    }
+    if (!csv)
+        fprintf(out, "]}");
     long size = ftell(out);
     fclose(out);
     return size;
@@ -355,10 +394,11 @@ static void gzip_file(const char *from, const char *to) {
 int main(int argc, char **argv) {
     if (argc < 2)
         die("usage: bi_bench SERVER_BINARY [--lines N] [--phases create,update,unchanged,delete,feed]"
-            " [--format jsonl|gz]");
+            " [--format jsonl|gz|csv|export]");
     long lines = 1000000;
     const char *wanted = NULL;
     bool gz = false; /* --format gz: every file is posted (and served to the feed) gzipped */
+    const char *converted = NULL; /* --format csv or export: the creates and updates posted so */
     for (int i = 2; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--lines") == 0)
             lines = atol(argv[i + 1]);
@@ -366,16 +406,19 @@ int main(int argc, char **argv) {
             wanted = argv[i + 1];
         else if (strcmp(argv[i], "--format") == 0 && strcmp(argv[i + 1], "gz") == 0)
             gz = true;
+        else if (strcmp(argv[i], "--format") == 0 &&
+                 (strcmp(argv[i + 1], "csv") == 0 || strcmp(argv[i + 1], "export") == 0))
+            converted = argv[i + 1];
         else if (strcmp(argv[i], "--format") == 0 && strcmp(argv[i + 1], "jsonl") != 0)
-            die("--format is jsonl or gz");
+            die("--format is jsonl, gz, csv or export");
     }
     if (lines < 10)
         die("--lines must be at least 10");
     static const char *const phase_names[N_PHASES] = {"create", "update", "unchanged", "delete",
                                                       "feed"};
     bool run[N_PHASES];
-    for (int i = 0; i < N_PHASES; i++)
-        run[i] = phase_wanted(wanted, phase_names[i]);
+    for (int i = 0; i < N_PHASES; i++) /* CSV and exports carry no directives: no delete, feed */
+        run[i] = phase_wanted(wanted, phase_names[i]) && (converted == NULL || i < 3);
     /* Each phase builds on the ones before it: a later one needs the creates. */
     if (!run[0])
         die("--phases must include create");
@@ -390,7 +433,7 @@ int main(int argc, char **argv) {
     if (pgembed_start(db_dir, 100, &pg) < 0)
         die("PostgreSQL did not start");
     const char *conninfo = pgembed_conninfo(pg);
-    long bytes[4];
+    long bytes[4], posted_bytes[4];
     const bool file_needed[4] = {true, run[1] || run[2], run[3], run[4]};
     char posted[4][100]; /* what is sent: the file or its gzip (the references COPY the file) */
     for (int v = 0; v < 4; v++) {
@@ -399,6 +442,12 @@ int main(int argc, char **argv) {
         snprintf(posted[v], sizeof posted[v], "%.95s%s", files[v], gz ? ".gz" : "");
         if (gz && file_needed[v])
             gzip_file(files[v], posted[v]);
+        if (converted != NULL && file_needed[v] && v < 2) {
+            snprintf(posted[v], sizeof posted[v], "%.90s.%s", files[v], converted);
+            posted_bytes[v] = write_converted(posted[v], lines, v, strcmp(converted, "csv") == 0);
+        } else {
+            posted_bytes[v] = bytes[v]; /* a gzip's MB/s are those of the file itself */
+        }
     }
     fprintf(stderr, "bi_bench: %ld lines, %ld bytes\n", lines, bytes[0]);
 
@@ -438,7 +487,8 @@ int main(int argc, char **argv) {
         if (!run[i])
             continue;
         double wal_before = wal_bytes(wal);
-        run_phase("http://127.0.0.1:18765", server, posted[file_of[i]], bytes[file_of[i]], &phases[i]);
+        run_phase("http://127.0.0.1:18765", server, posted[file_of[i]], posted_bytes[file_of[i]],
+                  &phases[i]);
         phases[i].wal_bytes = wal_bytes(wal) - wal_before;
         fprintf(stderr, "bi_bench: %s: %s\n", phases[i].name, phases[i].summary);
     }
@@ -478,7 +528,12 @@ int main(int argc, char **argv) {
                             "| raw lines COPY into an unindexed text column (upload reference) |"
                             " | | %.1f | 1.00 | | | |\n",
                             date, u.nodename, sysconf(_SC_NPROCESSORS_ONLN), lines,
-                            (double)bytes[0] / 1e6, gz ? ", posted gzipped; MB/s of the file itself" : "",
+                            (double)bytes[0] / 1e6,
+                            gz          ? ", posted gzipped; MB/s of the file itself"
+                            : converted ? (strcmp(converted, "csv") == 0
+                                               ? ", posted as OCL's standard CSV"
+                                               : ", posted as one OCL source-version export")
+                                        : "",
                             copy_rows_s, copy_mb_s, raw_mb_s);
     for (int i = 0; i < N_PHASES; i++) {
         if (!run[i])

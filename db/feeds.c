@@ -17,32 +17,35 @@
     " coalesce(queue, ''), update_if_exists, coalesce(batch_size, 0), coalesce(cursor_param, ''),"  \
     " coalesce(cursor_field, ''), headers::text, paused, coalesce(cursor, ''), coalesce(etag, ''),"  \
     " coalesce(last_modified, ''), extract(epoch FROM next_run_at)::bigint, ocl_time(next_run_at),"  \
-    " ocl_time(created_at), ocl_time(updated_at), coalesce(callback_url, '')"
+    " ocl_time(created_at), ocl_time(updated_at), coalesce(callback_url, ''),"                    \
+    " coalesce(action_field, ''), coalesce(delete_values::text, '')"
 
 /* The settings as parameters $2.. in this order (see db_feed_values). */
-#define FEED_SETTINGS 14
+#define FEED_SETTINGS 16
 
 static const db_stmt stmt_create = {
     "feeds_create",
     "INSERT INTO feeds (username, name, url, schedule, mode, prune, prune_on_errors, queue,"
     " update_if_exists, batch_size, cursor_param, cursor_field, headers, paused, callback_url,"
-    " next_run_at) VALUES ($1, $2, $3, $4, CASE WHEN $5::boolean THEN 'incremental' ELSE 'full'"
-    " END, $6::boolean, $7::boolean, nullif($8, ''), $9::boolean, nullif($10::integer, 0),"
-    " nullif($11, ''), nullif($12, ''), $13::jsonb, $14::boolean, nullif($15, ''),"
-    " to_timestamp($16::bigint)) ON CONFLICT DO NOTHING RETURNING 1",
-    16};
+    " action_field, delete_values, next_run_at) VALUES ($1, $2, $3, $4, CASE WHEN $5::boolean"
+    " THEN 'incremental' ELSE 'full' END, $6::boolean, $7::boolean, nullif($8, ''), $9::boolean,"
+    " nullif($10::integer, 0), nullif($11, ''), nullif($12, ''), $13::jsonb, $14::boolean,"
+    " nullif($15, ''), nullif($16, ''), nullif($17, '')::jsonb, to_timestamp($18::bigint))"
+    " ON CONFLICT DO NOTHING RETURNING 1",
+    18};
 static const db_stmt stmt_update = {
     "feeds_update",
     "UPDATE feeds SET name = $2, url = $3, schedule = $4, mode = CASE WHEN $5::boolean"
     " THEN 'incremental' ELSE 'full' END, prune = $6::boolean, prune_on_errors = $7::boolean,"
     " queue = nullif($8, ''), update_if_exists = $9::boolean, batch_size = nullif($10::integer, 0),"
     " cursor_param = nullif($11, ''), cursor_field = nullif($12, ''), headers = $13::jsonb,"
-    " paused = $14::boolean, callback_url = nullif($15, ''), next_run_at = to_timestamp($16::bigint),"
-    " cursor = CASE WHEN $17::boolean THEN NULL ELSE cursor END,"
-    " etag = CASE WHEN $17::boolean THEN NULL ELSE etag END,"
-    " last_modified = CASE WHEN $17::boolean THEN NULL ELSE last_modified END,"
+    " paused = $14::boolean, callback_url = nullif($15, ''), action_field = nullif($16, ''),"
+    " delete_values = nullif($17, '')::jsonb, next_run_at = to_timestamp($18::bigint),"
+    " cursor = CASE WHEN $19::boolean THEN NULL ELSE cursor END,"
+    " etag = CASE WHEN $19::boolean THEN NULL ELSE etag END,"
+    " last_modified = CASE WHEN $19::boolean THEN NULL ELSE last_modified END,"
     " updated_at = clock_timestamp() WHERE id = $1::bigint RETURNING 1",
-    17};
+    19};
 static const db_stmt stmt_get = {
     "feeds_get", "SELECT " FEED_COLUMNS " FROM feeds WHERE username = $1 AND name = $2", 2};
 static const db_stmt stmt_get_id = {
@@ -151,6 +154,8 @@ static void db_feed_read(const PGresult *res, int row, db_feed *f) {
     snprintf(f->created_at, sizeof f->created_at, "%s", PQgetvalue(res, row, c++));
     snprintf(f->updated_at, sizeof f->updated_at, "%s", PQgetvalue(res, row, c++));
     snprintf(f->callback_url, sizeof f->callback_url, "%s", PQgetvalue(res, row, c++));
+    snprintf(f->action_field, sizeof f->action_field, "%s", PQgetvalue(res, row, c++));
+    snprintf(f->delete_values, sizeof f->delete_values, "%s", PQgetvalue(res, row, c++));
 }
 
 /* The numbers a feed's settings need spelled as text, kept alive with the parameters. */
@@ -177,6 +182,8 @@ static void db_feed_values(const db_feed *f, time_t next_run, db_feed_numbers *n
                        f->headers[0] ? f->headers : "{}",
                        f->paused ? "true" : "false",
                        f->callback_url,
+                       f->action_field,
+                       f->delete_values,
                        n->next_run.s};
     memcpy(values, v, sizeof v);
 }

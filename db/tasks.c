@@ -22,7 +22,8 @@
     " coalesce((SELECT f.name FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"                   \
     " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors, t.partitions, t.batch_bytes,"  \
     " t.parallel, t.format, coalesce(t.export_owner, ''), coalesce(t.export_owner_type, ''),"       \
-    " coalesce(t.export_version, '')"
+    " coalesce(t.export_version, ''), coalesce(t.action_field, ''),"                             \
+    " coalesce(t.delete_values::text, '')"
 
 /* The text of line k of chunk c (migrations/0015), NULL when the upload flagged it: a slice of
  * the out-of-line body, read without the rest of it. */
@@ -42,18 +43,20 @@ static const db_stmt stmt_create = {
     "tasks_create",
     "INSERT INTO import_tasks (id, username, queue, named, update_if_exists, test_mode, batch_size,"
     " callback_url, feed_run_id, prune, prune_on_errors, partitions, batch_bytes, parallel, format,"
-    " export_owner, export_owner_type, export_version)"
+    " export_owner, export_owner_type, export_version, action_field, delete_values)"
     " VALUES ($1, $2, $3, $4::boolean, $5::boolean, $6::boolean, $7::integer, $8,"
     " nullif($9::bigint, 0), $10::boolean, $11::boolean, $12::integer, $13::integer, $14::integer,"
-    " $15, nullif($16, ''), nullif($17, ''), nullif($18, ''))",
-    18};
+    " $15, nullif($16, ''), nullif($17, ''), nullif($18, ''), nullif($19, ''),"
+    " nullif($20, '')::jsonb)",
+    20};
 static const db_stmt stmt_complete = {
     "tasks_complete",
     "UPDATE import_tasks SET content_sha256 = $2::bytea, total = $3::integer, file_url = $4::text,"
     " fetched = $4::text IS NULL, phase = CASE WHEN $4::text IS NULL THEN 'import' ELSE 'fetch' END,"
     " update_if_exists = $5::boolean, test_mode = $6::boolean, batch_size = $7::integer,"
-    " parallel = $8::integer, partitions = $9::integer, batch_bytes = $10::integer WHERE id = $1",
-    10};
+    " parallel = $8::integer, partitions = $9::integer, batch_bytes = $10::integer,"
+    " action_field = nullif($11, ''), delete_values = nullif($12, '')::jsonb WHERE id = $1",
+    12};
 /* Remembers an Idempotency-Key; a key of the last 24 hours is kept (no row comes back). */
 static const db_stmt stmt_idempotency_put = {
     "idempotency_put",
@@ -270,6 +273,7 @@ struct db_upload {
     bool update_if_exists, test_mode; /* the options the commit writes */
     int batch_size, parallel, partitions;
     int64_t batch_bytes;
+    char action_field[129], delete_values[1024];
     db_chunks *chunks; /* the lines' COPY */
 };
 
@@ -318,7 +322,9 @@ int db_upload_begin(db_conn *conn, const db_task *task, const char *callback_url
                             task->format,
                             task->export_owner,
                             task->export_owner_type,
-                            task->export_version};
+                            task->export_version,
+                            task->action_field,
+                            task->delete_values};
     int err = db_begin(conn);
     if (err == 0)
         err = db_exec_text(conn, &stmt_create, values, PGRES_COMMAND_OK, NULL);
@@ -364,6 +370,8 @@ void db_upload_options(db_upload *u, const db_task *task) {
     u->parallel = task->parallel;
     u->partitions = task->partitions;
     u->batch_bytes = task->batch_bytes;
+    snprintf(u->action_field, sizeof u->action_field, "%s", task->action_field);
+    snprintf(u->delete_values, sizeof u->delete_values, "%s", task->delete_values);
 }
 
 /* Completes the upload with its hash, total and file_url, then key and before when given. */
@@ -379,9 +387,10 @@ static int db_upload_complete(db_upload *u, const unsigned char sha256[32], int6
                             u->update_if_exists ? "true" : "false",
                             u->test_mode ? "true" : "false",
                             batch_size.s,  parallel.s,
-                            partitions.s,  batch_bytes.s};
-    const int lengths[] = {0, 32, 0, 0, 0, 0, 0, 0, 0, 0};
-    const int formats[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+                            partitions.s,  batch_bytes.s,
+                            u->action_field, u->delete_values};
+    const int lengths[] = {0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    const int formats[] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     int err = db_upload_close_copy(u, NULL);
     if (err == 0)
         err = db_exec(conn, &stmt_complete, values, lengths, formats, PGRES_COMMAND_OK, NULL);
@@ -479,6 +488,8 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     snprintf(t->export_owner, sizeof t->export_owner, "%s", PQgetvalue(res, row, 34));
     snprintf(t->export_owner_type, sizeof t->export_owner_type, "%s", PQgetvalue(res, row, 35));
     snprintf(t->export_version, sizeof t->export_version, "%s", PQgetvalue(res, row, 36));
+    snprintf(t->action_field, sizeof t->action_field, "%s", PQgetvalue(res, row, 37));
+    snprintf(t->delete_values, sizeof t->delete_values, "%s", PQgetvalue(res, row, 38));
 }
 
 int db_tasks_claim(db_conn *conn, const char *worker, bool test_mode_too, db_task *out) {

@@ -44,6 +44,8 @@ typedef struct db_task {
     char format[8];                /* "", "jsonl", "csv", "zip" or "export"; "": detected */
     /* An OCL export's new owner, its type and the version's id; "": the export's own */
     char export_owner[DB_USERNAME_MAX + 1], export_owner_type[16], export_version[DB_USERNAME_MAX + 1];
+    /* Directives from the data (importer/directives.h); "" when none */
+    char action_field[129], delete_values[1024];
 } db_task;
 
 /* ---- upload ---- */

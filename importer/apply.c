@@ -8,6 +8,7 @@
 #include "apply.h"
 
 #include "apply_internal.h"
+#include "directives.h"
 #include "drf.h"
 #include "error.h"
 #include "jsontext.h"
@@ -231,6 +232,9 @@ static void apply_read_line(apply_ctx *ctx, size_t i, const char *text, size_t l
             text = l->data_owned;
             len = l->data_len;
         }
+        if (ctx->opt->action_field != NULL &&
+            directives_deletes(ctx->opt->action_field, ctx->opt->delete_values, l->json))
+            cJSON_AddStringToObject(l->json, "__action", "DELETE_IF_EXISTS");
         rc = rules_check_line(l->json, &l->rl, &rerr);
     } else {
         rules_error unused;

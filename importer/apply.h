@@ -23,6 +23,9 @@ typedef struct db_conn db_conn;
 
 typedef struct apply_options {
     bool update_if_exists; /* false: CREATE_OR_UPDATE of an existing object is SKIP */
+    /* Directives from the data (directives.h): NULL when none */
+    const char *action_field;
+    const cJSON *delete_values;
 } apply_options;
 
 typedef struct apply_result {

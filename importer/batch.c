@@ -63,6 +63,11 @@ static int batch_apply_each(db_conn *conn, const db_user *caller, const apply_op
 static int batch_apply(db_conn *conn, const db_user *caller, const db_task *task,
                        const plan_batch *b, apply_result *results) {
     apply_options opt = {.update_if_exists = task->update_if_exists};
+    cJSON *delete_values = task->action_field[0] ? cJSON_Parse(task->delete_values) : NULL;
+    if (delete_values != NULL) {
+        opt.action_field = task->action_field;
+        opt.delete_values = delete_values;
+    }
     int err = db_savepoint(conn);
     if (err == 0)
         err = apply_lines(conn, caller, &opt, b->texts, b->lens, b->numbers, b->n, results);
@@ -74,6 +79,7 @@ static int batch_apply(db_conn *conn, const db_user *caller, const db_task *task
     } else if (err == 0) {
         err = db_savepoint_release(conn);
     }
+    cJSON_Delete(delete_values);
     return err;
 }
 

@@ -30,6 +30,12 @@ struct csvconv {
     size_t *column;
     size_t n_names;
     size_t n_columns;
+    size_t *slots; /* open addressing over names: index + 1, 0 empty; n_slots a power of 2 */
+    size_t n_slots;
+    /* Per pass, what depends on the header only: the trigger's column (-1: absent), and for an
+     * AUTO-RESOURCE definition its indexes and the definitions generated for them. */
+    ssize_t trigger_column[CSVCONV_MAX_PASSES];
+    cJSON *generated[CSVCONV_MAX_PASSES]; /* NULL: not an AUTO-RESOURCE definition */
 };
 
 /* A row as the converter reads it: a CSV row, or (where ocldev checks a built sub-resource with
@@ -86,11 +92,23 @@ static bool def_has(const cJSON *def, const char *key) {
 
 /* ---- rows ---- */
 
+static size_t conv_hash(const char *name) {
+    size_t h = 2166136261u; /* FNV-1a */
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 16777619u;
+    return h;
+}
+
 static ssize_t conv_name_index(const csvconv *c, const char *name) {
-    for (size_t i = 0; i < c->n_names; i++)
-        if (strcmp(c->names[i], name) == 0)
-            return (ssize_t)i;
-    return -1;
+    if (c->n_slots == 0)
+        return -1;
+    for (size_t at = conv_hash(name) & (c->n_slots - 1);; at = (at + 1) & (c->n_slots - 1)) {
+        size_t slot = c->slots[at];
+        if (slot == 0)
+            return -1;
+        if (strcmp(c->names[slot - 1], name) == 0)
+            return (ssize_t)slot - 1;
+    }
 }
 
 /* Whether row has column name, and its value in *value: a string, or NULL for Python's None
@@ -796,9 +814,27 @@ fail:
     return NULL;
 }
 
-/* ocldev's process_csv_row_with_definition: appends def's resources for row to out. Returns 0
- * or BI_EINVAL with e set. */
-static int conv_definition(const conv_row *row, const cJSON *def, cJSON *out, conv_error *e) {
+/* The definitions an AUTO-RESOURCE definition makes for the indexes the header's columns give
+ * (they depend on the names only, not on a row's values). New memory. */
+static cJSON *conv_auto_definitions(const conv_row *row, const cJSON *def) {
+    const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(def, "auto_resource_template");
+    const char *ip = def_string(tpl, "index_prefix"), *ipost = def_string(tpl, "index_postfix");
+    cJSON *indexes = conv_check(cJSON_CreateArray()), *defs = conv_check(cJSON_CreateArray());
+    conv_indexes(row, tpl, ip ? ip : "", ipost ? ipost : "", indexes);
+    const cJSON *index;
+    cJSON_ArrayForEach(index, indexes) {
+        cJSON_AddItemToArray(defs, conv_generate(tpl, ip ? ip : "", index->valuestring,
+                                                 ipost ? ipost : ""));
+    }
+    cJSON_Delete(indexes);
+    return defs;
+}
+
+/* ocldev's process_csv_row_with_definition: appends def's resources for row to out (cached:
+ * the definitions an AUTO-RESOURCE def generates, when known). Returns 0 or BI_EINVAL with e
+ * set. */
+static int conv_definition(const conv_row *row, const cJSON *def, const cJSON *cached, cJSON *out,
+                           conv_error *e) {
     const char *trigger = def_string(def, "__trigger_column");
     if (trigger != NULL) {
         const char *v, *want = def_string(def, "__trigger_value");
@@ -817,20 +853,14 @@ static int conv_definition(const conv_row *row, const cJSON *def, cJSON *out, co
         cJSON_AddItemToArray(out, obj);
         return 0;
     }
-    const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(def, "auto_resource_template");
-    const char *ip = def_string(tpl, "index_prefix"), *ipost = def_string(tpl, "index_postfix");
-    cJSON *indexes = conv_check(cJSON_CreateArray());
-    conv_indexes(row, tpl, ip ? ip : "", ipost ? ipost : "", indexes);
+    cJSON *generated = cached ? NULL : conv_auto_definitions(row, def);
+    const cJSON *defs = cached ? cached : generated, *one;
     int err = 0;
-    const cJSON *index;
-    cJSON_ArrayForEach(index, indexes) {
-        cJSON *generated = conv_generate(tpl, ip ? ip : "", index->valuestring, ipost ? ipost : "");
-        err = conv_definition(row, generated, out, e);
-        cJSON_Delete(generated);
-        if (err < 0)
+    cJSON_ArrayForEach(one, defs) {
+        if ((err = conv_definition(row, one, NULL, out, e)) < 0)
             break;
     }
-    cJSON_Delete(indexes);
+    cJSON_Delete(generated);
     return err;
 }
 
@@ -861,6 +891,9 @@ int csvconv_header(csvconv *c, const csv_record *header, char *why, size_t why_l
     c->names = conv_check(calloc(header->n, sizeof *c->names));
     c->column = conv_check(calloc(header->n, sizeof *c->column));
     c->n_columns = header->n;
+    for (c->n_slots = 16; c->n_slots < 2 * header->n; c->n_slots *= 2)
+        ;
+    c->slots = conv_check(calloc(c->n_slots, sizeof *c->slots));
     for (size_t i = 0; i < header->n; i++) {
         ssize_t at = conv_name_index(c, header->fields[i]);
         if (at >= 0) {
@@ -868,7 +901,20 @@ int csvconv_header(csvconv *c, const csv_record *header, char *why, size_t why_l
             continue;
         }
         c->names[c->n_names] = conv_check(strdup(header->fields[i]));
-        c->column[c->n_names++] = i;
+        c->column[c->n_names] = i;
+        size_t slot = conv_hash(header->fields[i]) & (c->n_slots - 1);
+        while (c->slots[slot] != 0)
+            slot = (slot + 1) & (c->n_slots - 1);
+        c->slots[slot] = ++c->n_names;
+    }
+    csv_record none = {.number = 1};
+    conv_row names_only = {.c = c, .rec = &none};
+    for (size_t p = 0; p < c->passes; p++) {
+        const char *trigger = def_string(c->pass[p], "__trigger_column");
+        c->trigger_column[p] = trigger ? conv_name_index(c, trigger) : -1;
+        const char *type = def_string(c->pass[p], "resource_type");
+        if (type != NULL && strcmp(type, "AUTO-RESOURCE") == 0)
+            c->generated[p] = conv_auto_definitions(&names_only, c->pass[p]);
     }
     return 0;
 }
@@ -887,7 +933,12 @@ void csvconv_note(csvconv *c, const csv_record *row) {
     }
 }
 
-bool csvconv_pass_needed(const csvconv *c, size_t p) { return p == 0 || c->needed[p]; }
+bool csvconv_pass_needed(const csvconv *c, size_t p) {
+    if (p == 0)
+        return true; /* it also reports the rows the reader flagged */
+    /* no row triggers it, or it is an AUTO-RESOURCE definition no column feeds */
+    return c->needed[p] && (c->generated[p] == NULL || c->generated[p]->child != NULL);
+}
 
 /* Emits {"__csv_row":N,"__csv_error":message}. */
 static int conv_emit_error(int64_t number, const char *message, csvconv_emit emit, void *ctx) {
@@ -921,7 +972,14 @@ int csvconv_row(csvconv *c, size_t p, const csv_record *row, csvconv_emit emit, 
     conv_error e = {{0}};
     cJSON *out = conv_check(cJSON_CreateArray());
     int err = 0;
-    if (conv_definition(&r, c->pass[p], out, &e) < 0) {
+    const char *trigger = def_string(c->pass[p], "__trigger_value");
+    ssize_t col = c->trigger_column[p];
+    if (trigger != NULL && (col < 0 || c->column[col] >= row->n ||
+                            strcmp(row->fields[c->column[col]], trigger) != 0)) {
+        cJSON_Delete(out);
+        return 0; /* the trigger, checked fast: most rows are for other passes */
+    }
+    if (conv_definition(&r, c->pass[p], c->generated[p], out, &e) < 0) {
         err = conv_emit_error(row->number, e.message, emit, ctx);
     } else {
         for (cJSON *o = out->child; o != NULL && err == 0; o = o->next) {
@@ -945,6 +1003,9 @@ void csvconv_destroy(csvconv *c) {
         free(c->names[i]);
     free(c->names);
     free(c->column);
+    free(c->slots);
+    for (size_t p = 0; p < c->passes; p++)
+        cJSON_Delete(c->generated[p]);
     cJSON_Delete(c->defs);
     free(c);
 }

@@ -150,6 +150,8 @@ static int feed_task(const feeds_config *cfg, const db_feed *f, bool is_root, in
     t->prune = !f->incremental && f->prune;
     t->prune_on_errors = f->prune_on_errors;
     t->parallel = PLAN_PARALLEL_DEFAULT;
+    snprintf(t->action_field, sizeof t->action_field, "%s", f->action_field);
+    snprintf(t->delete_values, sizeof t->delete_values, "%s", f->delete_values);
     plan_cut_fix(t);
     return ids_task_id(t->username, t->queue, t->id, sizeof t->id);
 }

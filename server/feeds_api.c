@@ -1,5 +1,6 @@
 #include "feeds_api.h"
 
+#include "directives.h"
 #include "error.h"
 #include "feed.h"
 #include "fetch.h"
@@ -121,6 +122,15 @@ static const char *feeds_api_field(const cJSON *v, db_feed *f, bool *forget) {
         why = feeds_api_text(v, true, f->cursor_field, sizeof f->cursor_field);
     } else if (strcmp(name, "headers") == 0) {
         why = feeds_api_headers(v, f);
+    } else if (strcmp(name, "action_field") == 0) {
+        why = feeds_api_text(v, true, f->action_field, sizeof f->action_field);
+    } else if (strcmp(name, "delete_values") == 0) {
+        char *text = cJSON_IsNull(v) ? NULL : cJSON_PrintUnformatted(v);
+        if (text != NULL && strlen(text) >= sizeof f->delete_values)
+            why = "is too large";
+        else
+            snprintf(f->delete_values, sizeof f->delete_values, "%s", text ? text : "");
+        free(text);
     } else {
         why = "unknown field";
     }
@@ -145,6 +155,8 @@ static int feeds_api_apply(http_req *req, const cJSON *body, db_feed *f, bool *f
         snprintf(why, sizeof why, "'%s' is required", missing);
     else if (f->prune && f->incremental)
         snprintf(why, sizeof why, "'prune' applies to mode \"full\" only");
+    else if (directives_check(f->action_field, f->delete_values) != NULL)
+        snprintf(why, sizeof why, "%s", directives_check(f->action_field, f->delete_values));
     else if ((*next_run = feed_first_run(f->schedule, time(NULL), why)) != (time_t)-1)
         return 0;
     http_send_error(req, BI_EINVAL, "%s", why);
@@ -167,12 +179,15 @@ static cJSON *feeds_api_json(const db_feed *f) {
                     {"cursor_param", f->cursor_param},
                     {"cursor_field", f->cursor_field},
                     {"cursor", f->cursor},
-                    {"callback_url", f->callback_url}};
+                    {"callback_url", f->callback_url},
+                    {"action_field", f->action_field}};
     for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++)
         if (optional[i].value[0])
             cJSON_AddStringToObject(o, optional[i].name, optional[i].value);
         else
             cJSON_AddNullToObject(o, optional[i].name);
+    cJSON *values = f->delete_values[0] ? cJSON_Parse(f->delete_values) : NULL;
+    cJSON_AddItemToObject(o, "delete_values", values ? values : cJSON_CreateNull());
     cJSON_AddBoolToObject(o, "update_if_exists", f->update_if_exists);
     if (f->batch_size > 0)
         cJSON_AddNumberToObject(o, "batch_size", f->batch_size);

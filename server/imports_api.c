@@ -5,6 +5,7 @@
 #include "fault.h"
 #include "fetch.h"
 #include "ids.h"
+#include "directives.h"
 #include "intake.h"
 #include "log.h"
 #include "owners.h"
@@ -45,7 +46,7 @@ static int imports_long_param(http_req *req, const char *name, long min, long ma
 static const char *const imports_fields[] = {
     "update_if_exists", "test_mode", "batch_size", "parallel", "callback_url", "queue",
     "owner",            "owner_type", "version",   "import_type", "verbose", "username", "format",
-    NULL};
+    "action_field",     "delete_values", NULL};
 
 /* The value of option name into out (cap bytes): the query parameter, else the body's field
  * (the last given). Returns 1 when given, 0 when absent, or answers 400 and returns BI_EINVAL
@@ -203,6 +204,16 @@ static int imports_options(http_req *req, const body_reader *body, db_task *task
         imports_option_text(req, body, "version", task->export_version,
                             sizeof task->export_version) < 0)
         return BI_EINVAL;
+    if (imports_option_text(req, body, "action_field", task->action_field,
+                            sizeof task->action_field) < 0 ||
+        imports_option_text(req, body, "delete_values", task->delete_values,
+                            sizeof task->delete_values) < 0)
+        return BI_EINVAL;
+    const char *why = directives_check(task->action_field, task->delete_values);
+    if (why != NULL) {
+        http_send_error(req, BI_EINVAL, "%s", why);
+        return BI_EINVAL;
+    }
     if (!intake_format_known(task->format)) {
         http_send_error(req, BI_EINVAL, "format must be jsonl, csv, zip or export (or absent, to "
                                         "tell it from the file's name and first bytes)");

@@ -280,6 +280,14 @@ static int serve(struct mg_connection *conn, void *data) {
         mg_write(conn, terms_csv, sizeof terms_csv - 1);
         return 200;
     }
+    if (strcmp(uri, "/members.jsonl") == 0) {
+        static const char members[] =
+            "{\"type\":\"Organization\",\"id\":\"Feed1\",\"name\":\"F\",\"status\":\"ACTIVE\"}\n"
+            "{\"type\":\"Organization\",\"id\":\"Keep\",\"name\":\"K\",\"status\":\"INACTIVE\"}\n";
+        mg_send_http_ok(conn, "application/x-ndjson", (long long)sizeof members - 1);
+        mg_write(conn, members, sizeof members - 1);
+        return 200;
+    }
     if (strcmp(uri, "/demo/export.zip") == 0) {
         mg_send_http_ok(conn, "application/zip", (long long)served_export_zip_len);
         mg_write(conn, served_export_zip, served_export_zip_len);
@@ -354,5 +362,70 @@ Test(formats, a_feed_of_a_zipped_export) {
     cr_expect_eq(json_lines(r), 48, "%s", r->body);
     harness_response_free(r);
     cr_expect_eq(get_status("/orgs/DemoOrg/sources/DemoSource/v1.0/"), 200);
+    harness_peer_stop(peer);
+}
+
+/* Directives from the data: with action_field=status and delete_values=["DELETED","INACTIVE"],
+ * a line whose status is one of them is DELETE_IF_EXISTS, the others CREATE_OR_UPDATE, and a
+ * line's own __action wins; bad options are 400; a feed's options reach its runs' tasks. */
+Test(formats, action_field_and_delete_values_turn_lines_into_deletes) {
+    static const char first[] =
+        "{\"type\":\"Organization\",\"id\":\"Live\",\"name\":\"L\",\"status\":\"ACTIVE\"}\n"
+        "{\"type\":\"Organization\",\"id\":\"Gone\",\"name\":\"G\",\"status\":\"ACTIVE\"}\n"
+        "{\"type\":\"Organization\",\"id\":\"Never\",\"name\":\"N\",\"status\":\"DELETED\"}\n";
+    static const char second[] =
+        "{\"type\":\"Organization\",\"id\":\"Gone\",\"status\":\"INACTIVE\"}\n"
+        "{\"type\":\"Organization\",\"id\":\"Live\",\"name\":\"L2\",\"status\":\"DELETED\","
+        "\"__action\":\"UPDATE\"}\n";
+    const char *q = "/manage/bulkimport/?action_field=status&delete_values=%5B%22DELETED%22,%22INACTIVE%22%5D";
+    char task[256];
+    submit(q, NULL, first, sizeof first - 1, task, sizeof task);
+    harness_response *r = wait_result(task, "json");
+    expect_line(r, 1, "NEW", 201);
+    expect_line(r, 2, "NEW", 201);
+    expect_line(r, 3, "SKIP", 0); /* DELETE_IF_EXISTS of nothing */
+    harness_response_free(r);
+    submit(q, NULL, second, sizeof second - 1, task, sizeof task);
+    r = wait_result(task, "json");
+    expect_line(r, 1, "DELETE", 204);
+    expect_line(r, 2, "UPDATE", 200); /* its own __action */
+    harness_response_free(r);
+    cr_expect_eq(get_status("/orgs/Gone/"), 404);
+    cr_expect_eq(get_status("/orgs/Live/"), 200);
+    cr_expect_eq(get_status("/orgs/Never/"), 404);
+
+    expect_refused("/manage/bulkimport/?action_field=status", first, sizeof first - 1, 400,
+                   "action_field and delete_values go together");
+    expect_refused("/manage/bulkimport/?action_field=status&delete_values=DELETED", first,
+                   sizeof first - 1, 400, "delete_values must be a JSON array of 1 to 32 strings");
+
+    int port;
+    struct mg_context *peer = harness_peer_start(serve, NULL, 2, &port);
+    char body[512];
+    snprintf(body, sizeof body, "{\"name\":\"members\",\"url\":\"http://127.0.0.1:%d/members.jsonl\","
+                                "\"schedule\":\"1d\",\"action_field\":\"status\","
+                                "\"delete_values\":[\"INACTIVE\"]}", port);
+    r = harness_request_typed(&srv, "POST", "/manage/feeds/", ROOT, "application/json", body,
+                              strlen(body));
+    cr_assert_eq(r->status, 201, "%s", r->body);
+    cr_expect_str_eq(harness_json_string(r, "action_field"), "status", "%s", r->body);
+    cr_expect_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(r->json, "delete_values"), 0)->valuestring,
+                     "INACTIVE", "%s", r->body);
+    harness_response_free(r);
+    r = harness_request_typed(&srv, "POST", "/manage/feeds/members/run/", ROOT, "application/json",
+                              NULL, 0);
+    cr_assert_eq(r->status, 202, "%s", r->body);
+    snprintf(task, sizeof task, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    r = wait_result(task, "json");
+    expect_line(r, 1, "NEW", 201);
+    expect_line(r, 2, "SKIP", 0);
+    harness_response_free(r);
+    static const char half[] = "{\"name\":\"m2\",\"url\":\"http://127.0.0.1:1/x\",\"schedule\":\"1d\","
+                               "\"delete_values\":[\"A\"]}";
+    r = harness_request_typed(&srv, "POST", "/manage/feeds/", ROOT, "application/json", half,
+                              strlen(half));
+    cr_expect_eq(r->status, 400, "%s", r->body);
+    harness_response_free(r);
     harness_peer_stop(peer);
 }
