@@ -8,6 +8,7 @@
 #include "pgconn.h"
 #include "pool.h"
 
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
     " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors, t.partitions, t.batch_bytes,"  \
     " t.parallel, t.format, coalesce(t.export_owner, ''), coalesce(t.export_owner_type, ''),"       \
     " coalesce(t.export_version, ''), coalesce(t.action_field, ''),"                             \
-    " coalesce(t.delete_values::text, '')"
+    " coalesce(t.delete_values::text, ''), coalesce(t.parent_id, ''), t.depth"
 
 /* The text of line k of chunk c (migrations/0015), NULL when the upload flagged it: a slice of
  * the out-of-line body, read without the rest of it. */
@@ -181,12 +182,33 @@ static const db_stmt stmt_lock_own = {
     "SELECT state FROM import_tasks WHERE id = $1 AND (username = $2 OR $3::boolean)"
     " AND content_sha256 IS NOT NULL FOR UPDATE",
     3};
+/* The task, and its children (and theirs) that have not ended. */
 static const db_stmt stmt_cancel = {
     "tasks_cancel",
-    "UPDATE import_tasks SET cancel_requested = true, state = CASE WHEN state = 'PENDING'"
-    " THEN 'REVOKED' ELSE state END, finished_at = CASE WHEN state = 'PENDING'"
-    " THEN clock_timestamp() ELSE finished_at END WHERE id = $1 RETURNING id",
+    "WITH RECURSIVE tree AS (SELECT $1::text AS id UNION SELECT c.id FROM import_tasks c"
+    " JOIN tree ON c.parent_id = tree.id WHERE c.state IN ('PENDING', 'STARTED'))"
+    " UPDATE import_tasks t SET cancel_requested = true, state = CASE WHEN t.state = 'PENDING'"
+    " THEN 'REVOKED' ELSE t.state END, finished_at = CASE WHEN t.state = 'PENDING'"
+    " THEN clock_timestamp() ELSE t.finished_at END FROM tree WHERE t.id = tree.id RETURNING t.id",
     1};
+/* A child task, as a file_url upload makes one, unless the parent's cancel was requested. */
+static const db_stmt stmt_create_child = {
+    "tasks_create_child",
+    "WITH c AS (INSERT INTO import_tasks (id, username, queue, named, update_if_exists,"
+    " test_mode, batch_size, partitions, batch_bytes, parallel, file_url, fetched, phase,"
+    " content_sha256, total, parent_id, depth)"
+    " SELECT $1, p.username, $2, $3::boolean, true, false, $4::integer, $5::integer,"
+    " $6::integer, $7::integer, $8, false, 'fetch', $9::bytea, 0, p.id, p.depth + 1"
+    " FROM import_tasks p WHERE p.id = $10 AND NOT p.cancel_requested FOR SHARE OF p"
+    " RETURNING id)"
+    " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM c",
+    10};
+static const db_stmt stmt_children_count = {
+    "tasks_children_count",
+    "SELECT count(*) FROM import_tasks WHERE parent_id = $1", 1};
+static const db_stmt stmt_children = {
+    "tasks_children",
+    "SELECT id FROM import_tasks WHERE parent_id = $1 ORDER BY created_at, id", 1};
 static const db_stmt stmt_resume = {
     "tasks_resume",
     "WITH r AS (UPDATE import_tasks SET state = 'PENDING', cancel_requested = false,"
@@ -490,6 +512,8 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     snprintf(t->export_version, sizeof t->export_version, "%s", PQgetvalue(res, row, 36));
     snprintf(t->action_field, sizeof t->action_field, "%s", PQgetvalue(res, row, 37));
     snprintf(t->delete_values, sizeof t->delete_values, "%s", PQgetvalue(res, row, 38));
+    snprintf(t->parent_id, sizeof t->parent_id, "%s", PQgetvalue(res, row, 39));
+    t->depth = atoi(PQgetvalue(res, row, 40));
 }
 
 int db_tasks_claim(db_conn *conn, const char *worker, bool test_mode_too, db_task *out) {
@@ -750,6 +774,52 @@ static bool db_tasks_stopped(enum db_task_state state) {
 
 int db_tasks_cancel(db_conn *conn, const char *task_id, const db_user *caller) {
     return db_tasks_change(conn, task_id, caller, db_task_state_running, &stmt_cancel);
+}
+
+int db_tasks_create_child(db_conn *conn, const db_task *parent, const db_task *child,
+                          int64_t line, const char *file_url) {
+    const char *count_values[] = {parent->id};
+    PGresult *res = NULL;
+    int err = db_exec_row(conn, &stmt_children_count, count_values, &res);
+    if (err < 0)
+        return err;
+    long children = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (children >= DB_TASKS_MAX_CHILDREN)
+        return BI_ETOOMANY;
+    /* The duplicate check's content: this line of this parent, never another upload's. */
+    unsigned char sha[32];
+    char key[DB_TASK_ID_MAX + DB_URL_MAX + 64];
+    int key_len = snprintf(key, sizeof key, "child\n%s\n%lld\n%s", parent->id, (long long)line,
+                           file_url);
+    SHA256((const unsigned char *)key, (size_t)key_len, sha);
+    db_int batch_size = db_int_text(child->batch_size), partitions = db_int_text(child->partitions),
+           batch_bytes = db_int_text(child->batch_bytes), parallel = db_int_text(child->parallel);
+    const char *values[] = {child->id,    child->queue,  child->named ? "true" : "false",
+                            batch_size.s, partitions.s,  batch_bytes.s,
+                            parallel.s,   file_url,      (const char *)sha,
+                            parent->id};
+    const int lengths[] = {0, 0, 0, 0, 0, 0, 0, 0, 32, 0};
+    const int formats[] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+    err = db_exec(conn, &stmt_create_child, values, lengths, formats, PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return err;
+    int rows = PQntuples(res);
+    PQclear(res);
+    return rows == 1 ? 0 : BI_ECONFLICT;
+}
+
+int db_tasks_children(db_conn *conn, const char *task_id,
+                      void (*each)(const char *child_id, void *ctx), void *ctx) {
+    const char *values[] = {task_id};
+    PGresult *res = NULL;
+    int err = db_exec_text(conn, &stmt_children, values, PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return err;
+    for (int i = 0; i < PQntuples(res); i++)
+        each(PQgetvalue(res, i, 0), ctx);
+    PQclear(res);
+    return 0;
 }
 
 int db_tasks_resume(db_conn *conn, const char *task_id, const db_user *caller) {

@@ -46,7 +46,28 @@ typedef struct db_task {
     char export_owner[DB_USERNAME_MAX + 1], export_owner_type[16], export_version[DB_USERNAME_MAX + 1];
     /* Directives from the data (importer/directives.h); "" when none */
     char action_field[129], delete_values[1024];
+    char parent_id[DB_TASK_ID_MAX]; /* the task whose Import line made this one; "" none */
+    int depth;                      /* 0 for a task of its own; a child's is its parent's + 1 */
 } db_task;
+
+/* ---- child tasks ---- */
+
+#define DB_TASKS_MAX_DEPTH 3      /* levels of child tasks */
+#define DB_TASKS_MAX_CHILDREN 1000 /* children of one task */
+
+/* Queues child (its id, queue, named, batch_size, partitions, batch_bytes and parallel are
+ * read) as parent's child, downloading file_url when it runs, inside the caller's transaction
+ * (the batch of the parent's Import line: it exists exactly when that batch commits), and wakes
+ * the nodes at commit. line tells the child apart from the parent's other children. Returns 0;
+ * BI_ETOOMANY when parent already has DB_TASKS_MAX_CHILDREN; BI_ECONFLICT when its cancel was
+ * requested; or BI_EUNAVAIL / BI_EINTERNAL. */
+int db_tasks_create_child(db_conn *conn, const db_task *parent, const db_task *child,
+                          int64_t line, const char *file_url);
+
+/* Calls each with the id of every child of task_id, oldest first. Returns 0 or the database's
+ * error. */
+int db_tasks_children(db_conn *conn, const char *task_id,
+                      void (*each)(const char *child_id, void *ctx), void *ctx);
 
 /* ---- upload ---- */
 

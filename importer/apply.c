@@ -193,6 +193,7 @@ static const apply_family apply_families[RULES_N_TYPES] = {
     [RULES_CONCEPT] = {.run = apply_content_run},
     [RULES_MAPPING] = {.run = apply_content_run},
     [RULES_REFERENCE] = {.line = apply_refs_reference},
+    [RULES_IMPORT] = {.line = apply_imports_line},
 };
 
 /* The family of type; for a type outside the table (no pending line has one), an entry with

@@ -11,6 +11,7 @@
 #define BI_IMPORTER_APPLY_H
 
 #include "rules.h"
+#include "tasks.h"
 #include "users.h"
 
 #include <stdbool.h>
@@ -26,6 +27,7 @@ typedef struct apply_options {
     /* Directives from the data (directives.h): NULL when none */
     const char *action_field;
     const cJSON *delete_values;
+    const db_task *task; /* the task whose lines these are (Import lines need it); or NULL */
 } apply_options;
 
 typedef struct apply_result {

@@ -7,6 +7,7 @@
  *   sources, collections, their versions   apply_repos.c    one line at a time
  *   concepts, mappings                     apply_content.c  a run of lines, set-wise
  *   collection references                  apply_refs.c     one line at a time
+ *   Import lines (child tasks)             apply_imports.c  one line at a time
  * A family looks its object up, lets apply_decide turn the directive into an operation, checks
  * the caller's rights with apply_allowed, writes through db/ and ends the line's result with
  * apply_written, apply_succeed or apply_fail. It does no parsing and no dispatch.
@@ -106,6 +107,7 @@ int apply_owners_user(apply_ctx *ctx, size_t i);
 int apply_repos_repository(apply_ctx *ctx, size_t i);   /* a source or a collection */
 int apply_repos_version(apply_ctx *ctx, size_t i);      /* a source or collection version */
 int apply_refs_reference(apply_ctx *ctx, size_t i);     /* adds or removes its expressions */
+int apply_imports_line(apply_ctx *ctx, size_t i);       /* queues a child task */
 
 /* The run operation: applies the run of consecutive concept or mapping lines (of line from's
  * type) that starts at pending line from of lines[0..n) — lines of other types end it, lines

@@ -62,7 +62,7 @@ static int batch_apply_each(db_conn *conn, const db_user *caller, const apply_op
  * when the database refused a value. Returns 0 or the database's failure. */
 static int batch_apply(db_conn *conn, const db_user *caller, const db_task *task,
                        const plan_batch *b, apply_result *results) {
-    apply_options opt = {.update_if_exists = task->update_if_exists};
+    apply_options opt = {.update_if_exists = task->update_if_exists, .task = task};
     cJSON *delete_values = task->action_field[0] ? cJSON_Parse(task->delete_values) : NULL;
     if (delete_values != NULL) {
         opt.action_field = task->action_field;

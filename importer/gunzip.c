@@ -14,6 +14,7 @@ struct gunzip {
     void *ctx;
     bool started;   /* a member began */
     bool in_member; /* a member began and has not ended */
+    bool padding;   /* zero bytes after the last member (as tapes pad; gzip(1) ignores them) */
     unsigned long long out_bytes;
     char error[160];
     unsigned char out[GUNZIP_OUT];
@@ -47,6 +48,13 @@ int gunzip_feed(gunzip *g, const char *data, size_t len) {
         if (!g->in_member) {
             if (g->z.avail_in == 0)
                 break;
+            if (g->started && (g->padding || g->z.next_in[0] == 0)) {
+                for (; g->z.avail_in > 0; g->z.next_in++, g->z.avail_in--)
+                    if (g->z.next_in[0] != 0)
+                        return gunzip_refuse(g, "has data after the zero bytes that end it");
+                g->padding = true;
+                break;
+            }
             /* Another member follows the last one: gzip files may be concatenated. */
             if (g->started && inflateReset(&g->z) != Z_OK)
                 abort();

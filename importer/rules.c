@@ -1,6 +1,7 @@
 #include "rules.h"
 
 #include "error.h"
+#include "ids.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +10,7 @@
 
 static const char *const type_names[RULES_N_TYPES] = {
     "Organization", "User",      "Source",         "Collection",        "Concept",
-    "Mapping",      "Reference", "Source Version", "Collection Version"};
+    "Mapping",      "Reference", "Source Version", "Collection Version", "Import"};
 
 static const struct {
     const char *name;
@@ -294,6 +295,30 @@ static int rules_read_reference(const cJSON *line, rules_line *out, rules_error 
 }
 
 /* Reads the identity, and for writing directives the required content, of out->type. */
+/* An Import line: an http(s) file_url and perhaps a queue; it creates, so no other directive. */
+static int rules_read_import(const cJSON *line, const rules_line *out, rules_error *err) {
+    const char *url, *queue;
+    int rc = rules_need_string(line, out->type, "file_url", &url, err);
+    if (rc < 0)
+        return rc;
+    if (strlen(url) > RULES_FILE_URL_MAX ||
+        (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0))
+        return rules_fail(err, BI_EBADURL, "file_url",
+                          "'file_url' must be an http:// or https:// URL of at most %d bytes",
+                          RULES_FILE_URL_MAX);
+    if ((rc = rules_get_string(line, "queue", &queue, err)) < 0)
+        return rc;
+    if (queue != NULL && (!ids_queue_name_is_valid(queue) || strcmp(queue, "file-url") == 0 ||
+                          strcmp(queue, "upload") == 0))
+        return rules_fail(err, BI_EBADVALUE, "queue",
+                          "'queue' must be a queue name: [A-Za-z0-9._@-]{1,64}, not default, "
+                          "priority, file-url, upload, '.' or '..'");
+    if (out->action != RULES_CREATE_OR_UPDATE && out->action != RULES_NEW)
+        return rules_fail(err, BI_EACTION, "__action",
+                          "an Import line creates a task: its __action can only be NEW");
+    return 0;
+}
+
 static int rules_read_type(const cJSON *line, rules_line *out, bool content, rules_error *err) {
     urls_ref *ref = &out->ref;
     const char *text;
@@ -354,6 +379,8 @@ static int rules_read_type(const cJSON *line, rules_line *out, bool content, rul
         if ((rc = rules_read_reference_collection(line, ref, err)) < 0)
             return rc;
         return rules_read_reference(line, out, err);
+    case RULES_IMPORT:
+        return rules_read_import(line, out, err);
     default:
         return rules_fail(err, BI_ETYPE, "type", "unknown type");
     }
@@ -372,6 +399,9 @@ static void rules_format_into(int (*fmt)(const urls_ref *, char *, size_t), cons
 static void rules_set_urls(rules_line *out) {
     const urls_ref *ref = &out->ref;
     switch (out->type) {
+    case RULES_IMPORT:
+        strcpy(out->root, "/tasks/");
+        break;
     case RULES_ORGANIZATION:
     case RULES_USER:
         strcpy(out->root, out->type == RULES_ORGANIZATION ? "/orgs/" : "/users/");

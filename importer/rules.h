@@ -15,6 +15,7 @@
 
 #define RULES_MAX_DEPTH 32  /* nesting of objects and arrays in one line */
 #define RULES_TEXT_MAX 1024 /* map_type, to_concept_code: stored as identity columns */
+#define RULES_FILE_URL_MAX 2048 /* an Import line's file_url (DB_URL_MAX) */
 
 enum rules_type {
     RULES_ORGANIZATION,
@@ -26,6 +27,7 @@ enum rules_type {
     RULES_REFERENCE,
     RULES_SOURCE_VERSION,
     RULES_COLLECTION_VERSION,
+    RULES_IMPORT, /* {"type":"Import","file_url":…,"queue"?:…}: a child task */
     RULES_N_TYPES,
     RULES_NO_TYPE = -1,
 };

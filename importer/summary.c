@@ -142,12 +142,25 @@ cJSON *summary_task_json(const db_task *t, const char *message) {
     return body;
 }
 
+static void summary_add_child(const char *child_id, void *ctx) {
+    cJSON_AddItemToArray(ctx, cJSON_CreateString(child_id));
+}
+
 int summary_task_json_read(db_conn *conn, const db_task *t, cJSON **out) {
     bool finished = !db_task_state_running(t->state);
     char line[SUMMARY_TEXT_MAX + 128];
     long len = finished ? summary_of_task(conn, t, line, sizeof line) : 0;
     if (len < 0)
         return (int)len;
-    *out = summary_task_json(t, finished ? line : NULL);
+    cJSON *body = summary_task_json(t, finished ? line : NULL);
+    int err = db_tasks_children(conn, t->id, summary_add_child,
+                                cJSON_GetObjectItemCaseSensitive(body, "children"));
+    if (err < 0) {
+        cJSON_Delete(body);
+        return err;
+    }
+    if (t->parent_id[0])
+        cJSON_AddStringToObject(body, "parent", t->parent_id);
+    *out = body;
     return 0;
 }

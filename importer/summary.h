@@ -61,7 +61,8 @@ typedef struct cJSON cJSON;
 cJSON *summary_task_json(const db_task *t, const char *message);
 
 /* summary_task_json of t with its message read from its stored results once it has finished
- * (a PENDING or STARTED task has none). Returns 0 and a new object in *out (cJSON_Delete it),
+ * (a PENDING or STARTED task has none), its children (the tasks its Import lines queued) and
+ * its parent, when it has one. Returns 0 and a new object in *out (cJSON_Delete it),
  * or a BI_E* from the database with nothing in *out. */
 int summary_task_json_read(db_conn *conn, const db_task *t, cJSON **out);
 

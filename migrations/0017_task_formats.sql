@@ -16,3 +16,11 @@ ALTER TABLE import_tasks
 ALTER TABLE feeds
     ADD COLUMN action_field text,
     ADD COLUMN delete_values jsonb;
+
+-- Child tasks: an import line {"type":"Import","file_url":…} queues a task of the same user,
+-- whose parent it names; depth counts the levels (at most 3). A parent's cancel reaches the
+-- children that have not ended.
+ALTER TABLE import_tasks
+    ADD COLUMN parent_id text REFERENCES import_tasks ON DELETE SET NULL,
+    ADD COLUMN depth integer NOT NULL DEFAULT 0 CHECK (depth BETWEEN 0 AND 3);
+CREATE INDEX import_tasks_children ON import_tasks (parent_id, created_at) WHERE parent_id IS NOT NULL;

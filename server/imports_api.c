@@ -727,7 +727,14 @@ int imports_api_delete(http_req *req) {
 
 /* 202 with live progress for a task that is not finished. */
 static int imports_send_progress(http_req *req, const db_task *t) {
-    cJSON *body = summary_task_json(t, NULL);
+    cJSON *body = NULL;
+    db_conn *conn = NULL;
+    if (db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn) == 0) { /* with its children */
+        summary_task_json_read(conn, t, &body);
+        db_pool_release(req->app->pool, conn);
+    }
+    if (body == NULL)
+        body = summary_task_json(t, NULL);
     http_send_json(req, 202, body);
     cJSON_Delete(body);
     return 0;

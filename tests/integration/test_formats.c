@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include <civetweb.h>
+#include <libpq-fe.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,9 +273,33 @@ Test(formats, a_zip_bomb_is_refused_with_413) {
 static unsigned char served_zip[64 * 1024], served_export_zip[128 * 1024];
 static size_t served_zip_len, served_export_zip_len;
 
+static int served_port; /* the peer's, for files that name the peer */
+
 static int serve(struct mg_connection *conn, void *data) {
     (void)data;
     const char *uri = mg_get_request_info(conn)->local_uri;
+    if (strcmp(uri, "/child.jsonl") == 0) {
+        static const char child[] = "{\"type\":\"Organization\",\"id\":\"FromChild\",\"name\":\"C\"}\n";
+        mg_send_http_ok(conn, "application/x-ndjson", (long long)sizeof child - 1);
+        mg_write(conn, child, sizeof child - 1);
+        return 200;
+    }
+    if (strcmp(uri, "/self.jsonl") == 0) { /* a file that imports itself */
+        char line[256];
+        int n = snprintf(line, sizeof line,
+                         "{\"type\":\"Import\",\"file_url\":\"http://127.0.0.1:%d/self.jsonl\"}\n",
+                         served_port);
+        mg_send_http_ok(conn, "application/x-ndjson", (long long)n);
+        mg_write(conn, line, (size_t)n);
+        return 200;
+    }
+    if (strcmp(uri, "/slow.jsonl") == 0) { /* holds its named queue for a while */
+        sleep(6);
+        static const char slow[] = "{\"type\":\"Organization\",\"id\":\"Slow\",\"name\":\"S\"}\n";
+        mg_send_http_ok(conn, "application/x-ndjson", (long long)sizeof slow - 1);
+        mg_write(conn, slow, sizeof slow - 1);
+        return 200;
+    }
     if (strcmp(uri, "/terms.csv") == 0) {
         mg_send_http_ok(conn, "text/csv", (long long)sizeof terms_csv - 1);
         mg_write(conn, terms_csv, sizeof terms_csv - 1);
@@ -426,6 +451,130 @@ Test(formats, action_field_and_delete_values_turn_lines_into_deletes) {
     r = harness_request_typed(&srv, "POST", "/manage/feeds/", ROOT, "application/json", half,
                               strlen(half));
     cr_expect_eq(r->status, 400, "%s", r->body);
+    harness_response_free(r);
+    harness_peer_stop(peer);
+}
+
+/* ---- child tasks ---- */
+
+/* The state of task id, from the database (or "" when there is no such task). */
+static long task_count(const char *where) {
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE %s", where);
+    return harness_sql(srv.conninfo, sql);
+}
+
+static void wait_count(const char *where, long n) {
+    for (int i = 0; i < 600 && task_count(where) != n; i++)
+        usleep(50 * 1000);
+    cr_assert_eq(task_count(where), n, "tasks where %s", where);
+}
+
+/* Import lines queue child tasks of the same user (the standard queue, or the line's), each
+ * answered NEW 202 with its id; the parent lists them and does not wait; a child names its
+ * parent; a bad Import line is its own SKIP 400. */
+Test(formats, import_lines_queue_child_tasks) {
+    struct mg_context *peer = harness_peer_start(serve, NULL, 4, &served_port);
+    char lines[1024], task[256];
+    int n = snprintf(lines, sizeof lines,
+                     "{\"type\":\"Organization\",\"id\":\"Parent\",\"name\":\"P\"}\n"
+                     "{\"type\":\"Import\",\"file_url\":\"http://127.0.0.1:%d/child.jsonl\"}\n"
+                     "{\"type\":\"Import\",\"file_url\":\"http://127.0.0.1:%d/child.jsonl\","
+                     "\"queue\":\"kids\"}\n"
+                     "{\"type\":\"Import\",\"file_url\":\"ftp://example.org/x\"}\n",
+                     served_port, served_port);
+    submit("/manage/bulkimport/", NULL, lines, (size_t)n, task, sizeof task);
+    harness_response *r = wait_result(task, "json");
+    expect_line(r, 1, "NEW", 201);
+    const char *m2 = expect_line(r, 2, "NEW", 202);
+    cr_expect(strstr(m2, "\"type\":\"Import\",\"task\":\"") != NULL, "%s", m2);
+    cr_expect(strstr(m2, "\"queue\":\"priority\"") != NULL, "%s", m2); /* root's standard */
+    const char *m3 = expect_line(r, 3, "NEW", 202);
+    cr_expect(strstr(m3, "\"queue\":\"kids\"") != NULL, "%s", m3);
+    const char *m4 = expect_line(r, 4, "SKIP", 400);
+    cr_expect(strstr(m4, "'file_url' must be an http:// or https:// URL") != NULL, "%s", m4);
+    harness_response_free(r);
+
+    char where[512];
+    snprintf(where, sizeof where, "parent_id = '%s' AND state = 'SUCCESS' AND depth = 1", task);
+    wait_count(where, 2);
+    char path[512];
+    snprintf(path, sizeof path, "/tasks/%s/", task);
+    r = harness_request(&srv, "GET", path, ROOT, NULL);
+    const cJSON *children = cJSON_GetObjectItem(r->json, "children");
+    cr_expect_eq(cJSON_GetArraySize(children), 2, "%s", r->body);
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r->json, "summary"), "processed")->valueint, 4,
+                 "the parent's counts are its own lines': %s", r->body);
+    char child[256];
+    snprintf(child, sizeof child, "%s", cJSON_GetArrayItem(children, 0)->valuestring);
+    harness_response_free(r);
+    snprintf(path, sizeof path, "/tasks/%s/", child);
+    r = harness_request(&srv, "GET", path, ROOT, NULL);
+    cr_expect_str_eq(harness_json_string(r, "parent"), task, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(get_status("/orgs/FromChild/"), 200);
+    harness_peer_stop(peer);
+}
+
+/* A file that imports itself stops at 3 levels: the fourth Import line is SKIP 400. */
+Test(formats, child_tasks_nest_at_most_three_levels) {
+    struct mg_context *peer = harness_peer_start(serve, NULL, 4, &served_port);
+    char line[256], task[256];
+    int n = snprintf(line, sizeof line,
+                     "{\"type\":\"Import\",\"file_url\":\"http://127.0.0.1:%d/self.jsonl\"}\n",
+                     served_port);
+    submit("/manage/bulkimport/", NULL, line, (size_t)n, task, sizeof task);
+    wait_count("depth = 3 AND state = 'SUCCESS'", 1);
+    cr_expect_eq(task_count("true"), 4, "the parent and three levels of children");
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT id FROM import_tasks WHERE depth = 3");
+    harness_response *r;
+    char deepest[256];
+    PGconn *pg = PQconnectdb(srv.conninfo);
+    PGresult *res = PQexec(pg, sql);
+    snprintf(deepest, sizeof deepest, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(pg);
+    r = wait_result(deepest, "json");
+    const char *why = expect_line(r, 1, "SKIP", 400);
+    cr_expect(strstr(why, "deeper than 3") != NULL, "%s", why);
+    harness_response_free(r);
+    harness_peer_stop(peer);
+}
+
+/* Cancelling a parent cancels its children that have not ended: a child waiting in a named
+ * queue behind a slow task is REVOKED with it. */
+Test(formats, cancelling_a_parent_cancels_its_waiting_children) {
+    struct mg_context *peer = harness_peer_start(serve, NULL, 4, &served_port);
+    char body[256], slow[256], task[256];
+    snprintf(body, sizeof body, "file_url=http://127.0.0.1:%d/slow.jsonl", served_port);
+    submit("/manage/bulkimport/held/", "application/x-www-form-urlencoded", body, strlen(body),
+           slow, sizeof slow);
+    size_t cap = 4 * 1024 * 1024, len = 0;
+    char *lines = malloc(cap);
+    len += (size_t)snprintf(lines + len, cap - len,
+                            "{\"type\":\"Import\",\"file_url\":\"http://127.0.0.1:%d/child.jsonl\","
+                            "\"queue\":\"held\"}\n", served_port);
+    for (int i = 0; i < 20000; i++)
+        len += (size_t)snprintf(lines + len, cap - len,
+                                "{\"type\":\"Organization\",\"id\":\"Many%d\",\"name\":\"M\"}\n", i);
+    submit("/manage/bulkimport/?batch_size=20", NULL, lines, len, task, sizeof task);
+    free(lines);
+    char where[512];
+    snprintf(where, sizeof where, "parent_id = '%s' AND state = 'PENDING'", task);
+    wait_count(where, 1);
+    char path[512];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", task);
+    harness_response *r = harness_request(&srv, "DELETE", path, ROOT, NULL);
+    cr_expect_eq(r->status, 204, "%s", r->body);
+    harness_response_free(r);
+    snprintf(where, sizeof where, "parent_id = '%s' AND state = 'REVOKED'", task);
+    cr_expect_eq(task_count(where), 1, "the waiting child is revoked at once");
+    r = wait_result(task, "summary");
+    char state[32];
+    cr_expect_str_eq(harness_response_header(r, "X-Task-State", state, sizeof state), "REVOKED");
+    harness_response_free(r);
+    r = wait_result(slow, "summary");
     harness_response_free(r);
     harness_peer_stop(peer);
 }

@@ -92,6 +92,23 @@ Test(gunzip, members_one_after_another_are_one_file) {
     cr_expect_eq(memcmp(c.out, "a\nb\nc\n", 6), 0);
 }
 
+/* Zero bytes after the last member (tape padding) end the file, as gzip(1) takes them; data
+ * after them is refused. */
+Test(gunzip, trailing_zero_padding_is_ignored) {
+    unsigned char gz[1024];
+    size_t n = gzip_of("a\n", 2, gz, sizeof gz);
+    memset(gz + n, 0, 300);
+    static collected c;
+    char why[160];
+    c.len = 0;
+    cr_assert_eq(decode(gz, n + 300, 7, &c, why, sizeof why), 0, "%s", why);
+    cr_expect_eq(c.len, 2);
+    gz[n + 299] = 'x';
+    c.len = 0;
+    cr_expect_eq(decode(gz, n + 300, 7, &c, why, sizeof why), BI_EINVAL);
+    cr_expect_str_eq(why, "has data after the zero bytes that end it");
+}
+
 Test(gunzip, a_file_that_stops_short_is_truncated) {
     unsigned char gz[512];
     size_t n = gzip_of("{\"type\":\"Concept\"}\n", 19, gz, sizeof gz);
