@@ -457,9 +457,9 @@ Test(formats, action_field_and_delete_values_turn_lines_into_deletes) {
 
 /* ---- child tasks ---- */
 
-/* The state of task id, from the database (or "" when there is no such task). */
+/* The number of tasks where the SQL condition where holds. */
 static long task_count(const char *where) {
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE %s", where);
     return harness_sql(srv.conninfo, sql);
 }
