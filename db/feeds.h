@@ -32,7 +32,7 @@ typedef struct db_feed {
     char cursor_param[DB_FEED_FIELD_MAX + 1], cursor_field[DB_FEED_FIELD_MAX + 1]; /* "": none */
     char headers[DB_FEED_HEADERS_MAX]; /* a JSON object of strings */
     char callback_url[DB_URL_MAX + 1]; /* "": no webhook for the runs' tasks */
-    char action_field[129], delete_values[1024]; /* directives from the data; "": none */
+    char action_field[129], delete_values[DB_DELETE_VALUES_MAX]; /* directives from the data; "": none */
     bool paused;
     char cursor[DB_FEED_VALUE_MAX], etag[DB_FEED_VALUE_MAX], last_modified[DB_FEED_VALUE_MAX];
     time_t next_run; /* out */

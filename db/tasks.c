@@ -186,12 +186,15 @@ static const db_stmt stmt_lock_own = {
 static const db_stmt stmt_cancel = {
     "tasks_cancel",
     "WITH RECURSIVE tree AS (SELECT $1::text AS id UNION SELECT c.id FROM import_tasks c"
-    " JOIN tree ON c.parent_id = tree.id WHERE c.state IN ('PENDING', 'STARTED'))"
+    " JOIN tree ON c.parent_id = tree.id)"
     " UPDATE import_tasks t SET cancel_requested = true, state = CASE WHEN t.state = 'PENDING'"
     " THEN 'REVOKED' ELSE t.state END, finished_at = CASE WHEN t.state = 'PENDING'"
-    " THEN clock_timestamp() ELSE t.finished_at END FROM tree WHERE t.id = tree.id RETURNING t.id",
+    " THEN clock_timestamp() ELSE t.finished_at END FROM tree WHERE t.id = tree.id"
+    " AND (t.id = $1 OR t.state IN ('PENDING', 'STARTED')) RETURNING t.id",
     1};
-/* A child task, as a file_url upload makes one, unless the parent's cancel was requested. */
+/* A child task, as a file_url upload makes one, unless the parent's cancel was requested (KEY
+ * SHARE: it waits for a cancel's FOR UPDATE, not for the heartbeats' updates) or the child is
+ * there already (a replayed batch: it stays as it is). */
 static const db_stmt stmt_create_child = {
     "tasks_create_child",
     "WITH c AS (INSERT INTO import_tasks (id, username, queue, named, update_if_exists,"
@@ -199,10 +202,14 @@ static const db_stmt stmt_create_child = {
     " content_sha256, total, parent_id, depth)"
     " SELECT $1, p.username, $2, $3::boolean, true, false, $4::integer, $5::integer,"
     " $6::integer, $7::integer, $8, false, 'fetch', $9::bytea, 0, p.id, p.depth + 1"
-    " FROM import_tasks p WHERE p.id = $10 AND NOT p.cancel_requested FOR SHARE OF p"
-    " RETURNING id)"
-    " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM c",
+    " FROM import_tasks p WHERE p.id = $10 AND NOT p.cancel_requested FOR KEY SHARE OF p"
+    " ON CONFLICT DO NOTHING RETURNING id)"
+    " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM c"
+    " UNION ALL SELECT NULL FROM import_tasks WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM c)",
     10};
+/* One parent's children are counted and added one batch at a time. */
+static const db_stmt stmt_children_lock = {
+    "tasks_children_lock", "SELECT pg_advisory_xact_lock(1112080387, hashtext($1))", 1};
 static const db_stmt stmt_children_count = {
     "tasks_children_count",
     "SELECT count(*) FROM import_tasks WHERE parent_id = $1", 1};
@@ -295,7 +302,7 @@ struct db_upload {
     bool update_if_exists, test_mode; /* the options the commit writes */
     int batch_size, parallel, partitions;
     int64_t batch_bytes;
-    char action_field[129], delete_values[1024];
+    char action_field[129], delete_values[DB_DELETE_VALUES_MAX];
     db_chunks *chunks; /* the lines' COPY */
 };
 
@@ -780,7 +787,9 @@ int db_tasks_create_child(db_conn *conn, const db_task *parent, const db_task *c
                           int64_t line, const char *file_url) {
     const char *count_values[] = {parent->id};
     PGresult *res = NULL;
-    int err = db_exec_row(conn, &stmt_children_count, count_values, &res);
+    int err = db_exec_text(conn, &stmt_children_lock, count_values, PGRES_TUPLES_OK, NULL);
+    if (err == 0)
+        err = db_exec_row(conn, &stmt_children_count, count_values, &res);
     if (err < 0)
         return err;
     long children = atol(PQgetvalue(res, 0, 0));
@@ -804,7 +813,7 @@ int db_tasks_create_child(db_conn *conn, const db_task *parent, const db_task *c
     err = db_exec(conn, &stmt_create_child, values, lengths, formats, PGRES_TUPLES_OK, &res);
     if (err < 0)
         return err;
-    int rows = PQntuples(res);
+    int rows = PQntuples(res); /* one: queued now, or there from the batch's first run */
     PQclear(res);
     return rows == 1 ? 0 : BI_ECONFLICT;
 }

@@ -16,6 +16,9 @@ typedef struct db_conn db_conn;
 #define DB_TASK_ID_MAX 176 /* <uuid4>-<username>~<queue> */
 #define DB_TIME_MAX 32
 #define DB_URL_MAX 2048 /* file_url, callback_url */
+/* delete_values as PostgreSQL renders its jsonb: up to 1,023 bytes given (directives.h), and a
+ * space after each of up to 31 commas. */
+#define DB_DELETE_VALUES_MAX (1024 + 64)
 
 typedef struct db_task {
     char id[DB_TASK_ID_MAX];
@@ -45,7 +48,7 @@ typedef struct db_task {
     /* An OCL export's new owner, its type and the version's id; "": the export's own */
     char export_owner[DB_USERNAME_MAX + 1], export_owner_type[16], export_version[DB_USERNAME_MAX + 1];
     /* Directives from the data (importer/directives.h); "" when none */
-    char action_field[129], delete_values[1024];
+    char action_field[129], delete_values[DB_DELETE_VALUES_MAX];
     char parent_id[DB_TASK_ID_MAX]; /* the task whose Import line made this one; "" none */
     int depth;                      /* 0 for a task of its own; a child's is its parent's + 1 */
 } db_task;
@@ -58,7 +61,9 @@ typedef struct db_task {
 /* Queues child (its id, queue, named, batch_size, partitions, batch_bytes and parallel are
  * read) as parent's child, downloading file_url when it runs, inside the caller's transaction
  * (the batch of the parent's Import line: it exists exactly when that batch commits), and wakes
- * the nodes at commit. line tells the child apart from the parent's other children. Returns 0;
+ * the nodes at commit. line tells the child apart from the parent's other children. A child
+ * of that id already there (the batch run again) is kept as it is, and counts as queued.
+ * Never leaves the transaction aborted. Returns 0;
  * BI_ETOOMANY when parent already has DB_TASKS_MAX_CHILDREN; BI_ECONFLICT when its cancel was
  * requested; or BI_EUNAVAIL / BI_EINTERNAL. */
 int db_tasks_create_child(db_conn *conn, const db_task *parent, const db_task *child,

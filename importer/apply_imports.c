@@ -9,6 +9,7 @@
 #include "plan.h"
 #include "tasks.h"
 
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,16 +39,20 @@ int apply_imports_line(apply_ctx *ctx, size_t i) {
     child.batch_size = parent->batch_size;
     child.parallel = PLAN_PARALLEL_DEFAULT;
     plan_cut_fix(&child);
-    int err = ids_task_id(child.username, child.queue, child.id, sizeof child.id);
-    if (err < 0)
-        return err;
+    /* Named by its parent and line: a batch run again after it committed (a crash before the
+     * checkpoint moved) names the same child, which the database then keeps as it is. */
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    char seed[DB_TASK_ID_MAX + 32];
+    int seed_len = snprintf(seed, sizeof seed, "child\n%s\n%d", parent->id, r->line);
+    SHA256((const unsigned char *)seed, (size_t)seed_len, digest);
+    ids_task_id_from(digest, child.username, child.queue, child.id, sizeof child.id);
     if (parent->test_mode) { /* its batches roll back: the child would never be */
         apply_fail(r, "SKIP", APPLY_STATUS_SKIP, 0,
                    "INFO: test mode: a task downloading %s would be queued in %s", url,
                    child.queue);
         return 0;
     }
-    err = db_tasks_create_child(ctx->conn, parent, &child, r->line, url);
+    int err = db_tasks_create_child(ctx->conn, parent, &child, r->line, url);
     if (err == BI_ETOOMANY) {
         apply_fail(r, "SKIP", 400, BI_EBADVALUE, "a task may queue at most %d child tasks",
                    DB_TASKS_MAX_CHILDREN);

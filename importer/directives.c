@@ -3,25 +3,32 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *directives_check_one(const char *action_field, const char *delete_values) {
+    if (action_field && action_field[0] &&
+        (strlen(action_field) > DIRECTIVES_FIELD_MAX || strncmp(action_field, "__", 2) == 0))
+        return "action_field must be a top-level field name of at most 128 bytes, not a "
+               "directive";
+    if (!delete_values || !delete_values[0])
+        return NULL;
+    static const char bad[] =
+        "delete_values must be a JSON array of 1 to 32 strings, e.g. [\"DELETED\",\"INACTIVE\"]";
+    cJSON *values = cJSON_ParseWithOpts(delete_values, NULL, true);
+    int n = cJSON_IsArray(values) ? cJSON_GetArraySize(values) : -1;
+    const char *why =
+        n < 1 || n > DIRECTIVES_VALUES_COUNT || strlen(delete_values) >= DIRECTIVES_VALUES_MAX
+            ? bad
+            : NULL;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, values) if (!cJSON_IsString(v)) why = bad;
+    cJSON_Delete(values);
+    return why;
+}
+
 const char *directives_check(const char *action_field, const char *delete_values) {
     bool has_field = action_field && action_field[0], has_values = delete_values && delete_values[0];
     if (has_field != has_values)
         return "action_field and delete_values go together: give both or neither";
-    if (!has_field)
-        return NULL;
-    if (strlen(action_field) > DIRECTIVES_FIELD_MAX || strncmp(action_field, "__", 2) == 0)
-        return "action_field must be a top-level field name of at most 128 bytes, not a "
-               "directive";
-    cJSON *values = cJSON_ParseWithOpts(delete_values, NULL, true);
-    const char *why = NULL;
-    int n = cJSON_IsArray(values) ? cJSON_GetArraySize(values) : -1;
-    if (n < 1 || n > DIRECTIVES_VALUES_COUNT || strlen(delete_values) >= DIRECTIVES_VALUES_MAX)
-        why = "delete_values must be a JSON array of 1 to 32 strings, e.g. [\"DELETED\",\"INACTIVE\"]";
-    const cJSON *v;
-    cJSON_ArrayForEach(v, values) if (why == NULL && !cJSON_IsString(v)) why =
-        "delete_values must be a JSON array of 1 to 32 strings, e.g. [\"DELETED\",\"INACTIVE\"]";
-    cJSON_Delete(values);
-    return why;
+    return directives_check_one(action_field, delete_values);
 }
 
 bool directives_deletes(const char *action_field, const cJSON *delete_values, const cJSON *line) {

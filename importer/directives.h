@@ -19,6 +19,10 @@
  * JSON array of 1 to 32 strings. */
 const char *directives_check(const char *action_field, const char *delete_values);
 
+/* As directives_check, each option alone (either may be absent): for options that may come
+ * apart, checked together once all are known. */
+const char *directives_check_one(const char *action_field, const char *delete_values);
+
 /* Whether line (an object) is to be deleted under action_field and delete_values (a checked
  * JSON array, borrowed): it has no __action and its field's text is one of the values. */
 bool directives_deletes(const char *action_field, const cJSON *delete_values, const cJSON *line);

@@ -140,7 +140,8 @@ static void capture_append(capture *cap, const char *text, size_t len) {
 }
 
 /* Reads the top level into doc. Returns 1 (one document, read), 0 (not one JSON object: JSON
- * lines, perhaps), or -1 when it broke after both arrays were seen (a broken export). */
+ * lines, perhaps), -1 when it broke after both arrays were seen (a broken export), or -2 when
+ * the members besides the arrays pass EXPORT_HEADER_MAX. */
 static int export_read_top(scan *s, export_doc *doc) {
     capture head = {.max = EXPORT_HEADER_MAX};
     capture_append(&head, "{", 1);
@@ -190,13 +191,15 @@ static int export_read_top(scan *s, export_doc *doc) {
     if (scan_space(s) >= 0) /* more after the object: JSON lines */
         goto done;
     capture_append(&head, "}", 1);
-    if (!head.too_long && (doc->header = cJSON_Parse(head.text)) != NULL)
+    if (head.too_long)
+        rc = doc->concepts >= 0 && doc->mappings >= 0 ? -2 : 0;
+    else if ((doc->header = cJSON_Parse(head.text)) != NULL)
         rc = 1;
     else
         rc = doc->concepts >= 0 && doc->mappings >= 0 ? -1 : 0;
     goto done;
 broken:
-    rc = doc->concepts >= 0 && doc->mappings >= 0 ? -1 : 0;
+    rc = doc->concepts >= 0 && doc->mappings >= 0 ? (head.too_long ? -2 : -1) : 0;
 done:
     free(head.text);
     return rc;
@@ -510,6 +513,10 @@ int export_convert(FILE *f, const export_options *opt, export_emit emit, void *c
         rc = export_read_top(s, &doc);
     if (rc == -1)
         rc = export_refuse(why, why_len, "is an OCL export that is cut off or not valid JSON");
+    if (rc == -2)
+        rc = export_refuse(why, why_len,
+                           "is an OCL export whose members besides concepts and mappings pass "
+                           "%d MB", EXPORT_HEADER_MAX >> 20);
     if (rc == 1) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(doc.header, "type");
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "Source Version") != 0 ||
@@ -518,13 +525,15 @@ int export_convert(FILE *f, const export_options *opt, export_emit emit, void *c
     }
     bool has_owner = opt->owner && opt->owner[0], has_type = opt->owner_type && opt->owner_type[0];
     if (rc == 1 && has_owner && !has_type)
-        rc = export_refuse(why, why_len, "'owner_type' needs to be either 'User or 'Organization'.");
+        rc = export_refuse(why, why_len, "is an OCL export, and ocldev says: 'owner_type' needs "
+                                         "to be either 'User or 'Organization'.");
     if (rc == 1 && !has_owner && has_type)
-        rc = export_refuse(why, why_len,
-                           "'owner' needs to be present when 'owner_type' is provided.");
+        rc = export_refuse(why, why_len, "is an OCL export, and ocldev says: 'owner' needs to be "
+                                         "present when 'owner_type' is provided.");
     if (rc == 1 && has_type && strcmp(opt->owner_type, "User") != 0 &&
         strcmp(opt->owner_type, "Organization") != 0)
-        rc = export_refuse(why, why_len, "'owner_type' needs to be either 'User or 'Organization'.");
+        rc = export_refuse(why, why_len, "is an OCL export, and ocldev says: 'owner_type' needs "
+                                         "to be either 'User or 'Organization'.");
     if (rc == 1) {
         export_conv x = {.emit = emit, .ctx = ctx};
         int err = export_write(s, &doc, opt, &x);

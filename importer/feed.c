@@ -221,7 +221,8 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
                      f->username);
         }
     }
-    if (err == BI_EINVAL && ff.db != NULL && intake_error(&ff.in)[0])
+    if ((err == BI_EINVAL || (err == BI_EIO && ff.in.spool_failed)) && ff.db != NULL &&
+        intake_error(&ff.in)[0])
         snprintf(out->why, sizeof out->why, "the file %s", intake_error(&ff.in));
     else if (err == BI_ETOOBIG && ff.db != NULL && ff.in.too_big)
         snprintf(out->why, sizeof out->why, "the file is larger than %lld bytes once decompressed",

@@ -45,11 +45,18 @@ int ids_task_id(const char *username, const char *queue, char *out, size_t cap) 
     unsigned char b[16];
     if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
         return BI_EINTERNAL;
+    ids_task_id_from(b, username, queue, out, cap);
+    return 0;
+}
+
+void ids_task_id_from(const unsigned char bytes[16], const char *username, const char *queue,
+                      char *out, size_t cap) {
+    unsigned char b[16];
+    memcpy(b, bytes, sizeof b);
     b[6] = (unsigned char)((b[6] & 0x0F) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
     snprintf(out, cap,
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x-%s~%s", b[0],
              b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
              b[14], b[15], username, queue);
-    return 0;
 }

@@ -29,4 +29,9 @@ int ids_random_hex(size_t n_bytes, char *out);
  * BI_EINTERNAL when the kernel gives no randomness. */
 int ids_task_id(const char *username, const char *queue, char *out, size_t cap);
 
+/* A task id of the same form from 16 given bytes instead of random ones: the same bytes give
+ * the same id (a child task's, from its parent and line, so a replayed batch names it again). */
+void ids_task_id_from(const unsigned char bytes[16], const char *username, const char *queue,
+                      char *out, size_t cap);
+
 #endif

@@ -8,6 +8,7 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -152,17 +153,26 @@ static int intake_decide_format(intake *in) {
 
 /* ---- the bytes, once the format is known ---- */
 
+/* Records that the spool file failed (errno says how); returns BI_EIO. */
+static int intake_spool_failed(intake *in) {
+    in->spool_failed = true;
+    intake_refuse(in, "could not be kept in a temporary file of the server (%s)", strerror(errno));
+    return BI_EIO;
+}
+
 static int intake_spool_open(intake *in) {
     const char *dir = getenv("TMPDIR");
     char path[512];
     snprintf(path, sizeof path, "%s/bulkimport-spool-XXXXXX", dir && dir[0] ? dir : "/tmp");
     int fd = mkstemp(path);
     if (fd < 0)
-        return BI_EIO;
+        return intake_spool_failed(in);
     unlink(path); /* gone with the last descriptor, whatever happens */
     if ((in->spool = fdopen(fd, "w+b")) == NULL) {
+        int saved = errno;
         close(fd);
-        return BI_EIO;
+        errno = saved;
+        return intake_spool_failed(in);
     }
     return 0;
 }
@@ -172,7 +182,7 @@ static int intake_sink(intake *in, const char *data, size_t len) {
         return split_feed(&in->split, data, len);
     int err = in->spool == NULL ? intake_spool_open(in) : 0;
     if (err == 0 && len > 0 && fwrite(data, 1, len, in->spool) != len)
-        err = BI_EIO;
+        err = intake_spool_failed(in);
     return err;
 }
 
@@ -246,7 +256,7 @@ int intake_feed(const char *data, size_t len, void *ctx) {
 static int intake_replay(intake *in, int (*feed)(void *ctx, const char *data, size_t len),
                          void *ctx) {
     if (fflush(in->spool) != 0 || fseeko(in->spool, 0, SEEK_SET) != 0)
-        return BI_EIO;
+        return intake_spool_failed(in);
     char *block = malloc(INTAKE_BLOCK);
     if (block == NULL)
         abort();
@@ -255,7 +265,7 @@ static int intake_replay(intake *in, int (*feed)(void *ctx, const char *data, si
     while (err == 0 && (n = fread(block, 1, INTAKE_BLOCK, in->spool)) > 0)
         err = feed(ctx, block, n);
     if (err == 0 && ferror(in->spool))
-        err = BI_EIO;
+        err = intake_spool_failed(in);
     free(block);
     return err;
 }
@@ -324,13 +334,15 @@ static int intake_export_line(const char *text, size_t len, int error, void *ctx
  * option said export). */
 static int intake_convert_export(intake *in) {
     if (fflush(in->spool) != 0)
-        return BI_EIO;
+        return intake_spool_failed(in);
     export_options opt = {.owner = in->file.owner, .owner_type = in->file.owner_type,
                           .version = in->file.version, .max_line = in->max_line};
     char why[300];
     int rc = export_convert(in->spool, &opt, intake_export_line, in, why, sizeof why);
     if (rc == BI_EINVAL)
         intake_refuse(in, "%s", why);
+    if (rc == BI_EIO)
+        return intake_spool_failed(in);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     if (strcmp(in->file.format, "export") == 0) {
@@ -398,6 +410,8 @@ static int intake_unzip(intake *in) {
     inner.observe = in->observe;
     inner.observe_ctx = in->observe_ctx;
     snprintf(inner.file.name, sizeof inner.file.name, "%s", name);
+    if (strcmp(in->file.format, "zip") != 0) /* format=csv of a ZIP: the format of its file */
+        memcpy(inner.file.format, in->file.format, sizeof in->file.format);
     memcpy(inner.file.owner, in->file.owner, sizeof in->file.owner);
     memcpy(inner.file.owner_type, in->file.owner_type, sizeof in->file.owner_type);
     memcpy(inner.file.version, in->file.version, sizeof in->file.version);
@@ -425,6 +439,10 @@ static int intake_unzip(intake *in) {
     in->lines = inner.lines;
     in->too_many_lines = inner.too_many_lines;
     in->too_big = inner.too_big;
+    if (inner.spool_failed) {
+        in->spool_failed = true;
+        intake_refuse(in, "%s", inner.refused);
+    }
     intake_fini(&inner);
     return err;
 }

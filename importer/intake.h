@@ -62,6 +62,7 @@ typedef struct intake {
     int depth;     /* 1 for the file inside a ZIP */
     bool limit_all; /* max_bytes caps the bytes even when not compressed (a ZIP's file) */
     char refused[320]; /* why the file is refused whole, "" when it is not */
+    bool spool_failed; /* BI_EIO came from the spool file (refused says how), not the peer */
     /* Optional: sees each readable line as it is stored (a feed's cursor_field). */
     void (*observe)(const char *text, size_t len, void *ctx);
     void *observe_ctx;
@@ -84,8 +85,8 @@ bool intake_format_known(const char *format);
 
 /* Takes the next len bytes of the file (ctx: the intake). Returns 0, BI_ETOOBIG (too many
  * lines: in->too_many_lines; too large decompressed: in->too_big), BI_EINVAL (the file is
- * refused whole: intake_error says why), BI_EIO (a spool file failed) or the database's
- * error. */
+ * refused whole: intake_error says why), BI_EIO (a spool file failed: in->spool_failed, and
+ * intake_error says how) or the database's error. */
 int intake_feed(const char *data, size_t len, void *ctx);
 
 /* Ends the file: converts what was spooled and stores a last line without a newline and, when

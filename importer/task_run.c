@@ -39,7 +39,7 @@ static int task_run_fetch(const task_run_env *env, db_conn *conn, db_task *task,
     else if (err == BI_ETOOBIG && in.too_big)
         snprintf(why, FETCH_WHY_MAX, "the file is larger than %lld bytes once decompressed",
                  (long long)env->limits.max_fetch_bytes);
-    else if (err == BI_EINVAL && intake_error(&in)[0])
+    else if ((err == BI_EINVAL || (err == BI_EIO && in.spool_failed)) && intake_error(&in)[0])
         snprintf(why, FETCH_WHY_MAX, "the file %s", intake_error(&in));
     if (err == 0 && in.lines == 0) {
         snprintf(why, FETCH_WHY_MAX, "the file has no content to import");

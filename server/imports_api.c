@@ -209,7 +209,7 @@ static int imports_options(http_req *req, const body_reader *body, db_task *task
         imports_option_text(req, body, "delete_values", task->delete_values,
                             sizeof task->delete_values) < 0)
         return BI_EINVAL;
-    const char *why = directives_check(task->action_field, task->delete_values);
+    const char *why = directives_check_one(task->action_field, task->delete_values);
     if (why != NULL) {
         http_send_error(req, BI_EINVAL, "%s", why);
         return BI_EINVAL;
@@ -470,6 +470,14 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
                             "format, owner, owner_type and version must come before the file");
             err = BI_EINVAL;
         }
+        /* Checked on the whole request: the two may come apart, in the query and the form. */
+        const char *why = err == 0 ? directives_check(final.action_field, final.delete_values) : NULL;
+        if (why != NULL) {
+            http_send_error(req, BI_EINVAL, "%s", why);
+            err = BI_EINVAL;
+        }
+        if (err == 0 && final.test_mode) /* lines a converter is yet to make count too */
+            u->in.max_lines = req->app->cfg.max_test_mode_lines;
         if (err == 0 && final.test_mode && !u->task.test_mode &&
             u->in.lines > req->app->cfg.max_test_mode_lines) {
             http_send_error(req, BI_ETOOBIG, "a test_mode import may have at most %d lines",
@@ -510,6 +518,9 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
     db_pool_release(req->app->pool, u->conn);
     body_reader_free(u->body);
     int64_t lines = u->in.lines;
+    char spool_error[sizeof u->in.refused] = "";
+    if (u->db != NULL && u->in.spool_failed) /* the server's fault, not a client gone */
+        snprintf(spool_error, sizeof spool_error, "%s", u->in.refused);
     db_task task = u->task;
     bool by_url = u->file_url[0] != '\0';
     free(u);
@@ -517,6 +528,10 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
         return replayed < 0 ? replayed : 0;
     if (err == BI_ETOOBIG || err == BI_EINVAL || err == BI_ESLOW)
         return 0; /* answered while streaming */
+    if (err == BI_EIO && spool_error[0]) {
+        log_error("upload by %s: the file %s", task.username, spool_error);
+        return http_send_error(req, BI_EIO, "the file %s", spool_error);
+    }
     if (err == BI_EIO) {
         log_info("upload by %s %s mid-body: nothing stored", task.username,
                  atomic_load(&req->app->uploads_cut) ? "cut off by the shutdown" : "abandoned");

@@ -578,3 +578,54 @@ Test(formats, cancelling_a_parent_cancels_its_waiting_children) {
     harness_response_free(r);
     harness_peer_stop(peer);
 }
+
+/* Options that come after the file in a form count for what the converters make (test_mode's
+ * cap on a CSV's lines), and directives whose halves came apart (one in the query, one after
+ * the file) hold. A pretty-printed export in a ZIP reads as an export with format=export. */
+Test(formats, options_after_the_file_hold_for_converted_files) {
+    harness_server small;
+    const char *const extra[] = {"--max-test-mode-lines", "3", NULL};
+    harness_server_start_with(&small, 1, extra);
+    static const char csv[] = "resource_type,id,name,status\n"
+                              "Organization,T1,T,ACTIVE\nOrganization,T2,T,ACTIVE\n"
+                              "Organization,T3,T,ACTIVE\nOrganization,T4,T,DELETED\n";
+    char body[2048];
+    int n = snprintf(body, sizeof body,
+                     "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.csv\"\r\n\r\n"
+                     "%s\r\n--B\r\nContent-Disposition: form-data; name=\"test_mode\"\r\n\r\ntrue\r\n"
+                     "--B--\r\n", csv);
+    harness_response *r = harness_request_typed(&small, "POST", "/manage/bulkimport/", ROOT,
+                                                "multipart/form-data; boundary=B", body, (size_t)n);
+    cr_expect_eq(r->status, 413, "%s", r->body);
+    cr_expect(strstr(r->body, "a test_mode import may have at most 3 lines") != NULL, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_server_stop(&small), 0);
+
+    n = snprintf(body, sizeof body,
+                 "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"t.jsonl\"\r\n\r\n"
+                 "{\"type\":\"Organization\",\"id\":\"T1\",\"name\":\"T\",\"status\":\"ACTIVE\"}\n"
+                 "{\"type\":\"Organization\",\"id\":\"T4\",\"name\":\"T\",\"status\":\"DELETED\"}\n"
+                 "\r\n--B\r\nContent-Disposition: form-data; name=\"delete_values\"\r\n\r\n"
+                 "[\"DELETED\"]\r\n--B--\r\n");
+    char task[256];
+    submit("/manage/bulkimport/?action_field=status", "multipart/form-data; boundary=B", body,
+           (size_t)n, task, sizeof task);
+    r = wait_result(task, "json");
+    expect_line(r, 1, "NEW", 201);
+    expect_line(r, 2, "SKIP", 0); /* T4 is DELETED: DELETE_IF_EXISTS of nothing */
+    harness_response_free(r);
+
+    char path[512];
+    snprintf(path, sizeof path, FIXTURES "export/DemoSource.v1.arrays-first.export.json");
+    char *doc = strdup(harness_fixture(path));
+    static unsigned char zip[128 * 1024];
+    const char *names[] = {"demo.json"};
+    const char *texts[] = {doc};
+    size_t lens[] = {strlen(doc)};
+    size_t z = harness_zip(names, texts, lens, 1, zip, sizeof zip);
+    free(doc);
+    submit("/manage/bulkimport/?format=export", NULL, (const char *)zip, z, task, sizeof task);
+    r = wait_result(task, "json");
+    cr_expect_eq(json_lines(r), 48, "%s", r->body);
+    harness_response_free(r);
+}

@@ -109,16 +109,35 @@ Test(export, a_broken_export_is_refused_whole) {
     cr_assert_eq(rc_of(unbalanced, &opt, why, &lines), BI_EINVAL);
 }
 
+/* The members besides the arrays are kept, up to 4 MB: past it the export is refused saying so
+ * (not held in memory). */
+Test(export, a_header_past_its_bound_is_refused_saying_so) {
+    size_t pad = 5 << 20;
+    char *doc = malloc(pad + 200);
+    int n = snprintf(doc, 200, "{\"type\": \"Source Version\", \"concepts\": [], \"mappings\": [],"
+                               " \"description\": \"");
+    memset(doc + n, 'x', pad);
+    strcpy(doc + n + pad, "\"}");
+    export_options opt = {.max_line = 1000};
+    char why[200];
+    int lines;
+    cr_assert_eq(rc_of(doc, &opt, why, &lines), BI_EINVAL);
+    cr_assert_str_eq(why, "is an OCL export whose members besides concepts and mappings pass 4 MB");
+    free(doc);
+}
+
 Test(export, owner_options_ocldev_refuses_are_refused) {
     const char *doc = "{\"type\": \"Source Version\", \"concepts\": [], \"mappings\": []}";
     char why[200];
     int lines;
     export_options no_type = {.owner = "o", .max_line = 100};
     cr_assert_eq(rc_of(doc, &no_type, why, &lines), BI_EINVAL);
-    cr_assert_str_eq(why, "'owner_type' needs to be either 'User or 'Organization'.");
+    cr_assert_str_eq(why, "is an OCL export, and ocldev says: 'owner_type' needs to be either "
+                          "'User or 'Organization'.");
     export_options no_owner = {.owner_type = "User", .max_line = 100};
     cr_assert_eq(rc_of(doc, &no_owner, why, &lines), BI_EINVAL);
-    cr_assert_str_eq(why, "'owner' needs to be present when 'owner_type' is provided.");
+    cr_assert_str_eq(why, "is an OCL export, and ocldev says: 'owner' needs to be present when "
+                          "'owner_type' is provided.");
     export_options bad_type = {.owner = "o", .owner_type = "Team", .max_line = 100};
     cr_assert_eq(rc_of(doc, &bad_type, why, &lines), BI_EINVAL);
 }
