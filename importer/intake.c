@@ -4,10 +4,9 @@
 #include "csvconv.h"
 #include "error.h"
 #include "export.h"
+#include "unzip.h"
 #include "utf8.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -354,88 +353,41 @@ static int intake_convert_export(intake *in) {
     return err < 0 ? err : split_finish(&in->split);
 }
 
-/* Opens the spooled archive for reading from its start. */
-static struct archive *intake_archive_open(intake *in) {
-    struct archive *a = archive_read_new();
-    if (a == NULL)
-        abort();
-    archive_read_support_format_zip(a);
-    if (fflush(in->spool) != 0 || lseek(fileno(in->spool), 0, SEEK_SET) != 0 ||
-        archive_read_open_fd(a, fileno(in->spool), INTAKE_BLOCK) != ARCHIVE_OK) {
-        intake_refuse(in, "is not a readable ZIP archive (%s)",
-                      archive_error_string(a) ? archive_error_string(a) : "cannot be opened");
-        archive_read_free(a);
-        return NULL;
-    }
-    return a;
+/* The file inside a ZIP archive: a file of its own, into the same task. */
+static int intake_inner_begin(const char *name, void *ctx) {
+    intake *inner = ctx;
+    snprintf(inner->file.name, sizeof inner->file.name, "%s", name);
+    return 0;
 }
 
 /* The one file of the spooled ZIP archive, read as a file of its own (its name telling its
  * format), into the same task. */
 static int intake_unzip(intake *in) {
-    struct archive *a = intake_archive_open(in);
-    if (a == NULL)
-        return BI_EINVAL;
-    struct archive_entry *entry;
-    int files = 0, rc, at = -1, index = 0;
-    char name[256] = "";
-    for (; (rc = archive_read_next_header(a, &entry)) == ARCHIVE_OK; index++) {
-        if (archive_entry_filetype(entry) != AE_IFREG)
-            continue; /* directories */
-        if (files++ == 0) {
-            at = index;
-            const char *path = archive_entry_pathname(entry);
-            snprintf(name, sizeof name, "%s", path ? path : "");
-        }
-    }
-    if (rc != ARCHIVE_EOF) {
-        intake_refuse(in, "is not a readable ZIP archive (%s)", archive_error_string(a));
-        archive_read_free(a);
-        return BI_EINVAL;
-    }
-    archive_read_free(a);
-    if (files != 1) {
-        intake_refuse(in, "is a ZIP archive with %d files: it must hold exactly one", files);
-        return BI_EINVAL;
-    }
-    if ((a = intake_archive_open(in)) == NULL)
-        return BI_EINVAL;
-    for (index = 0; index <= at; index++)
-        if (archive_read_next_header(a, &entry) != ARCHIVE_OK)
-            break;
+    if (fflush(in->spool) != 0)
+        return intake_spool_failed(in);
     intake inner;
     intake_init(&inner, in->db, in->max_line, in->max_lines, in->max_bytes, false);
     inner.depth = in->depth + 1;
     inner.limit_all = true; /* a ZIP's file is compressed, whatever its own bytes say */
     inner.observe = in->observe;
     inner.observe_ctx = in->observe_ctx;
-    snprintf(inner.file.name, sizeof inner.file.name, "%s", name);
     if (strcmp(in->file.format, "zip") != 0) /* format=csv of a ZIP: the format of its file */
         memcpy(inner.file.format, in->file.format, sizeof in->file.format);
     memcpy(inner.file.owner, in->file.owner, sizeof in->file.owner);
     memcpy(inner.file.owner_type, in->file.owner_type, sizeof in->file.owner_type);
     memcpy(inner.file.version, in->file.version, sizeof in->file.version);
-    char *block = malloc(INTAKE_BLOCK);
-    if (block == NULL)
-        abort();
-    int err = index == at + 1 ? 0 : BI_EINVAL;
-    la_ssize_t n = 0;
-    while (err == 0 && (n = archive_read_data(a, block, INTAKE_BLOCK)) > 0)
-        err = intake_feed(block, (size_t)n, &inner);
-    if (err == 0 && n < 0)
-        err = BI_EINVAL;
+    unzip_sink sink = {.begin = intake_inner_begin, .bytes = intake_feed, .ctx = &inner};
+    char why[UNZIP_WHY_MAX];
+    int err = unzip_one(fileno(in->spool), &sink, why);
     if (err == 0)
         err = intake_finish(&inner, NULL);
-    const char *why = intake_error(&inner);
-    if (err == BI_EINVAL && strncmp(why, "in the ZIP", 10) == 0)
-        intake_refuse(in, "%s", why); /* a ZIP inside */
-    else if (err == BI_EINVAL && why[0])
-        intake_refuse(in, "in the ZIP archive %s", why);
+    const char *inner_why = intake_error(&inner);
+    if (err == BI_EINVAL && why[0])
+        intake_refuse(in, "%s", why); /* the archive's own fault */
+    else if (err == BI_EINVAL && strncmp(inner_why, "in the ZIP", 10) == 0)
+        intake_refuse(in, "%s", inner_why); /* a ZIP inside */
     else if (err == BI_EINVAL)
-        intake_refuse(in, "in the ZIP archive cannot be read (%s)",
-                      archive_error_string(a) ? archive_error_string(a) : "damaged");
-    free(block);
-    archive_read_free(a);
+        intake_refuse(in, "in the ZIP archive %s", inner_why[0] ? inner_why : "cannot be read");
     in->lines = inner.lines;
     in->too_many_lines = inner.too_many_lines;
     in->too_big = inner.too_big;
