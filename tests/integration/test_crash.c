@@ -9,6 +9,7 @@
 #include <civetweb.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -759,4 +760,52 @@ Test(crash, a_node_on_a_standby_waits_for_a_primary) {
     expect_exactly_once(pair.replica_conninfo, task);
     cr_expect_eq(harness_server_stop(&node), 0);
     harness_pg_pair_stop(&pair);
+}
+
+#define IMPORT_LINES 60
+
+/* Import lines queue their child tasks exactly once across a crash: the node dies right after
+ * a batch of them committed (its children with it); the node that finishes the task leaves one
+ * child per Import line, no more, no fewer. (A batch run twice — a fenced-off twin — names the
+ * same child from parent and line, and the database keeps the first.) */
+Test(crash, import_lines_queue_each_child_once_across_a_crash) {
+    char conninfo[512], task[256] = "", state[16] = "";
+    harness_database_create(conninfo, sizeof conninfo);
+    harness_server node;
+    start_node_of(&node, conninfo, "after_batch_commit:1", "1");
+    size_t cap = 256 + IMPORT_LINES * 128, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)snprintf(text, cap, "{\"type\":\"Organization\",\"id\":\"Kids\",\"name\":\"K\"}\n");
+    for (int i = 0; i < IMPORT_LINES; i++) /* children whose download fails at once */
+        len += (size_t)snprintf(text + len, cap - len,
+                                "{\"type\":\"Import\",\"file_url\":\"http://127.0.0.1:1/child-%d.jsonl\"}\n",
+                                i);
+    harness_response *r = harness_try_request_bytes(&node, "POST", "/manage/bulkimport/", ROOT, text, len);
+    if (r != NULL && r->status == 202)
+        snprintf(task, sizeof task, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+    free(text);
+    cr_assert_eq(wait_exit_code(&node, 120), 137, "the fault fired");
+    cr_assert_gt(harness_sql(conninfo, "SELECT count(*) FROM import_tasks WHERE depth = 1"), 0,
+                 "the first batch queued children before the node died");
+    start_node(&node, conninfo, NULL);
+    if (task[0] == '\0') {
+        PGconn *pg = PQconnectdb(conninfo);
+        PGresult *res = PQexec(pg, "SELECT id FROM import_tasks WHERE depth = 0");
+        snprintf(task, sizeof task, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        PQfinish(pg);
+    }
+    wait_final(&node, task, state, sizeof state);
+    cr_expect_str_eq(state, "SUCCESS");
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM import_tasks WHERE parent_id = '%s'", task);
+    cr_expect_eq(harness_sql(conninfo, sql), IMPORT_LINES, "one child per Import line");
+    snprintf(sql, sizeof sql, "SELECT count(DISTINCT file_url) FROM import_tasks WHERE parent_id = '%s'",
+             task);
+    cr_expect_eq(harness_sql(conninfo, sql), IMPORT_LINES);
+    cr_expect_eq(harness_sql(conninfo, "SELECT coalesce(sum(processed), 0) FROM import_batches b"
+                                       " JOIN import_tasks t ON t.id = b.task_id WHERE t.depth = 0"),
+                 IMPORT_LINES + 1, "every line's result once");
+    cr_expect_eq(harness_server_stop(&node), 0);
 }
