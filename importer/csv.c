@@ -106,6 +106,16 @@ static int csv_end_record(csv_reader *r, int error) {
     return r->emit(&rec, r->ctx);
 }
 
+/* A comma or a newline outside quotes: ends the field, and at a newline the record. */
+static int csv_separator(csv_reader *r, char c) {
+    csv_end_field(r);
+    r->state = CSV_START_FIELD;
+    if (c == ',')
+        return 0;
+    r->state = c == '\r' ? CSV_EAT_NEWLINE : CSV_START_RECORD;
+    return csv_end_record(r, 0);
+}
+
 /* One byte; returns emit's error. */
 static int csv_step(csv_reader *r, char c) {
     bool newline = c == '\n' || c == '\r';
@@ -125,12 +135,7 @@ static int csv_step(csv_reader *r, char c) {
         if (c == '"') {
             r->state = CSV_IN_QUOTED;
         } else if (c == ',' || newline) {
-            csv_end_field(r);
-            r->state = CSV_START_FIELD;
-            if (newline) {
-                r->state = c == '\r' ? CSV_EAT_NEWLINE : CSV_START_RECORD;
-                return csv_end_record(r, 0);
-            }
+    return csv_separator(r, c);
         } else {
             csv_add_char(r, c);
             r->state = CSV_IN_FIELD;
@@ -138,12 +143,7 @@ static int csv_step(csv_reader *r, char c) {
         return 0;
     case CSV_IN_FIELD:
         if (c == ',' || newline) {
-            csv_end_field(r);
-            r->state = CSV_START_FIELD;
-            if (newline) {
-                r->state = c == '\r' ? CSV_EAT_NEWLINE : CSV_START_RECORD;
-                return csv_end_record(r, 0);
-            }
+    return csv_separator(r, c);
         } else {
             csv_add_char(r, c);
         }
