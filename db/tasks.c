@@ -24,7 +24,13 @@
     " WHERE r.id = t.feed_run_id), ''), t.prune, t.prune_on_errors, t.partitions, t.batch_bytes,"  \
     " t.parallel, t.format, coalesce(t.export_owner, ''), coalesce(t.export_owner_type, ''),"       \
     " coalesce(t.export_version, ''), coalesce(t.action_field, ''),"                             \
-    " coalesce(t.delete_values::text, ''), coalesce(t.parent_id, ''), t.depth"
+    " coalesce(t.delete_values::text, ''), coalesce(t.parent_id, ''), t.depth,"                 \
+    " extract(epoch FROM coalesce(t.started_at, clock_timestamp()) - t.created_at),"            \
+    " CASE WHEN t.state = 'PENDING' THEN (SELECT count(*) FROM import_tasks o"                  \
+    " WHERE o.content_sha256 IS NOT NULL AND o.id <> t.id AND CASE WHEN t.named"                 \
+    " THEN o.username = t.username AND o.queue = t.queue AND (o.state = 'STARTED'"               \
+    " OR (o.state = 'PENDING' AND o.created_at < t.created_at))"                                 \
+    " ELSE o.state = 'PENDING' AND NOT o.named AND o.created_at < t.created_at END) END"
 
 /* The text of line k of chunk c (migrations/0015), NULL when the upload flagged it: a slice of
  * the out-of-line body, read without the rest of it. */
@@ -242,6 +248,20 @@ static const db_stmt stmt_groups = {
     " n, first) WHERE b.task_id = $1 GROUP BY g.action, g.status"
     " ORDER BY min(min(g.first)) OVER (PARTITION BY g.action), min(g.first)",
     1};
+/* Each line's result in line order (result=json&format=lines), with its text. */
+static const db_stmt stmt_by_line = {
+    "tasks_results_by_line",
+    "SELECT jsonb_build_object('line', r.line_no, 'root', r.root, 'action_type', r.action,"
+    " 'status_code', CASE WHEN r.status = 0 THEN to_jsonb('skip'::text) ELSE to_jsonb(r.status) END,"
+    " 'obj_type', r.obj_type, 'obj_url', r.obj_url, 'obj_repo_url', r.repo_url,"
+    " 'obj_owner_url', r.owner_url, 'message', r.message, 'error_code', r.error_code,"
+    " 'text', l.text)::text"
+    " FROM import_results r"
+    " LEFT JOIN LATERAL (SELECT " CHUNK_LINE_TEXT " AS text FROM import_chunks c"
+    " CROSS JOIN LATERAL (SELECT r.line_no - c.first_line + 1 AS k) i"
+    " WHERE c.task_id = r.task_id AND c.last_line >= r.line_no ORDER BY c.last_line LIMIT 1) l"
+    " ON true WHERE r.task_id = $1 ORDER BY r.line_no",
+    1};
 static const db_stmt stmt_stream = {
     "tasks_stream",
     "SELECT r.root, r.action, r.status, jsonb_build_object('obj_type', r.obj_type, 'obj_url',"
@@ -266,30 +286,36 @@ static const db_stmt stmt_stream = {
     " AND ($1::text IS NULL OR t.username = $1) AND ($2::text IS NULL OR t.queue = $2)"          \
     " AND ($3::text[] IS NULL OR t.state = ANY($3::text[]))"                                     \
     " AND ($6::text IS NULL OR strpos(lower(t.id), lower($6)) > 0)"                              \
-    " AND ($7::timestamptz IS NULL OR t.started_at >= $7::timestamptz))"
+    " AND ($7::timestamptz IS NULL OR t.started_at >= $7::timestamptz)"                          \
+    " AND ($8::timestamptz IS NULL OR t.created_at >= $8::timestamptz)"                          \
+    " AND ($9::timestamptz IS NULL OR t.created_at < $9::timestamptz)"                           \
+    " AND ($10::timestamptz IS NULL OR t.finished_at >= $10::timestamptz)"                       \
+    " AND ($11::timestamptz IS NULL OR t.finished_at < $11::timestamptz))"
 static const db_stmt stmt_list_count = {
     "tasks_list_count", TASKS_LIST_BASE " SELECT count(*) FROM base WHERE $4::bigint >= 0"
-                                        " AND $5::bigint >= 0", 7};
+                                        " AND $5::bigint >= 0", 11};
 static const db_stmt stmt_list = {
     "tasks_list",
     TASKS_LIST_BASE " SELECT " TASK_COLUMNS " FROM (SELECT * FROM base ORDER BY created_at DESC, id"
     " LIMIT $4::bigint OFFSET $5::bigint) t" TASK_COUNTERS " ORDER BY t.created_at DESC, t.id",
-    7};
+    11};
 
 /* Each chunk's lines are numbered by k; a line's text is sliced out of its chunk only when the
- * line is kept. Lines the upload flagged have no text to give back. The task's results are
- * gathered once (narrow: line and status) for a hash join; joined to the view directly, the
- * planner unnested every batch once per line. The test on the status is not strict, so the
- * outer join stays one: reduced to an inner join, the planner (which takes an unnested batch
- * for 10 rows) scanned the gathered results once per line. */
-static const db_stmt stmt_failed = {
-    "tasks_failed_lines",
-    "WITH r AS MATERIALIZED (SELECT line_no, status FROM import_results WHERE task_id = $1)"
-    " SELECT " CHUNK_LINE_TEXT " FROM import_chunks c"
+ * line is kept. The task's results are gathered once (narrow: what a failed line needs) for a
+ * hash join; joined to the view directly, the planner unnested every batch once per line. The
+ * test on the status is not strict, so the outer join stays one: reduced to an inner join, the
+ * planner (which takes an unnested batch for 10 rows) scanned the gathered results once per
+ * line. $2 false: the lines that failed; true: the lines without a result. */
+static const db_stmt stmt_lines = {
+    "tasks_result_lines",
+    "WITH r AS MATERIALIZED (SELECT line_no, status, error_code, message FROM import_results"
+    " WHERE task_id = $1)"
+    " SELECT c.first_line + i.k - 1, r.error_code, r.message, " CHUNK_LINE_TEXT ", c.errors[i.k]"
+    " FROM import_chunks c"
     " CROSS JOIN LATERAL generate_series(1, c.last_line - c.first_line + 1) i(k)"
     " LEFT JOIN r ON r.line_no = c.first_line + i.k - 1"
-    " WHERE c.task_id = $1 AND (c.errors IS NULL OR c.errors[i.k] IS NULL)"
-    " AND coalesce(r.status, CASE WHEN $2::boolean THEN 400 ELSE 0 END) >= 400"
+    " WHERE c.task_id = $1 AND CASE WHEN $2::boolean THEN r.line_no IS NULL"
+    " ELSE coalesce(r.status, 0) >= 400 END"
     " ORDER BY c.last_line, i.k",
     2};
 
@@ -521,6 +547,8 @@ static void db_task_read(const PGresult *res, int row, db_task *t) {
     snprintf(t->delete_values, sizeof t->delete_values, "%s", PQgetvalue(res, row, 38));
     snprintf(t->parent_id, sizeof t->parent_id, "%s", PQgetvalue(res, row, 39));
     t->depth = atoi(PQgetvalue(res, row, 40));
+    t->wait_seconds = strtod(PQgetvalue(res, row, 41), NULL);
+    t->ahead = PQgetisnull(res, row, 42) ? -1 : atol(PQgetvalue(res, row, 42));
 }
 
 int db_tasks_claim(db_conn *conn, const char *worker, bool test_mode_too, db_task *out) {
@@ -865,7 +893,9 @@ int db_tasks_list(db_conn *conn, const db_task_filter *filter, long limit, long 
     if (filter->n_states > 0)
         strncat(states, "}", sizeof states - strlen(states) - 1);
     const char *values[] = {filter->username, filter->queue, filter->n_states ? states : NULL,
-                            limit_text.s, offset_text.s, filter->q, filter->started_after};
+                            limit_text.s, offset_text.s, filter->q, filter->started_after,
+                            filter->created_after, filter->created_before, filter->finished_after,
+                            filter->finished_before};
     PGresult *res = NULL;
     int err = db_exec_row(conn, &stmt_list_count, values, &res);
     if (err < 0)
@@ -922,19 +952,49 @@ int db_results_stream(db_conn *conn, const char *task_id, db_result_fn each, voi
     return err;
 }
 
-typedef struct text_ctx {
-    db_text_fn each;
+typedef struct lines_ctx {
+    db_line_fn each;
     void *ctx;
-} text_ctx;
+} lines_ctx;
 
-static int db_text_row(const PGresult *res, void *ctx) {
-    text_ctx *t = ctx;
-    return t->each(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), t->ctx);
+static int db_lines_row(const PGresult *res, void *ctx) {
+    lines_ctx *t = ctx;
+    db_line line = {
+        .line_no = atol(PQgetvalue(res, 0, 0)),
+        .code = PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1),
+        .message = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
+        .text = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3),
+        .len = (size_t)PQgetlength(res, 0, 3),
+        .upload_error = PQgetisnull(res, 0, 4) ? NULL : PQgetvalue(res, 0, 4),
+    };
+    return t->each(&line, t->ctx);
 }
 
-int db_results_failed_lines(db_conn *conn, const char *task_id, bool include_unprocessed,
-                            db_text_fn each, void *ctx) {
-    const char *values[] = {task_id, include_unprocessed ? "true" : "false"};
-    text_ctx t = {each, ctx};
-    return db_exec_stream(conn, &stmt_failed, values, db_text_row, &t);
+typedef struct json_ctx {
+    db_json_fn each;
+    void *ctx;
+    char *json; /* the row's JSON, compacted */
+    size_t json_cap;
+} json_ctx;
+
+static int db_json_row(const PGresult *res, void *ctx) {
+    json_ctx *j = ctx;
+    size_t len = db_json_compact_copy(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
+                                      &j->json, &j->json_cap);
+    return j->each(j->json, len, j->ctx);
+}
+
+int db_results_by_line(db_conn *conn, const char *task_id, db_json_fn each, void *ctx) {
+    const char *values[] = {task_id};
+    json_ctx j = {each, ctx, NULL, 0};
+    int err = db_exec_stream(conn, &stmt_by_line, values, db_json_row, &j);
+    free(j.json);
+    return err;
+}
+
+int db_results_lines(db_conn *conn, const char *task_id, bool unprocessed, db_line_fn each,
+                     void *ctx) {
+    const char *values[] = {task_id, unprocessed ? "true" : "false"};
+    lines_ctx t = {each, ctx};
+    return db_exec_stream(conn, &stmt_lines, values, db_lines_row, &t);
 }

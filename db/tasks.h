@@ -32,6 +32,8 @@ typedef struct db_task {
     int64_t lease;
     char created_at[DB_TIME_MAX], started_at[DB_TIME_MAX], finished_at[DB_TIME_MAX]; /* "" */
     double elapsed_seconds; /* finished (or now) - started; 0 before the start */
+    double wait_seconds;    /* started (or now) - created: the time it queued */
+    long ahead;             /* PENDING: the tasks that run before it in its queue; else -1 */
     int batch_size;         /* lines per batch; with partitions and batch_bytes, the cut of the */
     int partitions;         /* task's lines into batches, fixed when it is created (plan.h) */
     int64_t batch_bytes;
@@ -217,7 +219,8 @@ typedef struct db_task_filter {
     const char *const *states; /* task state names (checked by the caller), n_states of them */
     size_t n_states;
     const char *q;             /* a piece of the task id, any case */
-    const char *started_after; /* an ISO 8601 date or time (checked by the caller) */
+    /* ISO 8601 dates or times (checked by the caller), or NULL */
+    const char *started_after, *created_after, *created_before, *finished_after, *finished_before;
 } db_task_filter;
 
 /* A page of tasks, newest first: each(task, ctx) per task (task is borrowed for the call; a
@@ -238,11 +241,26 @@ typedef int (*db_result_fn)(const char *root, const char *action, int status, co
                             const char *text, void *ctx);
 int db_results_stream(db_conn *conn, const char *task_id, db_result_fn each, void *ctx);
 
-/* Streams, in line order, the text of each line whose result failed (status >= 400) and, when
- * include_unprocessed, of each line without a result (a cancelled task's rest). Lines the
- * upload could not store (invalid UTF-8, NUL, over-long) have no text and are left out. */
-typedef int (*db_text_fn)(const char *text, size_t len, void *ctx);
-int db_results_failed_lines(db_conn *conn, const char *task_id, bool include_unprocessed,
-                            db_text_fn each, void *ctx);
+/* Streams each line's result as one compact JSON object (line, root, action_type,
+ * status_code, obj_type, obj_url, obj_repo_url, obj_owner_url, message, error_code, text), in
+ * line order. A non-zero return of each stops the stream and is returned. */
+typedef int (*db_json_fn)(const char *json, size_t len, void *ctx);
+int db_results_by_line(db_conn *conn, const char *task_id, db_json_fn each, void *ctx);
+
+/* One line of a task with its result, as db_results_lines gives it (valid during the call). */
+typedef struct db_line {
+    long line_no;
+    const char *code, *message; /* its result's error code and message; NULL: no result */
+    const char *text;           /* the line as submitted (len bytes); NULL: the upload kept none */
+    size_t len;
+    const char *upload_error;   /* why the upload kept no text (invalid_utf8, ...), or NULL */
+} db_line;
+typedef int (*db_line_fn)(const db_line *line, void *ctx);
+
+/* Streams, in line order, each line whose result failed (status >= 400) or, when unprocessed,
+ * each line without a result (what a cancelled or failed task never reached). A non-zero
+ * return of each stops the stream and is returned. */
+int db_results_lines(db_conn *conn, const char *task_id, bool unprocessed, db_line_fn each,
+                     void *ctx);
 
 #endif

@@ -127,6 +127,15 @@ cJSON *summary_task_json(const db_task *t, const char *message) {
         cJSON_AddNumberToObject(body, "runtime", (double)(long long)(t->elapsed_seconds * 1e6) / 1e6);
     else
         cJSON_AddNullToObject(body, "runtime");
+    if (t->started_at[0]) /* the same seconds, by the name a reader looks for */
+        cJSON_AddNumberToObject(body, "duration", (double)(long long)(t->elapsed_seconds * 1e3) / 1e3);
+    else
+        cJSON_AddNullToObject(body, "duration");
+    cJSON_AddNumberToObject(body, "wait_seconds", (double)(long long)(t->wait_seconds * 1e3) / 1e3);
+    if (t->ahead >= 0)
+        cJSON_AddNumberToObject(body, "ahead", (double)t->ahead);
+    else
+        cJSON_AddNullToObject(body, "ahead");
     cJSON *progress = summary_progress(t);
     cJSON_AddItemToObject(body, "summary", progress);
     cJSON_AddItemToObject(body, "progress", cJSON_Duplicate(progress, true));
@@ -146,15 +155,43 @@ static void summary_add_child(const char *child_id, void *ctx) {
     cJSON_AddItemToArray(ctx, cJSON_CreateString(child_id));
 }
 
+/* Gathers the groups into the summary line and the "counts" array alike. */
+typedef struct summary_groups {
+    summary s;
+    cJSON *counts;
+} summary_groups;
+
+static void summary_take_both(const char *action, int status, int64_t count, void *ctx) {
+    summary_groups *g = ctx;
+    summary_add(&g->s, action, status, count);
+    cJSON *item = cJSON_CreateObject();
+    cJSON_AddStringToObject(item, "action", action);
+    cJSON_AddNumberToObject(item, "status", status);
+    cJSON_AddNumberToObject(item, "count", (double)count);
+    cJSON_AddItemToArray(g->counts, item);
+}
+
 int summary_task_json_read(db_conn *conn, const db_task *t, cJSON **out) {
     bool finished = !db_task_state_running(t->state);
+    summary_groups *g = malloc(sizeof *g);
+    if (g == NULL)
+        abort();
+    summary_init(&g->s);
+    g->counts = cJSON_CreateArray();
+    int err = db_results_groups(conn, t->id, summary_take_both, g);
     char line[SUMMARY_TEXT_MAX + 128];
-    long len = finished ? summary_of_task(conn, t, line, sizeof line) : 0;
-    if (len < 0)
-        return (int)len;
-    cJSON *body = summary_task_json(t, finished ? line : NULL);
-    int err = db_tasks_children(conn, t->id, summary_add_child,
+    if (err == 0 && finished)
+        summary_format(&g->s, t->processed, t->total, t->started_at[0] ? t->elapsed_seconds : 0.0,
+                       line, sizeof line);
+    cJSON *body = err == 0 ? summary_task_json(t, finished ? line : NULL) : NULL;
+    if (body != NULL) {
+        cJSON_AddItemToObject(body, "counts", g->counts);
+        g->counts = NULL;
+        err = db_tasks_children(conn, t->id, summary_add_child,
                                 cJSON_GetObjectItemCaseSensitive(body, "children"));
+    }
+    cJSON_Delete(g->counts);
+    free(g);
     if (err < 0) {
         cJSON_Delete(body);
         return err;

@@ -48,7 +48,9 @@ long summary_of_task(db_conn *conn, const db_task *t, char *out, size_t cap);
 
 /* Task t as JSON, the one shape every answer, webhook and event uses (README "OCL
  * compatibility"): oclapi2's task fields — id, task, state, name, queue, username, created_at,
- * started_at, finished_at (ISO 8601 UTC or null), runtime (seconds or null), summary (the
+ * started_at, finished_at (ISO 8601 UTC or null), runtime and duration (seconds or null),
+ * wait_seconds (how long it queued), ahead (a PENDING task: how many run before it in its
+ * queue; else null), summary (the
  * progress object, zeros while PENDING), children ([]), message (the one-line text summary of
  * a finished task, or null), error_message and exception (why it failed, or null) — beside the
  * legacy ones ocldev reads: status and progress (the same object as summary), and feed for a
@@ -61,7 +63,8 @@ typedef struct cJSON cJSON;
 cJSON *summary_task_json(const db_task *t, const char *message);
 
 /* summary_task_json of t with its message read from its stored results once it has finished
- * (a PENDING or STARTED task has none), its children (the tasks its Import lines queued) and
+ * (a PENDING or STARTED task has none), "counts" (its results so far by action and status:
+ * [{"action":"NEW","status":201,"count":307}, ...], status 0 for a skip), its children (the tasks its Import lines queued) and
  * its parent, when it has one. Returns 0 and a new object in *out (cJSON_Delete it),
  * or a BI_E* from the database with nothing in *out. */
 int summary_task_json_read(db_conn *conn, const db_task *t, cJSON **out);

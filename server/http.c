@@ -315,6 +315,26 @@ int http_query_text(http_req *req, const char *name, char *out, size_t out_len) 
     return 1;
 }
 
+int http_query_joined(http_req *req, const char *name, char *out, size_t out_len) {
+    const char *query = mg_get_request_info(req->conn)->query_string;
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; query != NULL; i++) {
+        int n = mg_get_var2(query, strlen(query), name, out + at + (at > 0),
+                            out_len - at - (at > 0), i);
+        if (n == -1)
+            break;
+        if (n < 0) {
+            http_send_error(req, BI_EINVAL, "%s is longer than %zu bytes", name, out_len - 1);
+            return BI_EINVAL;
+        }
+        if (at > 0)
+            out[at] = ',';
+        at += (size_t)n + (at > 0);
+    }
+    return at > 0 ? 1 : 0;
+}
+
 int http_list_owner(http_req *req, const char *what, char *username, const char **out_who) {
     int got = http_query_text(req, "username", username, DB_USERNAME_MAX + 1);
     if (got < 0)

@@ -131,6 +131,10 @@ int http_query_only(http_req *req, const char *const *allowed);
  * not fit: a value too long is an error, never taken for an absent one. */
 int http_query_text(http_req *req, const char *name, char *out, size_t out_len);
 
+/* Like http_query_text for a parameter that may repeat (state=A&state=B): every value given,
+ * joined by commas, into out. Same returns. */
+int http_query_joined(http_req *req, const char *name, char *out, size_t out_len);
+
 /* Whose items a list request means: the user of ?username= (only root may name another: 403 is
  * answered and BI_EPERM returned), else the caller, or everyone (NULL) for root. what names
  * the items in the 403's message; username is a buffer of DB_USERNAME_MAX + 1 bytes that

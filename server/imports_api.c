@@ -7,10 +7,12 @@
 #include "ids.h"
 #include "directives.h"
 #include "intake.h"
+#include "line_errors.h"
 #include "log.h"
 #include "owners.h"
 #include "plan.h"
 #include "summary.h"
+#include "task_query.h"
 #include "utf8.h"
 #include "tasks.h"
 #include "events.h"
@@ -866,20 +868,44 @@ static int imports_send_results(http_req *req, db_conn *conn, const db_task *t, 
     return 0;
 }
 
-static int imports_failed_line(const char *text, size_t len, void *ctx) {
-    http_stream *out = ctx;
-    http_stream_write(out, text, len);
-    return http_stream_write(out, "\n", 1);
+static int imports_stream_piece(const char *data, size_t len, void *ctx) {
+    return http_stream_write(ctx, data, len);
 }
 
-/* Streams the lines that did not succeed (and a cancelled task's unprocessed ones), as
- * submitted, in file order: ready to fix and resubmit. */
-static int imports_send_failed(http_req *req, db_conn *conn, const db_task *t) {
+static int imports_failed_line(const db_line *line, void *ctx) {
+    int err = line_errors_write_failed(line, imports_stream_piece, ctx);
+    return err == 0 ? http_stream_write(ctx, "", 0) : err; /* a client gone stops the query */
+}
+
+static int imports_unprocessed_line(const db_line *line, void *ctx) {
+    int err = line_errors_write_unprocessed(line, imports_stream_piece, ctx);
+    return err == 0 ? http_stream_write(ctx, "", 0) : err;
+}
+
+/* Streams the lines that failed, each with its reason, or (unprocessed) the lines the task
+ * never reached, as submitted, in file order: ready to fix and resubmit (line_errors.h). */
+static int imports_send_lines(http_req *req, db_conn *conn, const db_task *t, bool unprocessed) {
     http_stream *out = http_stream_begin_download(req, 200, "application/x-ndjson");
-    int err = db_results_failed_lines(conn, t->id, t->state == DB_TASK_REVOKED,
-                                      imports_failed_line, out);
+    int err = db_results_lines(conn, t->id, unprocessed,
+                               unprocessed ? imports_unprocessed_line : imports_failed_line, out);
     if (err < 0)
-        log_error("task %s: failed lines stream broke off: %s", t->id, error_message(err));
+        log_error("task %s: %s lines stream broke off: %s", t->id,
+                  unprocessed ? "unprocessed" : "failed", error_message(err));
+    http_stream_end(out, err);
+    return 0;
+}
+
+static int imports_result_line(const char *json, size_t len, void *ctx) {
+    http_stream_write(ctx, json, len);
+    return http_stream_write(ctx, "\n", 1);
+}
+
+/* result=json&format=lines: one result object per line, in line order, for tools. */
+static int imports_send_by_line(http_req *req, db_conn *conn, const db_task *t) {
+    http_stream *out = http_stream_begin_download(req, 200, "application/x-ndjson");
+    int err = db_results_by_line(conn, t->id, imports_result_line, out);
+    if (err < 0)
+        log_error("task %s: results stream broke off: %s", t->id, error_message(err));
     http_stream_end(out, err);
     return 0;
 }
@@ -1041,10 +1067,19 @@ static int imports_get_task(http_req *req, const char *task_id) {
     if (strcmp(format, "all") == 0) /* oclapi2's name for everything: the json answer */
         strcpy(format, "json");
     bool known = strcmp(format, "summary") == 0 || strcmp(format, "json") == 0 ||
-                 strcmp(format, "report") == 0 || strcmp(format, "failed") == 0;
+                 strcmp(format, "report") == 0 || strcmp(format, "failed") == 0 ||
+                 strcmp(format, "unprocessed") == 0;
     if (!known)
         return http_send_error(req, BI_EINVAL,
-                               "result must be summary, report, json, all or failed");
+                               "result must be summary, report, json, all, failed or unprocessed");
+    char shape[16]; /* result=json's: grouped (OCL's) or lines (one object per line) */
+    if ((got = http_query_text(req, "format", shape, sizeof shape)) < 0)
+        return 0;
+    bool by_line = got > 0 && strcmp(shape, "lines") == 0;
+    if (got > 0 && !by_line && strcmp(shape, "grouped") != 0)
+        return http_send_error(req, BI_EINVAL, "format must be grouped or lines");
+    if (got > 0 && strcmp(format, "json") != 0)
+        return http_send_error(req, BI_EINVAL, "format is an option of result=json only");
     long wait_s = 0;
     if (imports_long_param(req, "wait", 0, IMPORTS_MAX_WAIT_S, &wait_s) < 0)
         return 0;
@@ -1079,8 +1114,10 @@ static int imports_get_task(http_req *req, const char *task_id) {
             err = imports_api_send_task(req, conn, &t);
         else if (!streams)
             err = imports_send_summary(req, conn, &t);
-        else if (strcmp(format, "failed") == 0)
-            err = imports_send_failed(req, conn, &t);
+        else if (strcmp(format, "failed") == 0 || strcmp(format, "unprocessed") == 0)
+            err = imports_send_lines(req, conn, &t, format[0] == 'u');
+        else if (by_line)
+            err = imports_send_by_line(req, conn, &t);
         else
             err = imports_send_results(req, conn, &t, strcmp(format, "json") == 0);
         db_pool_release(req->app->pool, conn);
@@ -1129,21 +1166,15 @@ static int imports_list_item(const db_task *task, void *ctx) {
     return err;
 }
 
+#define IMPORTS_LIST_LIMIT 1000 /* the legacy default, kept on OCL's list routes */
+
 /* The caller's tasks (root: everyone's, ?username= filters), newest first. */
 static int imports_list(http_req *req, const char *queue) {
-    char username[DB_USERNAME_MAX + 1], state[16];
-    int got = http_query_text(req, "state", state, sizeof state);
-    if (got < 0)
+    static const char *const extra[] = {"username", NULL};
+    task_query tq;
+    if (task_query_read(req, extra, IMPORTS_LIST_LIMIT, 100000, &tq) < 0)
         return 0;
-    bool by_state = got > 0;
-    long limit = 1000, offset = 0;
-    if (imports_long_param(req, "limit", 0, 100000, &limit) < 0 ||
-        imports_long_param(req, "offset", 0, 1L << 40, &offset) < 0)
-        return 0;
-    enum db_task_state parsed;
-    if (by_state && !db_task_state_parse(state, &parsed))
-        return http_send_error(req, BI_EINVAL,
-                               "state must be PENDING, STARTED, SUCCESS, FAILURE or REVOKED");
+    char username[DB_USERNAME_MAX + 1];
     const char *who;
     if (http_list_owner(req, "tasks", username, &who) < 0)
         return 0;
@@ -1160,10 +1191,9 @@ static int imports_list(http_req *req, const char *queue) {
         if (!owner.found)
             return http_send_error(req, BI_ENOTFOUND, "User not found");
     }
-    const char *states[] = {state};
-    db_task_filter filter = {.username = who, .queue = queue, .states = states,
-                             .n_states = by_state ? 1 : 0};
-    return imports_api_send_list(req, &filter, limit, offset, NULL, NULL);
+    tq.filter.username = who;
+    tq.filter.queue = queue;
+    return imports_api_send_list(req, &tq.filter, tq.limit, tq.offset, NULL, NULL);
 }
 
 int imports_api_send_list(http_req *req, const db_task_filter *filter, long limit, long offset,
@@ -1190,15 +1220,14 @@ int imports_api_send_list(http_req *req, const db_task_filter *filter, long limi
 }
 
 int imports_api_get(http_req *req) {
-    static const char *const params[] = {"task",  "result", "wait",   "username",
-                                         "state", "limit",  "offset", "verbose", NULL};
-    if (http_query_only(req, params) < 0)
-        return 0;
+    static const char *const task_params[] = {"task", "result", "wait", "format", "verbose", NULL};
     char task_id[1024]; /* longer than any id: an over-long one is simply not found */
     int given = imports_task_param(req, task_id, sizeof task_id);
     if (given < 0)
         return 0;
-    if (given > 0) /* on /:queue/ too, as oclapi2 */
-        return imports_get_task(req, task_id);
-    return imports_list(req, req->n_params ? req->params[0] : NULL);
+    if (given == 0) /* the list, whose parameters are its own */
+        return imports_list(req, req->n_params ? req->params[0] : NULL);
+    if (http_query_only(req, task_params) < 0)
+        return 0;
+    return imports_get_task(req, task_id); /* on /:queue/ too, as oclapi2 */
 }

@@ -4,10 +4,10 @@
 #include "imports_api.h"
 #include "log.h"
 #include "pool.h"
+#include "task_query.h"
 #include "utf8.h"
 
 #include <civetweb.h>
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,134 +16,9 @@
 
 #define TASKS_LIMIT_DEFAULT 25
 #define TASKS_LIMIT_MAX 1000
-#define TASKS_STATES_MAX 9
 
-static const char *const tasks_params[] = {"q", "state", "start_date", "page", "limit", "verbose",
-                                           NULL};
-
-/* Celery's states, as oclapi2 filters by them; this server's tasks are in the first five. */
-static const char *const tasks_state_names[TASKS_STATES_MAX] = {
-    "PENDING", "STARTED", "SUCCESS", "FAILURE", "REVOKED",
-    "RECEIVED", "RETRY", "REJECTED", "IGNORED"};
-
-/* Whether y-m-d is a day of the calendar and h:mi a time of day. */
-static bool tasks_is_real_time(int y, int m, int d, int h, int mi, int sec) {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] + (m == 2 && leap) &&
-           h < 24 && mi < 60 && sec < 60;
-}
-
-/* Whether text is an ISO 8601 date, or date and time ("2026-12-01", "2026-12-01T10:00",
- * "2026-12-01 10:00:00.5Z", "2026-12-01T10:00:00+02:00"), and a real one. */
-static bool tasks_is_iso_time(const char *text) {
-    const char *shape = "dddd-dd-dd";
-    const char *p = text;
-    for (const char *c = shape; *c; c++, p++)
-        if (*c == 'd' ? !isdigit((unsigned char)*p) : *p != *c)
-            return false;
-    int y = atoi(text), m = atoi(text + 5), d = atoi(text + 8), h = 0, mi = 0, sec = 0;
-    if (*p == '\0')
-        return tasks_is_real_time(y, m, d, 0, 0, 0);
-    if (*p != 'T' && *p != ' ')
-        return false;
-    p++;
-    h = atoi(p);
-    mi = atoi(p + 3);
-    for (const char *c = "dd:dd"; *c; c++, p++)
-        if (*c == 'd' ? !isdigit((unsigned char)*p) : *p != *c)
-            return false;
-    if (*p == ':') {
-        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]))
-            return false;
-        sec = atoi(p + 1);
-        p += 3;
-        if (*p == '.') {
-            if (!isdigit((unsigned char)*++p))
-                return false;
-            while (isdigit((unsigned char)*p))
-                p++;
-        }
-    }
-    if (!tasks_is_real_time(y, m, d, h, mi, sec))
-        return false;
-    if (*p == 'Z')
-        return p[1] == '\0';
-    if (*p == '+' || *p == '-')
-        return isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) && p[3] == ':' &&
-               isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5]) && p[6] == '\0' &&
-               atoi(p + 1) < 24 && atoi(p + 4) < 60;
-    return *p == '\0';
-}
-
-/* A list's query: its filter (borrowing from the buffers here), page and limit. */
-typedef struct tasks_query {
-    char q[256], state[128], start_date[64];
-    const char *states[TASKS_STATES_MAX];
-    long page, limit;
-    db_task_filter filter;
-} tasks_query;
-
-/* Reads the list parameters into *tq; answers 400 itself (BI_EINVAL). */
-static int tasks_read_query(http_req *req, tasks_query *tq) {
-    if (http_query_only(req, tasks_params) < 0)
-        return BI_EINVAL;
-    memset(tq, 0, sizeof *tq);
-    tq->page = 1;
-    tq->limit = TASKS_LIMIT_DEFAULT;
-    char why[128];
-    if (http_query_long(req, "page", 1, 1L << 40, &tq->page, why, sizeof why) < 0 ||
-        http_query_long(req, "limit", 1, TASKS_LIMIT_MAX, &tq->limit, why, sizeof why) < 0) {
-        http_send_error(req, BI_EINVAL, "%s", why);
-        return BI_EINVAL;
-    }
-    char flag[16];
-    int got;
-    if ((got = http_query_text(req, "verbose", flag, sizeof flag)) < 0)
-        return BI_EINVAL;
-    if (got > 0 && strcasecmp(flag, "true") != 0 &&
-        strcasecmp(flag, "false") != 0 && strcmp(flag, "1") != 0 && strcmp(flag, "0") != 0) {
-        http_send_error(req, BI_EINVAL, "verbose must be true or false");
-        return BI_EINVAL;
-    }
-    if ((got = http_query_text(req, "q", tq->q, sizeof tq->q)) < 0)
-        return BI_EINVAL;
-    if (got > 0) {
-        if (utf8_invalid_at(tq->q, strlen(tq->q)) != strlen(tq->q)) {
-            http_send_error(req, BI_EINVAL, "q must be UTF-8 text");
-            return BI_EINVAL;
-        }
-        tq->filter.q = tq->q;
-    }
-    if ((got = http_query_text(req, "start_date", tq->start_date, sizeof tq->start_date)) < 0)
-        return BI_EINVAL;
-    if (got > 0) {
-        if (!tasks_is_iso_time(tq->start_date)) {
-            http_send_error(req, BI_EINVAL, "start_date must be an ISO 8601 date or time");
-            return BI_EINVAL;
-        }
-        tq->filter.started_after = tq->start_date;
-    }
-    if ((got = http_query_text(req, "state", tq->state, sizeof tq->state)) < 0)
-        return BI_EINVAL;
-    if (got > 0) {
-        char *save = NULL;
-        for (char *name = strtok_r(tq->state, ",", &save); name != NULL;
-             name = strtok_r(NULL, ",", &save)) {
-            bool known = false;
-            for (size_t i = 0; i < TASKS_STATES_MAX && !known; i++)
-                known = strcmp(name, tasks_state_names[i]) == 0;
-            if (!known || tq->filter.n_states == TASKS_STATES_MAX) {
-                http_send_error(req, BI_EINVAL, "state must be a comma-separated list of PENDING, "
-                                                "STARTED, SUCCESS, FAILURE, REVOKED, ...");
-                return BI_EINVAL;
-            }
-            tq->states[tq->filter.n_states++] = name;
-        }
-        tq->filter.states = tq->states;
-    }
-    return 0;
-}
+/* oclapi2 reads these on a task's GET too, and so may its clients. */
+static const char *const tasks_get_params[] = {"verbose", NULL};
 
 /* Appends printf-style text to out (out_len bytes) at *at, never past its end. */
 static void tasks_append(char *out, size_t out_len, size_t *at, const char *fmt, ...)
@@ -208,13 +83,12 @@ static void tasks_page_headers(long total, long limit, long offset, void *ctx, c
 
 /* Answers a page of username's tasks (NULL: everyone's). */
 static int tasks_send_list(http_req *req, const char *username) {
-    tasks_query tq;
-    if (tasks_read_query(req, &tq) < 0)
+    task_query tq;
+    if (task_query_read(req, NULL, TASKS_LIMIT_DEFAULT, TASKS_LIMIT_MAX, &tq) < 0)
         return 0;
     tq.filter.username = username;
     tasks_page tp = {req, tq.page};
-    return imports_api_send_list(req, &tq.filter, tq.limit, (tq.page - 1) * tq.limit,
-                                 tasks_page_headers, &tp);
+    return imports_api_send_list(req, &tq.filter, tq.limit, tq.offset, tasks_page_headers, &tp);
 }
 
 /* Whether the path's id (a task's or a user's) can name anything (UTF-8, as ids are): else
@@ -236,7 +110,7 @@ int tasks_api_list_user(http_req *req) {
 }
 
 int tasks_api_get(http_req *req) {
-    if (http_query_only(req, tasks_params) < 0)
+    if (http_query_only(req, tasks_get_params) < 0)
         return 0;
     if (!tasks_id_is_possible(req))
         return http_send_error(req, BI_ENOTFOUND, "No Task matches the given query.");

@@ -470,6 +470,33 @@ harness_response *harness_request_with_header(const harness_server *s, const cha
                         header);
 }
 
+void harness_submit(const harness_server *s, const char *path, const char *auth,
+                    const char *content_type, const char *body, size_t len, char *out,
+                    size_t out_len) {
+    harness_response *r = harness_request_typed(s, "POST", path, auth,
+                                                content_type ? content_type : "application/json",
+                                                body, len);
+    cr_assert_eq(r->status, 202, "POST %s: %ld %s", path, r->status, r->body);
+    snprintf(out, out_len, "%s", harness_json_string(r, "task"));
+    harness_response_free(r);
+}
+
+harness_response *harness_wait_result(const harness_server *s, const char *task,
+                                      const char *auth, const char *format, const char *extra) {
+    char path[1024];
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=%s%s", task, format,
+             extra ? extra : "");
+    for (int i = 0; i < 1200; i++) {
+        harness_response *r = harness_request(s, "GET", path, auth, NULL);
+        if (r->status != 202)
+            return r;
+        harness_response_free(r);
+        sleep_ms(50);
+    }
+    cr_assert_fail("task %s did not finish", task);
+    return NULL;
+}
+
 harness_response *harness_try_request_bytes(const harness_server *s, const char *method,
                                             const char *path, const char *auth, const char *body,
                                             size_t body_len) {

@@ -124,6 +124,17 @@ harness_response *harness_try_request_bytes(const harness_server *s, const char 
                                             const char *path, const char *auth, const char *body,
                                             size_t body_len);
 
+/* POSTs body (len bytes, content_type; NULL: application/json) to path as auth; asserts 202
+ * and returns the task id in out. */
+void harness_submit(const harness_server *s, const char *path, const char *auth,
+                    const char *content_type, const char *body, size_t len, char *out,
+                    size_t out_len);
+
+/* Polls task until it is neither PENDING nor STARTED (a minute at most, else the test fails);
+ * returns the answer of ?task=…&result=format (and more query text in extra, or NULL). */
+harness_response *harness_wait_result(const harness_server *s, const char *task,
+                                      const char *auth, const char *format, const char *extra);
+
 /* Creates user name as root on s and writes "Token <its token>" to out. */
 void harness_create_user(const harness_server *s, const char *name, char *out, size_t out_len);
 

@@ -327,12 +327,17 @@ Test(crash, cancel_and_resume) {
     snprintf(want, sizeof want, "Processed %ld of %d -- ", processed, LINES);
     cr_expect(strncmp(r->body, want, strlen(want)) == 0, "%s", r->body);
     harness_response_free(r);
-    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=failed", task);
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=unprocessed", task);
     r = harness_request(&node, "GET", path, ROOT, NULL);
     long lines = 0;
     for (const char *p = r->body; (p = strchr(p, '\n')) != NULL; p++)
         lines++;
     cr_expect_eq(lines, LINES - processed, "the unprocessed lines, ready to resubmit");
+    cr_expect(r->body[0] == '{' && strstr(r->body, "__error") == NULL, "as submitted");
+    harness_response_free(r);
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=failed", task);
+    r = harness_request(&node, "GET", path, ROOT, NULL);
+    cr_expect_str_eq(r->body, "", "none failed: the unprocessed are not failed lines");
     harness_response_free(r);
 
     snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&action=resume", task);
@@ -509,9 +514,11 @@ Test(crash, finished_tasks_are_purged_after_the_retention) {
 /* The lines of the upgrade test's tasks that are not concepts of the org file: a concept of a
  * missing source (404, its text given back by result=failed) and, in the second, a line the
  * upload flags. */
-#define UPGRADE_MISSING "{\"type\":\"Concept\",\"id\":\"x\",\"concept_class\":\"M\",\"datatype\":\"N\"," \
-                        "\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"O\"," \
-                        "\"owner_type\":\"Organization\",\"source\":\"Missing\"}"
+#define UPGRADE_MISSING_MEMBERS                                                                    \
+    "\"type\":\"Concept\",\"id\":\"x\",\"concept_class\":\"M\",\"datatype\":\"N\","                 \
+    "\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"O\","                              \
+    "\"owner_type\":\"Organization\",\"source\":\"Missing\"}"
+#define UPGRADE_MISSING "{" UPGRADE_MISSING_MEMBERS
 
 /* POSTs the org file of org with extra appended to the named queue "up" of s; returns the task
  * id in out, or "" when the node died before answering (tolerated when may_die). */
@@ -595,7 +602,12 @@ Test(crash, tasks_stored_before_the_upgrade_finish_after_it_exactly_once) {
         char path[400];
         snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&result=failed", tasks[t]);
         harness_response *r = harness_request(&node, "GET", path, ROOT, NULL);
-        cr_expect_str_eq(r->body, UPGRADE_MISSING "\n", "task %d's failed line, as submitted", t);
+        /* The failed line with its reason spliced in, the rest as submitted; the second
+         * task's line the upload flagged is one of them. */
+        const char *reason = strstr(r->body, "{\"__error\":{\"code\":\"not_found\"");
+        cr_expect(reason != NULL && strstr(reason, "}," UPGRADE_MISSING_MEMBERS "\n") != NULL,
+                  "task %d's failed line: %s", t, r->body);
+        cr_expect_eq(strstr(r->body, "\"invalid_utf8\"") != NULL, t == 1, "%s", r->body);
         harness_response_free(r);
     }
     snprintf(sql, sizeof sql, "SELECT count(*) FROM import_results WHERE task_id = '%s'"

@@ -125,6 +125,17 @@ static void expect_terms_results(const char *task) {
                                           ROOT, NULL);
     cr_expect(strstr(c->body, "Fever, high\\nand long") != NULL, "%s", c->body);
     harness_response_free(c);
+    /* The failed lines carry their CSV rows: the converter's refusal and the lost concept. */
+    r = wait_result(task, "failed");
+    cr_expect(strncmp(r->body, "{\"__error\":{\"code\":\"invalid_csv_row\",\"message\":\"CSV row 4: "
+                               "invalid truth value 'perhaps'\",\"line\":5,\"row\":4},\"__csv_row\":4,",
+                      strlen("{\"__error\":{\"code\":\"invalid_csv_row\",\"message\":\"CSV row 4: "
+                             "invalid truth value 'perhaps'\",\"line\":5,\"row\":4},\"__csv_row\":4,")) == 0,
+              "%s", r->body);
+    cr_expect(strstr(r->body, "\n{\"__error\":{\"code\":\"not_found\",\"message\":\"CSV row 5: ") != NULL &&
+                  strstr(r->body, "\"line\":6,\"row\":5},\"__csv_row\":5,\"type\":\"Concept\"") != NULL,
+              "%s", r->body);
+    harness_response_free(r);
 }
 
 /* Posted raw (told by its header row), the CSV imports in ocldev's order. */

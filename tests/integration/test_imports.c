@@ -185,16 +185,34 @@ Test(imports, bad_lines_get_their_results_and_the_rest_imports) {
     expect_line(r, 14, "SKIP", "400", "wrong_field_type");
     expect_line(r, 15, "NEW", "404", "not_found"); /* the collection does not exist */
     harness_response_free(r);
-    /* result=failed: the failed lines as submitted (the upload-flagged ones have no text). */
+    /* result=failed: each failed line with its reason first, the rest byte for byte as
+     * submitted; a line that is not an object (or whose text the upload could not keep) as
+     * __line. */
     r = wait_result(task, ROOT, "failed");
-    cr_expect_str_eq(r->body,
-                     "[1,2]\n{\"id\":\"x\"}\n{\"type\":\"Nonsense\"}\n{\"type\":\"Concept\",\"__action\":\"EXPLODE\"}\n"
-                     "{\"type\":\"Source\",\"id\":\"a b\",\"name\":\"S\",\"owner\":\"Bad\",\"owner_type\":\"Organization\"}\n"
-                     "{\"type\":\"Concept\",\"id\":\"c\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"Missing\"}\n"
-                     "not json at all\n"
-                     "{\"type\":\"Concept\",\"id\":\"m\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
-                     "{\"type\":\"Concept\",\"id\":\"t\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":\"x\",\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
-                     "{\"type\":\"Reference\",\"collection_url\":\"/orgs/Bad/collections/C/\",\"data\":{\"expressions\":[\"/orgs/Bad/sources/S/concepts/nope/\"]}}\n");
+    static const char failed[] =
+        "{\"__error\":{\"code\":\"not_an_object\",\"message\":\"the line must be a JSON object\",\"line\":3},\"__line\":\"[1,2]\"}\n"
+        "{\"__error\":{\"code\":\"unknown_type\",\"message\":\"the line has no type\",\"line\":4},\"id\":\"x\"}\n"
+        "{\"__error\":{\"code\":\"unknown_type\",\"message\":\"unknown type 'Nonsense'\",\"line\":5},\"type\":\"Nonsense\"}\n"
+        "{\"__error\":{\"code\":\"unknown_action\",\"message\":\"unknown __action 'EXPLODE' (CREATE_OR_UPDATE, NEW, CREATE, UPDATE, DELETE, DELETE_IF_EXISTS or SKIP)\",\"line\":6},\"type\":\"Concept\",\"__action\":\"EXPLODE\"}\n"
+        "{\"__error\":{\"code\":\"invalid_utf8\",\"message\":\"the line is not valid UTF-8\",\"line\":7},\"__line\":null}\n"
+        "{\"__error\":{\"code\":\"nul_byte\",\"message\":\"the line holds a NUL byte\",\"line\":8},\"__line\":null}\n"
+        "{\"__error\":{\"code\":\"invalid_id\",\"message\":\"'id' must match [A-Za-z0-9._@-]{1,64}\",\"line\":9},\"type\":\"Source\",\"id\":\"a b\",\"name\":\"S\",\"owner\":\"Bad\",\"owner_type\":\"Organization\"}\n"
+        "{\"__error\":{\"code\":\"not_found\",\"message\":\"Repository does not exist at: /orgs/Bad/sources/Missing/\",\"line\":11},\"type\":\"Concept\",\"id\":\"c\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"Missing\"}\n"
+        "{\"__error\":{\"code\":\"invalid_json\",\"message\":\"invalid JSON: unexpected character at byte 1\",\"line\":12},\"__line\":\"not json at all\"}\n"
+        "{\"__error\":{\"code\":\"missing_field\",\"message\":\"Concept requires concept_class\",\"line\":13},\"type\":\"Concept\",\"id\":\"m\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\",\"locale\":\"en\"}],\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        "{\"__error\":{\"code\":\"wrong_field_type\",\"message\":\"'names' must be an array of objects\",\"line\":14},\"type\":\"Concept\",\"id\":\"t\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":\"x\",\"owner\":\"Bad\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        "{\"__error\":{\"code\":\"not_found\",\"message\":\"Repository does not exist at: /orgs/Bad/collections/C/\",\"line\":15},\"type\":\"Reference\",\"collection_url\":\"/orgs/Bad/collections/C/\",\"data\":{\"expressions\":[\"/orgs/Bad/sources/S/concepts/nope/\"]}}\n";
+    cr_expect_str_eq(r->body, failed);
+    harness_response_free(r);
+    /* Posted again as is, __error is ignored: each line fails for its own reason once more. */
+    char again[256];
+    submit("/manage/bulkimport/", ROOT, failed, sizeof failed - 1, again, sizeof again);
+    r = wait_result(again, ROOT, "json");
+    expect_line(r, 2, "SKIP", "400", "unknown_type");
+    expect_line(r, 4, "SKIP", "400", "unknown_action");
+    expect_line(r, 5, "SKIP", "400", "unknown_type"); /* __line: a line of no type */
+    expect_line(r, 10, "SKIP", "400", "missing_field");
+    expect_line(r, 11, "SKIP", "400", "wrong_field_type");
     harness_response_free(r);
     r = harness_request(&srv, "GET", "/orgs/Bad/sources/S/concepts/ok%201%2F%25%C3%A9/", ROOT, NULL);
     cr_expect_eq(r->status, 200, "%s", r->body);
