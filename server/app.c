@@ -273,10 +273,11 @@ int app_run(const config *cfg) {
     if (feeds_start(&a.feeds_cfg, &scheduler) < 0)
         goto done;
     int port = 0;
-    if (http_start(&a, &http, &port) < 0)
+    char address[300];
+    if (http_start(&a, &http, &port, address, sizeof address) < 0)
         goto done;
     int host_len = (int)(strrchr(cfg->listen, ':') - cfg->listen);
-    log_info("listening on http://%.*s:%d/", host_len, cfg->listen, port);
+    log_info("listening on http://%s:%d/", address, port);
     printf("bulkimportd is serving http://%.*s:%d/ — press Ctrl+C to stop\n", host_len,
            cfg->listen, port);
     fflush(stdout);

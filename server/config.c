@@ -20,102 +20,129 @@ typedef struct option {
     long long min, max;
     const char *metavar;
     const char *help;
+    const char *fallback; /* the default, as --help and README's table say it */
 } option;
 
 #define GIB (1024LL * 1024 * 1024)
 
 static const option options[] = {
     {"--listen", "BULKIMPORT_LISTEN", OPT_LISTEN, offsetof(config, listen), 0, 0, "HOST:PORT",
-     "address to serve HTTP on (default 127.0.0.1:8000; port 0 picks a free port)"},
+     "address to serve HTTP on: a host name, an IPv4 address or [an IPv6 address], and a port "
+     "(0 picks a free one)",
+     "127.0.0.1:8000"},
     {"--database-url", "DATABASE_URL", OPT_TEXT, offsetof(config, database_url), 0, 0, "URL",
-     "libpq conninfo or URI of a shared PostgreSQL (default: embedded, in DATA-DIR/pg)"},
+     "libpq conninfo or URI of a shared PostgreSQL (embedded: a private one in DATA-DIR/pg)",
+     "embedded"},
     {"--data-dir", "BULKIMPORT_DATA_DIR", OPT_TEXT, offsetof(config, data_dir), 0, 0, "DIR",
-     "directory for local state, created mode 0700 (default ./var)"},
+     "directory for local state, created mode 0700",
+     "./var"},
     {"--workers", "BULKIMPORT_WORKERS", OPT_INT, offsetof(config, workers), 1, 1024, "N",
-     "import worker threads (default: number of CPUs)"},
+     "import worker threads",
+     "number of CPUs"},
     {"--root-token", "BULKIMPORT_ROOT_TOKEN", OPT_TOKEN, offsetof(config, root_token), 16, 256,
-     "TOKEN", "API token of the root user, 16+ printable non-space ASCII characters "
-              "(default: generated on first start)"},
+     "TOKEN", "API token of the root user: 16 to 256 printable ASCII characters, no spaces "
+              "(generated: made on first start and kept)",
+     "generated"},
     {"--max-upload-bytes", "BULKIMPORT_MAX_UPLOAD_BYTES", OPT_BYTES,
      offsetof(config, max_upload_bytes), 1, 1LL << 50, "N",
-     "largest accepted request body in bytes (default 1073741824, 1 GiB)"},
+     "largest accepted request body in bytes (1 GiB by default)",
+     "1073741824"},
     {"--max-line-bytes", "BULKIMPORT_MAX_LINE_BYTES", OPT_BYTES, offsetof(config, max_line_bytes),
      64, (1LL << 30) - (1LL << 16), "N", "longest accepted import line in bytes (below 1 GiB, "
      "PostgreSQL's largest value); longer lines get a SKIP 400 "
-                         "result (default 4194304, 4 MiB)"},
+                         "result",
+     "4194304"},
     {"--max-test-mode-lines", "BULKIMPORT_MAX_TEST_MODE_LINES", OPT_INT,
      offsetof(config, max_test_mode_lines), 1, 1000000000, "N",
-     "most lines a test_mode=true import may have; more is 413 (default 1000000)"},
+     "most lines a test_mode=true import may have; more is 413",
+     "1000000"},
     {"--heartbeat-ms", "BULKIMPORT_HEARTBEAT_MS", OPT_INT, offsetof(config, heartbeat_ms), 50,
-     3600000, "MS", "how often a node tells the database its tasks are alive (default 2000)"},
+     3600000, "MS", "how often a node tells the database its tasks are alive",
+     "2000"},
     {"--rescue-after-ms", "BULKIMPORT_RESCUE_AFTER_MS", OPT_INT, offsetof(config, rescue_after_ms),
-     200, 86400000, "MS", "a STARTED task silent this long goes back to PENDING for any node "
-                          "(default 15000; must exceed --heartbeat-ms)"},
+     200, 86400000, "MS", "a STARTED task silent this long goes back to PENDING for any node; "
+                          "more than twice --heartbeat-ms",
+     "15000"},
     {"--retention-days", "BULKIMPORT_RETENTION_DAYS", OPT_INT, offsetof(config, retention_days),
-     1, 36500, "DAYS", "finished tasks, their lines and results are purged after this (default 30)"},
+     1, 36500, "DAYS", "finished tasks, their lines and results are purged after this",
+     "30"},
     {"--batch-size", "BULKIMPORT_BATCH_SIZE", OPT_INT, offsetof(config, batch_size), 1,
      CONFIG_MAX_BATCH_SIZE, "N",
-     "import lines applied and committed together (default 1000; a task may set its own)"},
+     "import lines applied and committed together (a task may set its own)",
+     "1000"},
     {"--log-level", "BULKIMPORT_LOG_LEVEL", OPT_LOG_LEVEL, offsetof(config, log_level), 0, 0,
-     "LEVEL", "debug, info, warn or error (default info)"},
+     "LEVEL", "debug, info, warn or error",
+     "info"},
     {"--http-threads", "BULKIMPORT_HTTP_THREADS", OPT_INT, offsetof(config, http_threads), 1, 1024,
-     "N", "HTTP handler threads (default 64)"},
+     "N", "HTTP handler threads",
+     "64"},
     {"--db-connections", "BULKIMPORT_DB_CONNECTIONS", OPT_INT, offsetof(config, db_connections),
-     2, 10000, "N", "database connections shared by HTTP handlers and workers "
-                    "(default: workers + 8)"},
+     2, 10000, "N", "database connections shared by HTTP handlers and workers; more "
+                    "than --workers",
+     "workers + 8"},
     {"--max-waiters", "BULKIMPORT_MAX_WAITERS", OPT_INT, offsetof(config, max_waiters), 1, 1024,
-     "N", "long-polls and event streams held at once; more get 503 (default: http-threads / 2)"},
+     "N", "long-polls and event streams held at once; more get 503",
+     "http-threads / 2"},
     {"--fetch-allow-private", "BULKIMPORT_FETCH_ALLOW_PRIVATE", OPT_BOOL,
      offsetof(config, fetch_allow_private), 0, 0, "",
      "let every user's file_url and callback_url reach loopback, private and link-local "
-     "addresses (a switch; default false: only root's may; the variable takes true or false)"},
+     "addresses (a switch; off: only root's may; the variable takes true or false)",
+     "off"},
     {"--fetch-timeout", "BULKIMPORT_FETCH_TIMEOUT", OPT_LONG, offsetof(config, fetch_timeout_s),
-     1, 86400, "SECONDS", "longest file_url download; the task fails beyond (default 600)"},
+     1, 86400, "SECONDS", "longest file_url download; the task fails beyond",
+     "600"},
     {"--webhook-retry-ms", "BULKIMPORT_WEBHOOK_RETRY_MS", OPT_LONG,
      offsetof(config, webhook_retry_ms), 10, 3600000, "MS",
-     "wait before a failed webhook's first retry; doubles after each, retried for up to an hour "
-     "(default 5000)"},
+     "wait before a failed webhook's first retry; doubles after each, retried for up to an hour",
+     "5000"},
     {"--read-timeout", "BULKIMPORT_READ_TIMEOUT", OPT_LONG, offsetof(config, read_timeout_s), 1,
      3600, "SECONDS",
-     "longest wait for a client's next bytes; a stalled upload is dropped and leaves no task "
-     "(default 30)"},
+     "longest wait for a client's next bytes; a stalled upload is dropped and leaves no task",
+     "30"},
     {"--header-timeout", "BULKIMPORT_HEADER_TIMEOUT", OPT_LONG, offsetof(config, header_timeout_s),
      1, 3600, "SECONDS",
      "longest a client may take to send a request's headers, however it trickles them; the "
-     "connection is closed beyond (default 10)"},
+     "connection is closed beyond",
+     "10"},
     {"--shutdown-grace", "BULKIMPORT_SHUTDOWN_GRACE", OPT_LONG,
      offsetof(config, shutdown_grace_s), 0, 3600, "SECONDS",
-     "at SIGTERM, how long uploads in flight may still finish; the rest are rolled back "
-     "(default 10)"},
+     "at SIGTERM, how long uploads in flight may still finish; the rest are rolled back",
+     "10"},
     {"--max-uploads", "BULKIMPORT_MAX_UPLOADS", OPT_INT, offsetof(config, max_uploads), 1, 10000,
      "N", "uploads in flight at once (each holds a database connection); more get 503 with "
-          "Retry-After (default: 3/4 of the connections not kept for workers)"},
+          "Retry-After",
+     "3/4 of db-connections − workers"},
     {"--max-user-uploads", "BULKIMPORT_MAX_USER_UPLOADS", OPT_INT,
      offsetof(config, max_user_uploads), 1, 10000, "N",
-     "uploads of one user in flight at once; more get 429 with Retry-After (default: half of "
-     "--max-uploads)"},
+     "uploads of one user in flight at once; more get 429 with Retry-After",
+     "max-uploads / 2"},
     {"--upload-min-rate", "BULKIMPORT_UPLOAD_MIN_RATE", OPT_LONG, offsetof(config, upload_min_rate),
      0, 1L << 40, "BYTES", "bytes per second an upload must average once --read-timeout has "
-                           "passed; a slower one is dropped with 408 (default 1024; 0: any)"},
+                           "passed; a slower one is dropped with 408 (0: any rate)",
+     "1024"},
     {"--upload-deadline", "BULKIMPORT_UPLOAD_DEADLINE", OPT_LONG,
      offsetof(config, upload_deadline_s), 1, 86400, "SECONDS",
-     "longest an upload may take; a longer one is dropped with 408 (default 3600)"},
+     "longest an upload may take; a longer one is dropped with 408",
+     "3600"},
     {"--max-streams", "BULKIMPORT_MAX_STREAMS", OPT_INT, offsetof(config, max_streams), 1, 10000,
      "N", "result downloads (result=json, report, failed) at once, each holding a database "
-          "connection while it streams; more get 503 with Retry-After (default: 1/4 of the "
-          "connections not kept for workers)"},
+          "connection while it streams; more get 503 with Retry-After",
+     "1/4 of db-connections − workers"},
     {"--max-test-mode-tasks", "BULKIMPORT_MAX_TEST_MODE_TASKS", OPT_INT,
      offsetof(config, max_test_mode_tasks), 1, 1024, "N",
      "test_mode tasks running at once on this node, each holding a second database connection; "
-     "more wait in the queue (default: 1/4 of the connections not kept for workers)"},
+     "more wait in the queue",
+     "1/4 of db-connections − workers"},
     {"--max-feed-runs", "BULKIMPORT_MAX_FEED_RUNS", OPT_INT, offsetof(config, max_feed_runs), 1,
      1024, "N", "feed downloads at once on this node (scheduled or run now), each holding a "
                 "database connection; more run-now requests get 503 with Retry-After, the "
-                "scheduler takes them at its next look (default 2)"},
+                "scheduler takes them at its next look",
+     "2"},
     {"--cors-origins", "BULKIMPORT_CORS_ORIGINS", OPT_TEXT, offsetof(config, cors_origins), 0, 0,
-     "ORIGINS", "web pages that may call the API from a browser: * (any origin; the default, as "
-                "OCL's API: every call needs a token, no cookie is used), a comma-separated list "
-                "of exact origins (https://app.example.org), or none"},
+     "ORIGINS", "web pages that may call the API from a browser: * (any origin, as OCL's API: "
+                "every call needs a token, no cookie is used), a comma-separated list of exact "
+                "origins (https://app.example.org), or none",
+     "*"},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -126,19 +153,60 @@ void config_print_usage(FILE *out) {
                  "Each option can also be set by its environment variable; the flag wins.\n\n");
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const option *o = &options[i];
-        fprintf(out, "  %s%s%s\n      %s\n      env: %s\n", o->flag, o->metavar[0] ? " " : "",
-                o->metavar, o->help, o->env);
+        fprintf(out, "  %s%s%s\n      %s\n      default: %s", o->flag, o->metavar[0] ? " " : "",
+                o->metavar, o->help, o->fallback);
+        if (o->kind == OPT_INT || o->kind == OPT_LONG || o->kind == OPT_BYTES)
+            fprintf(out, "; %s from %lld to %lld", o->metavar, o->min, o->max);
+        if (o->kind == OPT_TOKEN)
+            fprintf(out, "; %lld to %lld characters", o->min, o->max);
+        fprintf(out, "\n      env: %s\n", o->env);
     }
-    fprintf(out, "  -h, --help\n      show this help and exit\n");
+    fprintf(out, "  -h, --help\n      show this help and exit\n"
+                 "  --version\n      show the version and exit\n");
 }
 
-/* Validates "IPv4:PORT" or "[IPv6]:PORT". */
+int config_describe(size_t i, config_option_info *out) {
+    if (i >= N_OPTIONS)
+        return -1;
+    const option *o = &options[i];
+    *out = (config_option_info){.flag = o->flag, .env = o->env, .metavar = o->metavar,
+                                .fallback = o->fallback, .offset = o->offset,
+                                .numeric = o->kind == OPT_INT || o->kind == OPT_LONG ||
+                                           o->kind == OPT_BYTES,
+                                .min = o->min, .max = o->max};
+    return 0;
+}
+
+long long config_number_at(const config *cfg, size_t i) {
+    const void *field = (const char *)cfg + options[i].offset;
+    switch (options[i].kind) {
+    case OPT_INT:
+        return *(const int *)field;
+    case OPT_LONG:
+        return *(const long *)field;
+    case OPT_BYTES:
+        return *(const long long *)field;
+    default:
+        return 0;
+    }
+}
+
+/* Whether host is a DNS name as RFC 1123 allows it (labels of letters, digits and hyphens). */
+static bool config_is_host_name(const char *host) {
+    size_t len = strlen(host);
+    if (len == 0 || len > 253 || host[0] == '-' || host[0] == '.' || host[len - 1] == '-')
+        return false;
+    return strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len &&
+           strstr(host, "..") == NULL;
+}
+
+/* Validates "IPv4:PORT", "[IPv6]:PORT" or "NAME:PORT" (resolved when the server starts). */
 static bool config_listen_is_valid(const char *text) {
     const char *colon = strrchr(text, ':');
     if (colon == NULL || colon == text || colon[1] == '\0' || strlen(colon + 1) > 5 ||
         strspn(colon + 1, "0123456789") != strlen(colon + 1) || atoi(colon + 1) > 65535)
         return false;
-    char host[64];
+    char host[256];
     size_t host_len = (size_t)(colon - text);
     if (host_len >= sizeof host)
         return false;
@@ -149,7 +217,8 @@ static bool config_listen_is_valid(const char *text) {
         host[host_len - 1] = '\0';
         return inet_pton(AF_INET6, host + 1, addr) == 1;
     }
-    return inet_pton(AF_INET, host, addr) == 1;
+    return inet_pton(AF_INET, host, addr) == 1 ||
+           (strspn(host, "0123456789.") != host_len && config_is_host_name(host));
 }
 
 static bool config_parse_integer(const char *text, long long min, long long max, long long *out) {
@@ -172,7 +241,8 @@ static int config_apply(config *cfg, const option *o, const char *source, const 
     switch (o->kind) {
     case OPT_LISTEN:
         if (!config_listen_is_valid(value)) {
-            snprintf(err, err_len, "%s: '%s' is not IPV4:PORT or [IPV6]:PORT with a port 0-65535",
+            snprintf(err, err_len, "%s: '%s' is not HOST:PORT (a host name, an IPv4 address or "
+                                   "[an IPv6 address]) with a port 0-65535",
                      source, value);
             return BI_EINVAL;
         }
@@ -285,6 +355,8 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
         const char *arg = argv[a];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return CONFIG_HELP;
+        if (strcmp(arg, "--version") == 0)
+            return CONFIG_VERSION;
         const option *o = NULL;
         const char *value = NULL;
         for (size_t i = 0; i < N_OPTIONS && o == NULL; i++) {

@@ -48,16 +48,30 @@ typedef struct config {
     int max_feed_runs;        /* feed downloads at once on this node */
 } config;
 
-enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1 };
+enum config_result { CONFIG_RUN = 0, CONFIG_HELP = 1, CONFIG_VERSION = 2 };
 
 /* Fills *out from defaults, then envp (NULL-terminated "NAME=value" strings), then argv
  * ("--flag value" or "--flag=value"). Strings in *out borrow from argv, envp or static storage.
- * Returns CONFIG_RUN, CONFIG_HELP when --help (or -h) was given, or BI_EINVAL with a one-line
+ * Returns CONFIG_RUN, CONFIG_HELP when --help (or -h) was given, CONFIG_VERSION for --version, or BI_EINVAL with a one-line
  * message naming the bad flag or variable in err (err_len bytes, always NUL-terminated). */
 int config_parse(int argc, char *const argv[], char *const envp[], config *out, char *err,
                  size_t err_len);
 
 /* Writes the --help text, listing every flag, its variable and its default. */
 void config_print_usage(FILE *out);
+
+/* One option as --help describes it: for the test that holds README's table to the code. */
+typedef struct config_option_info {
+    const char *flag, *env, *metavar, *fallback; /* fallback: the default, in words or digits */
+    size_t offset;                               /* of its field in struct config */
+    bool numeric;                                /* an integer from min to max */
+    long long min, max;
+} config_option_info;
+
+/* Describes option i into *out. Returns 0, or -1 past the last option. */
+int config_describe(size_t i, config_option_info *out);
+
+/* The value of numeric option i in cfg (0 for the others). */
+long long config_number_at(const config *cfg, size_t i);
 
 #endif

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <civetweb.h>
 #include <dirent.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -565,12 +566,52 @@ static void http_connection_closing(const struct mg_connection *conn) {
     mg_set_user_connection_data(conn, NULL);
 }
 
-int http_start(app *a, struct mg_context **out_ctx, int *out_port) {
-    char threads[16], timeout_ms[24];
+/* The address CivetWeb listens on for "HOST:PORT": a host name is resolved here (CivetWeb
+ * takes numbers only), to its first IPv4 address, else its first; numeric ones pass as they
+ * are. */
+static int http_listen_address(const char *listen, char *out, size_t cap) {
+    const char *colon = strrchr(listen, ':');
+    char host[256];
+    snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+    unsigned char addr[16];
+    if (host[0] == '[' || inet_pton(AF_INET, host, addr) == 1) {
+        snprintf(out, cap, "%s", listen);
+        return 0;
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_ADDRCONFIG}, *found = NULL;
+    int rc = getaddrinfo(host, NULL, &hints, &found);
+    if (rc != 0) {
+        log_error("--listen %s: cannot resolve %s: %s", listen, host, gai_strerror(rc));
+        return BI_EINVAL;
+    }
+    const struct addrinfo *pick = found; /* its first IPv4 address, else its first */
+    for (const struct addrinfo *ai = found; ai != NULL; ai = ai->ai_next)
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+    char number[INET6_ADDRSTRLEN] = "";
+    if (pick->ai_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)pick->ai_addr)->sin_addr, number,
+                  sizeof number);
+    else
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)pick->ai_addr)->sin6_addr, number,
+                  sizeof number);
+    snprintf(out, cap, pick->ai_family == AF_INET ? "%s%s" : "[%s]%s", number, colon);
+    freeaddrinfo(found);
+    log_info("--listen %s: %s resolves to %s", listen, host, out);
+    return 0;
+}
+
+int http_start(app *a, struct mg_context **out_ctx, int *out_port, char *host, size_t cap) {
+    char threads[16], timeout_ms[24], listen[300];
+    if (http_listen_address(a->cfg.listen, listen, sizeof listen) < 0)
+        return BI_EINVAL;
     snprintf(threads, sizeof threads, "%d", a->cfg.http_threads);
     snprintf(timeout_ms, sizeof timeout_ms, "%ld", a->cfg.read_timeout_s * 1000);
     const char *options[] = {
-        "listening_ports", a->cfg.listen,
+        "listening_ports", listen,
         "num_threads", threads,
         "decode_url", "no",
         "enable_keep_alive", "yes",
@@ -593,6 +634,7 @@ int http_start(app *a, struct mg_context **out_ctx, int *out_port) {
     mg_get_server_ports(ctx, 1, &port);
     *out_ctx = ctx;
     *out_port = port.port;
+    snprintf(host, cap, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
     return 0;
 }
 

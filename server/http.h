@@ -56,10 +56,12 @@ typedef struct http_route {
  * length. */
 const http_route *http_routes(size_t *out_n);
 
-/* Starts CivetWeb on a->cfg.listen with a->cfg.http_threads threads. Returns 0, the context in
- * *out_ctx and the bound port in *out_port (useful with port 0), or BI_EINTERNAL after logging
- * why (typically: address in use). */
-int http_start(app *a, struct mg_context **out_ctx, int *out_port);
+/* Starts CivetWeb on a->cfg.listen (a host name resolved to its first address) with
+ * a->cfg.http_threads threads. Returns 0, the context in *out_ctx, the bound port in *out_port
+ * (useful with port 0) and the address listened on, without its port, in host (cap bytes:
+ * "127.0.0.1", "[::1]"); or BI_EINVAL / BI_EINTERNAL after logging why (a name that does not
+ * resolve, an address in use). */
+int http_start(app *a, struct mg_context **out_ctx, int *out_port, char *host, size_t cap);
 
 /* Stops accepting, waits for in-flight requests to finish, frees the context. NULL does
  * nothing. */

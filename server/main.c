@@ -15,6 +15,10 @@ int main(int argc, char **argv) {
         config_print_usage(stdout);
         return 0;
     }
+    if (rc == CONFIG_VERSION) {
+        printf("bulkimportd %s\n", BI_VERSION);
+        return 0;
+    }
     if (rc < 0) {
         fprintf(stderr, "bulkimportd: %s\n", err);
         return 2;

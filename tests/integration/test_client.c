@@ -148,11 +148,18 @@ Test(client, submit_without_wait_prints_the_id_then_status_results_list_and_wait
     r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"wait", task, "--quiet", NULL});
     cr_expect_eq(r->code, 0, "%s", r->err);
     cr_expect(strncmp(r->out, "Processed 1 of 1", 16) == 0, "%s", r->out);
-    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"status", task, NULL});
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"status", task, "--json", NULL});
     cr_expect_eq(r->code, 0);
     cr_expect(strstr(r->out, "\"state\":\"SUCCESS\"") != NULL &&
                   strstr(r->out, "\"message\":\"Processed 1 of 1 -- 1 NEW") != NULL,
               "the task JSON: %s", r->out);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"status", task, NULL});
+    cr_expect_eq(r->code, 0);
+    char want[600];
+    snprintf(want, sizeof want, "%s  SUCCESS  queue priority  1/1 lines  failed 0  took ", task);
+    cr_expect(strncmp(r->out, want, strlen(want)) == 0 &&
+                  strstr(r->out, "\nProcessed 1 of 1 -- 1 NEW") != NULL,
+              "for people: %s", r->out);
     r = client(srv.url, HARNESS_ROOT_TOKEN, NULL,
                (const char *[]){"results", task, "--format", "report", NULL});
     cr_expect_eq(r->code, 0);
@@ -167,9 +174,24 @@ Test(client, submit_without_wait_prints_the_id_then_status_results_list_and_wait
     cr_expect(strstr(text, "\"count\":1") != NULL, "%s", text);
     r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"list", NULL});
     cr_expect_eq(r->code, 0);
-    cr_expect(strstr(r->out, task) != NULL && strstr(r->out, "\tSUCCESS\t") != NULL, "%s", r->out);
-    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"list", "--state", "FAILURE", NULL});
+    static const char header[] = "TASK\tSTATE\tQUEUE\tUSER\tLINES\tFAILED\tCREATED\tREASON\n";
+    cr_expect(strncmp(r->out, header, sizeof header - 1) == 0,
+              "a header, the user column for root: %s", r->out);
+    snprintf(want, sizeof want, "%s\tSUCCESS\tpriority\troot\t1/1\t0\t", task);
+    cr_expect(strstr(r->out, want) != NULL, "%s", r->out);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"list", "--state", "FAILURE,REVOKED", NULL});
     cr_expect(strstr(r->out, task) == NULL, "filtered by state: %s", r->out);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL,
+               (const char *[]){"list", "--state", "SUCCESS,REVOKED", "--since", "1h", "--limit", "1", "--json", NULL});
+    cr_expect_eq(r->code, 0, "%s", r->err);
+    cJSON *list = cJSON_Parse(r->out);
+    cr_expect_eq(cJSON_GetArraySize(list), 1, "--limit 1 --json: %s", r->out);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "task")), task);
+    cJSON_Delete(list);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"list", "--since", "2999-01-01", NULL});
+    cr_expect_str_eq(r->out, "TASK\tSTATE\tQUEUE\tUSER\tLINES\tFAILED\tCREATED\tREASON\n", "none since");
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"list", "--since", "yesterday", NULL});
+    cr_expect_eq(r->code, 2, "%s", r->err);
 }
 
 /* Blocks root's named queue "held" with a task that never runs, so tasks behind it stay
@@ -211,8 +233,112 @@ Test(client, waiting_shows_plain_progress_lines_off_a_tty_and_cancel_works) {
     r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"wait", task, NULL});
     waitpid(releaser, NULL, 0);
     cr_expect_eq(r->code, 0, "%s", r->err);
-    cr_expect(strstr(r->err, "progress: PENDING 0/3 lines") != NULL, "plain lines: %s", r->err);
+    cr_expect(strstr(r->err, "progress: PENDING 0/3 lines, 1 task(s) ahead in its queue") != NULL,
+              "plain lines: %s", r->err);
+    cr_expect(strstr(r->err, "progress: SUCCESS 3/3 lines") != NULL, "the last one: %s", r->err);
     cr_expect(strchr(r->err, '\r') == NULL, "no bar off a TTY: %s", r->err);
+}
+
+/* Ctrl+C while waiting stops the wait, not the task, and says how to follow it; resume puts a
+ * cancelled task back in its queue. */
+Test(client, ctrl_c_leaves_the_task_running_and_resume_requeues_a_cancelled_one) {
+    hold_queue();
+    run *r = client(srv.url, HARNESS_ROOT_TOKEN, three, (const char *[]){"submit", "-", "--queue", "held", NULL});
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    char task[256], cmd[1024], err_path[300], err[4096] = "";
+    snprintf(task, sizeof task, "%.*s", (int)strcspn(r->out, "\n"), r->out);
+    snprintf(err_path, sizeof err_path, "%s.int-err", harness_temp_dir());
+    /* timeout(1) sends SIGINT after 2 s, as Ctrl+C would. */
+    snprintf(cmd, sizeof cmd, "BULKIMPORT_URL=%s BULKIMPORT_TOKEN=%s timeout --preserve-status -s INT 2 %s wait %s 2>%s",
+             srv.url, HARNESS_ROOT_TOKEN, BI_CLIENT_PATH, task, err_path);
+    int status = system(cmd);
+    harness_read_file(err_path, err, sizeof err);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 130, "exit %d: %s", WEXITSTATUS(status), err);
+    char want[600];
+    snprintf(want, sizeof want, "task %s keeps running on the server.\n  follow it: bulkimport wait %s\n",
+             task, task);
+    cr_expect(strstr(err, want) != NULL, "%s", err);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"status", task, "--json", NULL});
+    cr_expect(strstr(r->out, "\"state\":\"PENDING\"") != NULL, "the task goes on: %s", r->out);
+
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"resume", task, NULL});
+    cr_expect_eq(r->code, 5, "a PENDING task cannot be resumed: %s", r->err);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"cancel", task, NULL});
+    cr_expect_eq(r->code, 0, "%s", r->err);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"results", task, "--result", "unprocessed", NULL});
+    cr_expect_str_eq(r->out, three, "the lines it never reached");
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"resume", task, NULL});
+    cr_expect_eq(r->code, 0, "%s", r->err);
+    cr_expect(strstr(r->err, "resumed") != NULL, "%s", r->err);
+    release_queue();
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"wait", task, NULL});
+    cr_expect_eq(r->code, 0, "%s", r->err);
+    cr_expect(strncmp(r->out, "Processed 3 of 3", 16) == 0, "%s", r->out);
+}
+
+/* Runs the client in a pseudo-terminal of cols columns (script(1)); returns what the terminal
+ * received (static), with the exit code in *code. */
+static const char *in_terminal(int cols, const char *args, int *code) {
+    static char screen[262144];
+    char cmd[2048], out_path[300];
+    snprintf(out_path, sizeof out_path, "%s.tty", harness_temp_dir());
+    snprintf(cmd, sizeof cmd,
+             "script -qec 'stty cols %d rows 40; BULKIMPORT_URL=%s BULKIMPORT_TOKEN=%s %s %s' "
+             "/dev/null >%s 2>&1",
+             cols, srv.url, HARNESS_ROOT_TOKEN, BI_CLIENT_PATH, args, out_path);
+    int status = system(cmd);
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    harness_read_file(out_path, screen, sizeof screen);
+    return screen;
+}
+
+/* The widest frame on screen: a piece between a carriage return and the erase-to-end-of-line
+ * code that ends each frame. */
+static int widest_frame(const char *screen) {
+    int widest = 0;
+    for (const char *p = strchr(screen, '\r'); p != NULL; p = strchr(p + 1, '\r')) {
+        const char *end = strstr(p + 1, "\033[K");
+        const char *next = strpbrk(p + 1, "\r\n");
+        if (end != NULL && (next == NULL || end < next))
+            widest = (int)(end - p - 1) > widest ? (int)(end - p - 1) : widest;
+    }
+    return widest;
+}
+
+/* On a terminal: frames that fit its width (80 and 200 columns), redrawn in place, the upload
+ * as a bar, and the final 100 % frame before the outcome. */
+Test(client, the_progress_bar_fits_the_terminal_and_ends_at_100_percent) {
+    size_t cap = 3000 * 80, at = 0;
+    char *lines = malloc(cap);
+    for (int i = 0; i < 3000; i++)
+        at += (size_t)snprintf(lines + at, cap - at,
+                               "{\"type\":\"Organization\",\"id\":\"Tty%d\",\"name\":\"T\"}\n", i);
+    char path[300];
+    snprintf(path, sizeof path, "%s.tty.jsonl", harness_temp_dir());
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fwrite(lines, 1, at, f);
+    fclose(f);
+    free(lines);
+    const int widths[] = {80, 200};
+    for (int w = 0; w < 2; w++) {
+        char args[600];
+        snprintf(args, sizeof args, "submit %s --wait --no-update --batch-size 100", path);
+        int code;
+        const char *screen = in_terminal(widths[w], args, &code);
+        cr_expect_eq(code, 0, "%d columns: exit %d: %s", widths[w], code, screen);
+        cr_expect_gt(widest_frame(screen), 40, "frames seen: %s", screen);
+        cr_expect_leq(widest_frame(screen), widths[w] - 1, "%d columns: %s", widths[w], screen);
+        cr_expect(strstr(screen, "\033[K") != NULL, "redrawn in place: %s", screen);
+        cr_expect(strstr(screen, "upload [") != NULL && strstr(screen, "100%") != NULL, "%s", screen);
+        const char *last = strstr(screen, "SUCCESS [");
+        cr_expect(last != NULL && strstr(last, "100%  3,000/3,000") != NULL, "the final frame: %s", screen);
+        if (w == 1) /* room for every count; the second run updates nothing (no-update) */
+            cr_expect(strstr(screen, "failed 0  created 0  updated 0  deleted 0") != NULL, "%s", screen);
+        for (const char *eta = strstr(screen, "ETA "); eta != NULL; eta = strstr(eta + 1, "ETA "))
+            cr_expect(strncmp(eta + 4, "--", 2) == 0 || (eta[4] >= '0' && eta[4] <= '9'), "%.20s", eta);
+        cr_expect(strstr(screen, "Processed 3000 of 3000") != NULL, "the result: %s", screen);
+    }
 }
 
 Test(client, exit_codes_for_usage_auth_and_network_errors) {
@@ -231,6 +357,63 @@ Test(client, exit_codes_for_usage_auth_and_network_errors) {
     r = client("http://127.0.0.1:1", HARNESS_ROOT_TOKEN, three, (const char *[]){"submit", "-", NULL});
     cr_expect_eq(r->code, 3, "%s", r->err);
     cr_expect(strstr(r->err, "cannot reach http://127.0.0.1:1") != NULL, "%s", r->err);
+
+    /* Refused requests (not found, bad input) are 5, not the network's 3. */
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"status", "no-such-task", NULL});
+    cr_expect_eq(r->code, 5, "%s", r->err);
+    cr_expect(strstr(r->err, "refused (404)") != NULL, "%s", r->err);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, three, (const char *[]){"submit", "-", "--batch-size", "999999", NULL});
+    cr_expect_eq(r->code, 5, "a 400: %s", r->err);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"results", "x", "--format", "xml", NULL});
+    cr_expect_eq(r->code, 2);
+    cr_expect(strstr(r->err, "--format must be") != NULL, "names the flag given: %s", r->err);
+    /* A directory or a file that cannot be read is refused before anything is sent. */
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"submit", "/tmp", NULL});
+    cr_expect_eq(r->code, 2, "%s", r->err);
+    cr_expect(strstr(r->err, "/tmp is a directory") != NULL, "%s", r->err);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"submit", "/no/such/file.jsonl", NULL});
+    cr_expect_eq(r->code, 2, "%s", r->err);
+    cr_expect(strstr(r->err, "cannot read /no/such/file.jsonl: No such file") != NULL, "%s", r->err);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"--version", NULL});
+    cr_expect_eq(r->code, 0);
+    cr_expect(strncmp(r->out, "bulkimport 0.", 13) == 0, "%s", r->out);
+}
+
+Test(client, whoami_names_the_tokens_user) {
+    run *r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"whoami", NULL});
+    cr_expect_eq(r->code, 0, "%s", r->err);
+    char want[128];
+    snprintf(want, sizeof want, "root (root) on %s\n", srv.url);
+    cr_expect_str_eq(r->out, want);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"whoami", "--json", NULL});
+    cr_expect_str_eq(r->out, "{\"username\":\"root\",\"is_root\":true}\n");
+}
+
+/* A reader that closes the pipe early (| head) stops the client quietly. */
+Test(client, a_closed_pipe_is_not_a_network_error) {
+    size_t cap = 2000 * 80, at = 0;
+    char *lines = malloc(cap);
+    for (int i = 0; i < 2000; i++)
+        at += (size_t)snprintf(lines + at, cap - at,
+                               "{\"type\":\"Organization\",\"id\":\"Pipe%d\",\"name\":\"P\"}\n", i);
+    run *r = client(srv.url, HARNESS_ROOT_TOKEN, lines, (const char *[]){"submit", "-", "--quiet", NULL});
+    free(lines);
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    char task[256], cmd[1024], err_path[300], err[4096] = "";
+    snprintf(task, sizeof task, "%.*s", (int)strcspn(r->out, "\n"), r->out);
+    r = client(srv.url, HARNESS_ROOT_TOKEN, NULL, (const char *[]){"wait", task, "--quiet", NULL});
+    cr_assert_eq(r->code, 0, "%s", r->err);
+    snprintf(err_path, sizeof err_path, "%s.pipe-err", harness_temp_dir());
+    snprintf(cmd, sizeof cmd,
+             "BULKIMPORT_URL=%s BULKIMPORT_TOKEN=%s %s results %s --result report 2>%s | head -c 100 "
+             ">/dev/null; exit ${PIPESTATUS[0]}",
+             srv.url, HARNESS_ROOT_TOKEN, BI_CLIENT_PATH, task, err_path);
+    char script[1200];
+    snprintf(script, sizeof script, "bash -c '%s'", cmd);
+    int status = system(script);
+    harness_read_file(err_path, err, sizeof err);
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit %d: %s", WEXITSTATUS(status), err);
+    cr_expect_str_eq(err, "", "no message");
 }
 
 /* ---- the server side: long-poll, event stream, the waiter cap ---- */

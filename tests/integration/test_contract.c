@@ -227,3 +227,13 @@ Test(contract, task_lists_filter_page_and_refuse_what_they_do_not_know) {
         cr_expect_eq(get_status(path, body, sizeof body), 400, "a task's parameter on a list: %s", path);
     }
 }
+
+/* --listen takes a host name: the server resolves it and says the address it serves on. */
+Test(contract, listen_takes_a_host_name) {
+    harness_server named;
+    harness_server_start_with(&named, 1, (const char *const[]){"--listen", "localhost:0", NULL});
+    harness_response *r = harness_request(&named, "GET", "/healthz", NULL, NULL);
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_server_stop(&named), 0);
+}

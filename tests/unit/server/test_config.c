@@ -137,7 +137,7 @@ struct bad_case {
 
 ParameterizedTestParameters(config, bad_values) {
     static struct bad_case cases[] = {
-        {{"--listen", "localhost:8000"}, "", "--listen"},
+        {{"--listen", "local host:8000"}, "", "--listen"},
         {{"--listen", "127.0.0.1"}, "", "--listen"},
         {{"--listen", "127.0.0.1:"}, "", "--listen"},
         {{"--listen", "127.0.0.1:65536"}, "", "--listen"},
@@ -239,4 +239,76 @@ Test(config, budgets_of_each_class_of_work) {
     const char *zero[] = {"--max-feed-runs", "0", NULL};
     cr_expect_eq(parse(zero, NULL, &c), BI_EINVAL);
     cr_expect(strstr(err, "--max-feed-runs") != NULL, "%s", err);
+}
+
+/* README's configuration table says what --help says: every option with its variable, its
+ * value's name, its default and its range, and no option the server does not have. */
+Test(config, the_readme_table_is_the_help) {
+    FILE *f = fopen(BI_SOURCE_DIR "/README.md", "r");
+    cr_assert_not_null(f);
+    static char rows[64][2048];
+    int n_rows = 0;
+    char line[2048];
+    while (fgets(line, sizeof line, f) != NULL && n_rows < 64)
+        if (strncmp(line, "| `--", 5) == 0)
+            snprintf(rows[n_rows++], sizeof rows[0], "%s", line);
+    fclose(f);
+    config defaults;
+    cr_assert_eq(parse(NULL, NULL, &defaults), CONFIG_RUN);
+    bool matched[64] = {false};
+    config_option_info o;
+    for (size_t i = 0; config_describe(i, &o) == 0; i++) {
+        char head[160], env[96], fallback[160];
+        snprintf(head, sizeof head, "| `%s%s%s` | ", o.flag, o.metavar[0] ? " " : "", o.metavar);
+        int row = -1;
+        for (int r = 0; r < n_rows && row < 0; r++)
+            if (strncmp(rows[r], head, strlen(head)) == 0)
+                row = r;
+        cr_assert_geq(row, 0, "README has no row starting %s", head);
+        matched[row] = true;
+        /* The cells: flag, variable, default, description. */
+        char *cells[4] = {NULL}, *save = NULL, copy[2048];
+        snprintf(copy, sizeof copy, "%s", rows[row] + 1);
+        char *cell = strtok_r(copy, "|", &save);
+        for (int c = 0; c < 4 && cell != NULL; c++, cell = strtok_r(NULL, "|", &save))
+            cells[c] = cell;
+        cr_assert_not_null(cells[3], "%s", rows[row]);
+        snprintf(env, sizeof env, " `%s` ", o.env);
+        cr_expect_str_eq(cells[1], env, "%s: the variable", o.flag);
+        size_t at = 0;
+        for (const char *p = cells[2]; *p; p++) /* the default without its code quotes */
+            if (*p != '`' && at + 1 < sizeof fallback)
+                fallback[at++] = *p;
+        fallback[at] = '\0';
+        char want[200];
+        snprintf(want, sizeof want, " %s ", o.fallback);
+        cr_expect_str_eq(fallback, want, "%s: the default", o.flag);
+        if (o.numeric) {
+            char range[96];
+            snprintf(range, sizeof range, "%lld\xe2\x80\x93%lld", o.min, o.max); /* an en dash */
+            cr_expect(strstr(cells[3], range) != NULL, "%s: README says its range %s: %s", o.flag,
+                      range, cells[3]);
+            if (strspn(o.fallback, "0123456789") == strlen(o.fallback))
+                cr_expect_eq(config_number_at(&defaults, i), atoll(o.fallback),
+                             "%s: the default the code uses", o.flag);
+        }
+    }
+    for (int r = 0; r < n_rows; r++)
+        cr_expect(matched[r], "README lists an option the server does not have: %s", rows[r]);
+}
+
+Test(config, listen_takes_host_names) {
+    config c;
+    const char *args[] = {"--listen", "localhost:8000", NULL};
+    cr_expect_eq(parse(args, NULL, &c), CONFIG_RUN, "%s", err);
+    cr_expect_str_eq(c.listen, "localhost:8000");
+    const char *named[] = {"--listen", "bulk-import.example.org:0", NULL};
+    cr_expect_eq(parse(named, NULL, &c), CONFIG_RUN, "%s", err);
+    const char *bad[][3] = {{"--listen", "-bad:80", NULL}, {"--listen", "a..b:80", NULL},
+                            {"--listen", "999.1.1.1:80", NULL}, {"--listen", "host_name:80", NULL},
+                            {"--listen", "localhost:99999", NULL}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_expect_eq(parse(bad[i], NULL, &c), BI_EINVAL, "%s", bad[i][1]);
+    const char *version[] = {"--version", NULL};
+    cr_expect_eq(parse(version, NULL, &c), CONFIG_VERSION);
 }
