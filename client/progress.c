@@ -153,18 +153,32 @@ size_t progress_task_frame(const progress_task *t, double eta, int width, char *
     return progress_fit(t->state, t->processed, t->total, parts, k, width, out, cap);
 }
 
+void progress_bytes(double bytes, char *out, size_t cap) {
+    if (bytes < 1e3)
+        snprintf(out, cap, "%.0f B", bytes);
+    else if (bytes < 1e6)
+        snprintf(out, cap, "%.1f kB", bytes / 1e3);
+    else if (bytes < 1e9)
+        snprintf(out, cap, "%.1f MB", bytes / 1e6);
+    else
+        snprintf(out, cap, "%.2f GB", bytes / 1e9);
+}
+
 size_t progress_upload_frame(long long sent, long long total, double rate, int width, char *out,
                              size_t cap) {
-    char parts[3][64];
+    char parts[3][64], done[24], all[24], speed[24];
     int k = 0;
+    progress_bytes((double)sent, done, sizeof done);
+    progress_bytes((double)total, all, sizeof all);
+    progress_bytes(rate, speed, sizeof speed);
     if (total > 0) {
         int pct = (int)(100.0 * (double)sent / (double)total);
         snprintf(parts[k++], 64, "%3d%%", pct > 100 ? 100 : pct);
-        snprintf(parts[k++], 64, "%.1f of %.1f MB", (double)sent / 1e6, (double)total / 1e6);
+        snprintf(parts[k++], 64, "%s of %s", done, all);
     } else {
-        snprintf(parts[k++], 64, "%.1f MB", (double)sent / 1e6);
+        snprintf(parts[k++], 64, "%s", done);
     }
-    snprintf(parts[k++], 64, "%.1f MB/s", rate / 1e6);
+    snprintf(parts[k++], 64, "%s/s", speed);
     return progress_fit("upload", sent, total, parts, k, width, out, cap);
 }
 

@@ -42,6 +42,9 @@ void progress_duration(double seconds, char *out, size_t cap);
 /* Writes n with thousands separators ("1,234,567") into out (cap bytes). */
 void progress_count(long n, char *out, size_t cap);
 
+/* Writes a size in bytes as "512 B", "12.3 kB", "45.6 MB" or "1.23 GB" into out. */
+void progress_bytes(double bytes, char *out, size_t cap);
+
 /* Takes a sample of processed lines at time now (s) into the smoothed rate. Returns the ETA
  * in seconds, or -1 while unknown. */
 double progress_sample(progress *p, const progress_task *t, double now);

@@ -9,11 +9,14 @@
 #include <string.h>
 
 /* A page of base (columns k, doc) ordered by k: the total count and the page as one JSON
- * array. $1 limit, $2 offset, $3 brief; the query's own arguments start at $4. */
+ * array. $1 limit, $2 offset, $3 brief (each item's id, url and name, or a reference's
+ * expression and type: the members it has, never a null for one it has not); the query's own
+ * arguments start at $4. */
 #define LIST(base, order)                                                                          \
     "WITH base AS (" base ") SELECT (SELECT count(*) FROM base), coalesce((SELECT json_agg("      \
-    "CASE WHEN $3::boolean THEN jsonb_build_object('id', p.doc->'id', 'url', p.doc->'url',"       \
-    " 'name', p.doc->'name') ELSE p.doc END ORDER BY p.k " order ") FROM (SELECT k, doc FROM base" \
+    "CASE WHEN $3::boolean THEN jsonb_strip_nulls(jsonb_build_object('id', p.doc->'id', 'url',"   \
+    " p.doc->'url', 'name', p.doc->'name', 'expression', p.doc->'expression', 'reference_type',"   \
+    " p.doc->'reference_type')) ELSE p.doc END ORDER BY p.k " order ") FROM (SELECT k, doc FROM base" \
     " ORDER BY k " order " LIMIT $1::bigint OFFSET $2::bigint) p), '[]')"
 
 #define MEMBER_OF(org_id, user)                                                                    \

@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include "pgembed.h"
+#include "utf8.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -382,6 +383,64 @@ harness_response *harness_request_bytes(const harness_server *s, const char *met
     return harness_request_typed(s, method, path, auth, "application/json", body, body_len);
 }
 
+#define CONFORMANCE_BODY_MAX (1024 * 1024) /* larger bodies are recorded without their text */
+
+/* Appends the exchange to $BI_CONFORMANCE_LOG/<pid>.jsonl, when that directory is set, for the
+ * conformance check (scripts/check-conformance): method, path with query, the request's content
+ * type, the response's status, headers (the last response's; names in lower case) and body
+ * (null when large, compressed or not UTF-8 text). */
+static void harness_record(const char *method, const char *path, const char *content_type,
+                           bool sent_body, const harness_response *r) {
+    const char *dir = getenv("BI_CONFORMANCE_LOG");
+    if (dir == NULL || dir[0] == '\0')
+        return;
+    cJSON *x = cJSON_CreateObject(), *headers = cJSON_AddObjectToObject(x, "headers");
+    cJSON_AddStringToObject(x, "method", method);
+    cJSON_AddStringToObject(x, "path", path);
+    if (sent_body)
+        cJSON_AddStringToObject(x, "request_type", content_type);
+    cJSON_AddNumberToObject(x, "status", (double)r->status);
+    const char *block = r->headers, *last = r->headers;
+    for (const char *p = block; (p = strstr(p, "HTTP/")) != NULL; p++)
+        if (p == block || p[-1] == '\n')
+            last = p;
+    bool encoded = false;
+    for (const char *line = strchr(last, '\n'); line != NULL && line[1] != '\0'; line = strchr(line + 1, '\n')) {
+        const char *start = line + 1, *colon = strchr(start, ':'), *end = strpbrk(start, "\r\n");
+        if (colon == NULL || end == NULL || colon > end)
+            continue;
+        char name[128], value[2048];
+        snprintf(name, sizeof name, "%.*s", (int)(colon - start), start);
+        for (char *c = name; *c; c++)
+            *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+        const char *v = colon + 1 + strspn(colon + 1, " ");
+        snprintf(value, sizeof value, "%.*s", (int)(end - v), v);
+        encoded |= strcmp(name, "content-encoding") == 0;
+        if (cJSON_GetObjectItemCaseSensitive(headers, name) == NULL)
+            cJSON_AddStringToObject(headers, name, value);
+    }
+    bool text = !encoded && r->body_len <= CONFORMANCE_BODY_MAX && strlen(r->body) == r->body_len &&
+                utf8_invalid_at(r->body, r->body_len) == r->body_len;
+    if (text)
+        cJSON_AddStringToObject(x, "body", r->body);
+    else
+        cJSON_AddNullToObject(x, "body");
+    char file[512];
+    snprintf(file, sizeof file, "%s/%d.jsonl", dir, (int)getpid());
+    char *line = cJSON_PrintUnformatted(x);
+    int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0 && line != NULL) {
+        size_t len = strlen(line);
+        line[len] = '\n'; /* one write: lines of parallel tests never interleave */
+        ssize_t n = write(fd, line, len + 1);
+        (void)n;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(line);
+    cJSON_Delete(x);
+}
+
 /* Sends one request: a body from memory (body, body_len), from file (streamed), or none. */
 static harness_response *harness_send(const harness_server *s, const char *method,
                                       const char *path, const char *auth,
@@ -451,6 +510,7 @@ static harness_response *harness_send(const harness_server *s, const char *metho
     r->body_len = resp_body.len;
     r->headers = resp_headers.data;
     r->json = cJSON_ParseWithLength(r->body, r->body_len);
+    harness_record(method, path, content_type, body != NULL || file != NULL, r);
     return r;
 }
 

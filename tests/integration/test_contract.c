@@ -237,3 +237,30 @@ Test(contract, listen_takes_a_host_name) {
     harness_response_free(r);
     cr_expect_eq(harness_server_stop(&named), 0);
 }
+
+/* Brief list items hold the members their resource has, never a null for one it has not: a
+ * concept its id and url, a reference its expression and type. */
+Test(contract, brief_items_never_hold_nulls) {
+    static const char body[] =
+        "{\"type\":\"Organization\",\"id\":\"B\",\"name\":\"B\"}\n"
+        "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"B\",\"owner_type\":\"Organization\"}\n"
+        "{\"type\":\"Concept\",\"id\":\"c1\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\","
+        "\"locale\":\"en\"}],\"owner\":\"B\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        "{\"type\":\"Collection\",\"id\":\"C\",\"name\":\"C\",\"owner\":\"B\",\"owner_type\":\"Organization\"}\n"
+        "{\"type\":\"Reference\",\"collection_url\":\"/orgs/B/collections/C/\",\"data\":{\"expressions\":"
+        "[\"/orgs/B/sources/S/concepts/c1/\"]}}\n";
+    char task[256];
+    harness_submit(&srv, "/manage/bulkimport/", ROOT, NULL, body, sizeof body - 1, task, sizeof task);
+    harness_response *r = harness_wait_result(&srv, task, ROOT, "summary", NULL);
+    cr_assert(strstr(r->body, "5 NEW") != NULL, "%s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/B/collections/C/references/?brief=true", ROOT, NULL);
+    cr_expect_str_eq(r->body, "[{\"expression\":\"/orgs/B/sources/S/concepts/c1/\",\"reference_type\":\"concepts\"}]");
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/B/sources/S/concepts/?brief=true", ROOT, NULL);
+    cr_expect_str_eq(r->body, "[{\"id\":\"c1\",\"url\":\"/orgs/B/sources/S/concepts/c1/\"}]");
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/orgs/?brief=true&q=B", ROOT, NULL);
+    cr_expect(strstr(r->body, "{\"id\":\"B\",\"url\":\"/orgs/B/\",\"name\":\"B\"}") != NULL, "%s", r->body);
+    harness_response_free(r);
+}

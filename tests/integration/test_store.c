@@ -494,7 +494,11 @@ Test(store, lists_are_paged) {
     const cJSON *first = cJSON_GetArrayItem(page->json, 0);
     cr_expect(cJSON_Compare(cJSON_GetObjectItem(first, "id"),
                             cJSON_GetObjectItem(cJSON_GetArrayItem(all->json, 5), "id"), true));
-    cr_expect_eq(cJSON_GetArraySize(first), 3, "brief: id, url, name");
+    cr_expect(cJSON_IsString(cJSON_GetObjectItem(first, "id")) &&
+                  cJSON_IsString(cJSON_GetObjectItem(first, "url")), "brief: id and url");
+    const cJSON *member;
+    cJSON_ArrayForEach(member, first) /* a concept has no name: left out, never null */
+        cr_expect(!cJSON_IsNull(member) && strcmp(member->string, "name") != 0, "%s", member->string);
     harness_response_free(page);
     harness_response_free(all);
     harness_response *r = get("/orgs/DemoOrg/sources/DemoSource/concepts/?q=papaya", ROOT, 200);
