@@ -301,9 +301,14 @@ static void feeds_api_add(const db_feed *f, void *list) {
     cJSON_AddItemToArray(list, feeds_api_json(f));
 }
 
+/* The one parameter of a feed list or a feed's runs: root names the user. */
+static const char *const feeds_api_list_params[] = {"username", NULL};
+
 int feeds_api_list(http_req *req) {
     char username[DB_USERNAME_MAX + 1];
     const char *who;
+    if (http_query_only(req, feeds_api_list_params) < 0)
+        return 0;
     if (http_list_owner(req, "feeds", username, &who) < 0)
         return 0;
     db_conn *conn;
@@ -433,4 +438,8 @@ static int feeds_api_history(http_req *req, db_conn *conn, db_feed *f, void *ctx
     return err;
 }
 
-int feeds_api_runs(http_req *req) { return feeds_api_with(req, feeds_api_history, NULL); }
+int feeds_api_runs(http_req *req) {
+    if (http_query_only(req, feeds_api_list_params) < 0)
+        return 0;
+    return feeds_api_with(req, feeds_api_history, NULL);
+}

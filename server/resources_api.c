@@ -61,11 +61,25 @@ static int scope_count_param(scope *s, const char *name, long max, long *out) {
     return http_query_long(s->req, name, 1, max, out, s->why, sizeof s->why);
 }
 
+/* Answers 400 (and returns BI_EINVAL) unless every query parameter is a list's own (page,
+ * limit, brief, verbose) or, for concepts and mappings, theirs. */
+static int scope_list_params(scope *s, bool content, bool concepts) {
+    static const char *const common[] = {"page", "limit", "brief", "verbose", NULL};
+    static const char *const mappings[] = {"page", "limit", "brief", "verbose", "include_retired",
+                                           NULL};
+    static const char *const concept_params[] = {"page", "limit", "brief", "verbose",
+                                                 "include_retired", "q", NULL};
+    return http_query_only(s->req, !content ? common : concepts ? concept_params : mappings);
+}
+
 /* Answers one page of list what with X-Total-Count. */
 static int scope_send_list(scope *s, enum db_list what, const char *const *args) {
     long page = 1, limit = RESOURCES_DEFAULT_LIMIT, total = 0;
     bool brief = false;
     int err;
+    bool content = what == DB_LIST_CONCEPTS || what == DB_LIST_MAPPINGS;
+    if (scope_list_params(s, content, what == DB_LIST_CONCEPTS) < 0)
+        return 0; /* answered */
     if ((err = scope_count_param(s, "page", 1000000000L, &page)) < 0 ||
         (err = scope_count_param(s, "limit", RESOURCES_MAX_LIMIT, &limit)) < 0 ||
         (err = scope_bool_param(s, "brief", &brief)) < 0)

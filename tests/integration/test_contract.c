@@ -260,7 +260,30 @@ Test(contract, brief_items_never_hold_nulls) {
     r = harness_request(&srv, "GET", "/orgs/B/sources/S/concepts/?brief=true", ROOT, NULL);
     cr_expect_str_eq(r->body, "[{\"id\":\"c1\",\"url\":\"/orgs/B/sources/S/concepts/c1/\"}]");
     harness_response_free(r);
-    r = harness_request(&srv, "GET", "/orgs/?brief=true&q=B", ROOT, NULL);
+    r = harness_request(&srv, "GET", "/orgs/?brief=true", ROOT, NULL);
     cr_expect(strstr(r->body, "{\"id\":\"B\",\"url\":\"/orgs/B/\",\"name\":\"B\"}") != NULL, "%s", r->body);
     harness_response_free(r);
+}
+
+/* The resource and feed lists, too, refuse a parameter they do not know, naming it. */
+Test(contract, every_list_refuses_what_it_does_not_know) {
+    static const char lines[] =
+        "{\"type\":\"Organization\",\"id\":\"Lst\",\"name\":\"L\"}\n"
+        "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"Lst\",\"owner_type\":\"Organization\"}\n";
+    char task[256];
+    harness_submit(&srv, "/manage/bulkimport/", ROOT, NULL, lines, sizeof lines - 1, task, sizeof task);
+    harness_response_free(harness_wait_result(&srv, task, ROOT, "summary", NULL));
+    const char *const paths[] = {"/orgs/?status=x", "/orgs/Lst/members/?x=1",
+                                 "/orgs/Lst/sources/?sort=asc", "/orgs/Lst/sources/S/concepts/?sortAsc=1",
+                                 "/orgs/Lst/sources/S/mappings/?q=x", "/orgs/Lst/sources/S/versions/?x=1",
+                                 "/manage/feeds/?state=x", "/manage/feeds/nope/runs/?limit=5"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char body[1024];
+        cr_expect_eq(get_status(paths[i], body, sizeof body), 400, "%s: %s", paths[i], body);
+        cr_expect(strstr(body, "unknown query parameter '") != NULL, "%s: %s", paths[i], body);
+    }
+    char body[1024];
+    cr_expect_eq(get_status("/orgs/?page=1&limit=5&brief=true&verbose=true", body, sizeof body), 200, "%s", body);
+    cr_expect_eq(get_status("/orgs/Lst/sources/S/concepts/?q=x&include_retired=true", body, sizeof body), 200,
+                 "%s", body);
 }
