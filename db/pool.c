@@ -159,6 +159,13 @@ int db_pool_acquire(db_pool *pool, int timeout_ms, db_conn **out_conn) {
     return 0;
 }
 
+void db_pool_usage(db_pool *pool, int *out_size, int *out_in_use) {
+    pthread_mutex_lock(&pool->lock);
+    *out_size = pool->size;
+    *out_in_use = pool->size - pool->n_free;
+    pthread_mutex_unlock(&pool->lock);
+}
+
 void db_pool_release(db_pool *pool, db_conn *conn) {
     if (conn->pg != NULL && !conn->broken) {
         PGresult *res;

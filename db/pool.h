@@ -33,6 +33,9 @@ int db_pool_acquire(db_pool *pool, int timeout_ms, db_conn **out_conn);
  * broken connection is closed, to be re-opened by the next acquire. */
 void db_pool_release(db_pool *pool, db_conn *conn);
 
+/* How many connections the pool has, and how many are lent out now (for the metrics). */
+void db_pool_usage(db_pool *pool, int *out_size, int *out_in_use);
+
 /* Transactions on a borrowed connection. Each returns 0, or BI_EUNAVAIL when the connection
  * broke, or BI_EINTERNAL — db_commit also when the transaction had failed earlier, so that
  * PostgreSQL rolled it back (its COMMIT's tag is ROLLBACK). db_rollback never fails the

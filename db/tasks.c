@@ -241,6 +241,13 @@ static const db_stmt stmt_get = {
     "SELECT " TASK_COLUMNS " FROM import_tasks t" TASK_COUNTERS " WHERE t.id = $1"
     " AND (t.username = $2 OR $3::boolean)",
     3};
+/* The cluster's tasks by state and queue, with the oldest PENDING one's age (the metrics). */
+static const db_stmt stmt_gauges = {
+    "tasks_gauges",
+    "SELECT state, queue, count(*), extract(epoch FROM clock_timestamp() - min(created_at)"
+    " FILTER (WHERE state = 'PENDING')) FROM import_tasks WHERE content_sha256 IS NOT NULL"
+    " GROUP BY state, queue ORDER BY state, queue",
+    0};
 static const db_stmt stmt_groups = {
     "tasks_groups",
     "SELECT g.action, g.status, sum(g.n) FROM import_batches b CROSS JOIN LATERAL"
@@ -914,6 +921,18 @@ int db_tasks_list(db_conn *conn, const db_task_filter *filter, long limit, long 
     free(t);
     PQclear(res);
     return err;
+}
+
+int db_tasks_gauges(db_conn *conn, db_gauge_fn each, void *ctx) {
+    PGresult *res = NULL;
+    int err = db_exec_text(conn, &stmt_gauges, NULL, PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return err;
+    for (int i = 0; i < PQntuples(res); i++)
+        each(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), atol(PQgetvalue(res, i, 2)),
+             PQgetisnull(res, i, 3) ? -1 : strtod(PQgetvalue(res, i, 3), NULL), ctx);
+    PQclear(res);
+    return 0;
 }
 
 int db_results_groups(db_conn *conn, const char *task_id, db_group_fn each, void *ctx) {

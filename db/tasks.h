@@ -230,6 +230,12 @@ typedef int (*db_task_fn)(const db_task *task, void *ctx);
 int db_tasks_list(db_conn *conn, const db_task_filter *filter, long limit, long offset,
                   db_task_fn each, void *ctx, long *out_total);
 
+/* Each (state, queue) of the cluster's tasks with their count and, for PENDING, the oldest
+ * one's age in seconds (else -1), for the metrics. */
+typedef void (*db_gauge_fn)(const char *state, const char *queue, long count, double oldest_s,
+                            void *ctx);
+int db_tasks_gauges(db_conn *conn, db_gauge_fn each, void *ctx);
+
 /* The summary's parts: each (action, status, count) group in first-seen order. */
 typedef void (*db_group_fn)(const char *action, int status, int64_t count, void *ctx);
 int db_results_groups(db_conn *conn, const char *task_id, db_group_fn each, void *ctx);

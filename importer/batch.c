@@ -5,10 +5,12 @@
 #include "events.h"
 #include "fault.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BATCH_ATTEMPTS 3 /* a batch that failed inside the database (deadlock, ...) */
 
@@ -115,9 +117,36 @@ static db_result batch_row(const plan_batch *b, size_t i, apply_result *r) {
                        .error_code = r->error ? error_code(r->error) : NULL};
 }
 
-/* One attempt of b inside rec's open transaction. */
+#define BATCH_TALLY_MAX 32 /* distinct (action, status) pairs a batch's metrics keep */
+
+/* A batch's lines by (action, status), counted into the node's metrics once it commits. */
+typedef struct batch_pair {
+    const char *action;
+    int status;
+    long n;
+} batch_pair;
+
+typedef struct batch_tally {
+    batch_pair pairs[BATCH_TALLY_MAX];
+    int n_pairs;
+    long lines;
+} batch_tally;
+
+static void batch_tally_add(batch_tally *t, const char *action, int status) {
+    t->lines++;
+    for (int i = 0; i < t->n_pairs; i++)
+        if (t->pairs[i].status == status && strcmp(t->pairs[i].action, action) == 0) {
+            t->pairs[i].n++;
+            return;
+        }
+    if (t->n_pairs < BATCH_TALLY_MAX)
+        t->pairs[t->n_pairs++] = (batch_pair){action, status, 1};
+}
+
+/* One attempt of b inside rec's open transaction; its lines' outcomes into *tally. */
 static int batch_attempt(const batch_env *env, db_conn *conn, db_conn *rec, const db_task *task,
-                         const db_user *caller, const plan_batch *b, bool *out_cancel) {
+                         const db_user *caller, const plan_batch *b, bool *out_cancel,
+                         batch_tally *tally) {
     int err = db_tasks_batch_timeouts(rec, env->statement_timeout_ms);
     if (err < 0)
         return err;
@@ -127,8 +156,10 @@ static int batch_attempt(const batch_env *env, db_conn *conn, db_conn *rec, cons
     if (!results || !rows)
         abort();
     err = batch_apply(conn, caller, task, b, results);
-    for (size_t i = 0; i < n && err == 0; i++)
+    for (size_t i = 0; i < n && err == 0; i++) {
         rows[i] = batch_row(b, i, &results[i]);
+        batch_tally_add(tally, rows[i].action, rows[i].status);
+    }
     if (err == 0)
         err = db_tasks_record_batch(rec, task->id, task->lease, rows, n, out_cancel);
     if (err == 0)
@@ -139,19 +170,34 @@ static int batch_attempt(const batch_env *env, db_conn *conn, db_conn *rec, cons
     return err;
 }
 
+/* Counts a committed batch into the node's metrics. */
+static void batch_count(const batch_tally *t, const struct timespec *began) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    metrics_batch((double)(now.tv_sec - began->tv_sec) + (double)(now.tv_nsec - began->tv_nsec) / 1e9,
+                  t->lines);
+    for (int i = 0; i < t->n_pairs; i++)
+        metrics_lines(t->pairs[i].action, t->pairs[i].status, t->pairs[i].n);
+}
+
 int batch_commit(const batch_env *env, db_conn *conn, db_conn *rec, const db_task *task,
                  const db_user *caller, const plan_batch *b, bool *out_cancel) {
     bool own_transaction = rec == conn;
     bool cancel = false;
     int err = 0;
+    struct timespec began;
+    clock_gettime(CLOCK_MONOTONIC, &began);
     for (int attempt = 1;; attempt++) {
         if ((err = db_begin(rec)) < 0)
             break;
-        err = batch_attempt(env, conn, rec, task, caller, b, &cancel);
+        batch_tally tally = {.n_pairs = 0};
+        err = batch_attempt(env, conn, rec, task, caller, b, &cancel, &tally);
         if (err == 0)
             err = db_commit(rec);
         else
             db_rollback(rec);
+        if (err == 0 && own_transaction) /* applied for good (test mode rolls back at its end) */
+            batch_count(&tally, &began);
         if (err == 0)
             fault_point("after_batch_commit");
         if (err == BI_ECONFLICT) {

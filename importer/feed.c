@@ -4,6 +4,7 @@
 #include "ids.h"
 #include "intake.h"
 #include "log.h"
+#include "metrics.h"
 #include "owners.h"
 #include "plan.h"
 #include "schedule.h"
@@ -172,6 +173,7 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
         return err;
     if (out->why[0]) {
         out->kind = FEED_FAILED;
+        metrics_feed_run("failed");
         return db_feed_runs_end(conn, run, "FAILED", 0, 0, out->why);
     }
     db_owner user;
@@ -213,6 +215,7 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
         if (err == 0) {
             out->kind = FEED_QUEUED;
             snprintf(out->task_id, sizeof out->task_id, "%s", ff.task.id);
+            metrics_feed_run("queued");
             log_info("feed %s of %s: task %s queued, %lld lines", f->name, f->username,
                      ff.task.id, (long long)fetched.lines);
         } else if (err == BI_ECONFLICT) {
@@ -232,6 +235,7 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
     intake_fini(&ff.in);
     if (err == 0 && !has_lines) {
         out->kind = FEED_UNCHANGED;
+        metrics_feed_run("unchanged");
         log_info("feed %s of %s: unchanged (%s)", f->name, f->username,
                  response.status == 304 ? "304 Not Modified" : "no lines");
         return db_feed_runs_end(conn, run, "UNCHANGED", response.status, response.bytes,
@@ -244,6 +248,7 @@ static int feed_fetch_run(const feeds_config *cfg, db_conn *conn, const db_feed 
     if (!out->why[0])
         snprintf(out->why, sizeof out->why, "%s", error_message(err));
     out->kind = FEED_FAILED;
+    metrics_feed_run("failed");
     log_warn("feed %s of %s: fetch failed: %s", f->name, f->username, out->why);
     return db_feed_runs_end(conn, run, "FAILED", response.status, response.bytes, out->why);
 }
@@ -333,6 +338,7 @@ static void *feeds_main(void *arg) {
             own = NULL;
         if (own != NULL && lead == NULL && db_pool_acquire(own, 1000, &lead) == 0) {
             if (db_feeds_lead(lead) == 0) {
+                metrics_set_leader(true);
                 log_info("this node now runs the feed scheduler");
             } else {
                 db_pool_release(own, lead);
@@ -340,6 +346,7 @@ static void *feeds_main(void *arg) {
             }
         }
         if (lead != NULL && feeds_run_due(fs, lead) < 0) {
+            metrics_set_leader(false);
             log_warn("the feed scheduler lost its database session; it will lead again when it can");
             db_pool_release(own, lead); /* a broken session has let go of the lock */
             lead = NULL;
@@ -349,6 +356,7 @@ static void *feeds_main(void *arg) {
     if (lead != NULL)
         db_pool_release(own, lead);
     db_pool_destroy(own); /* closing the session gives up the leadership */
+    metrics_set_leader(false);
     return NULL;
 }
 

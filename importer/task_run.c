@@ -6,10 +6,12 @@
 #include "fetch.h"
 #include "intake.h"
 #include "log.h"
+#include "metrics.h"
 #include "owners.h"
 #include "prune.h"
 
 #include <stdio.h>
+#include <time.h>
 
 /* Downloads task's file_url into its lines in one transaction, fenced by the lease, and sets
  * task->total. Returns 0; BI_EIO with why (FETCH_WHY_MAX bytes) when the download failed (the
@@ -82,10 +84,18 @@ static int task_run_prune(const task_run_env *env, db_conn *conn, db_task *task,
     return err;
 }
 
+/* Seconds since began (CLOCK_MONOTONIC). */
+static double task_run_since(const struct timespec *began) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - began->tv_sec) + (double)(now.tv_nsec - began->tv_nsec) / 1e9;
+}
+
 /* Records the end of a run whose import stopped with err (and the download's why): SUCCESS,
  * FAILURE, REVOKED, or PENDING again when the node stops. Returns how the run ended. */
 static enum task_run_outcome task_run_end(db_conn *rec, const db_task *task, int err,
-                                          const char *why, const waves_outcome *out) {
+                                          const char *why, const waves_outcome *out,
+                                          const struct timespec *began) {
     if (err == BI_EBUSY) {
         log_warn("task %s: taken over by another node; this worker lets go", task->id);
         return TASK_RUN_LOST_LEASE;
@@ -112,6 +122,8 @@ static enum task_run_outcome task_run_end(db_conn *rec, const db_task *task, int
     else
         snprintf(error, sizeof error, "%s", error_message(err));
     int finish = db_tasks_finish(rec, task->id, task->lease, state, err == 0 ? NULL : error);
+    if (finish == 0)
+        metrics_task_finished(db_task_state_name(state), task->elapsed_seconds + task_run_since(began));
     log_info("task %s: %s after %lld more lines%s", task->id, db_task_state_name(state),
              (long long)out->processed, finish < 0 ? " (state not recorded)" : "");
     if (finish == BI_EUNAVAIL)
@@ -120,6 +132,11 @@ static enum task_run_outcome task_run_end(db_conn *rec, const db_task *task, int
 }
 
 enum task_run_outcome task_run_execute(const task_run_env *env, db_conn *conn, db_task *task) {
+    struct timespec began; /* the run's time adds to what earlier runs took (elapsed_seconds) */
+    clock_gettime(CLOCK_MONOTONIC, &began);
+    log_context_set(NULL, task->username, task->id); /* every line of the run names its task */
+    if (task->checkpoint == 0)
+        metrics_task_started(task->wait_seconds);
     db_user caller = {0};
     snprintf(caller.username, sizeof caller.username, "%s", task->username);
     db_owner user;
@@ -156,9 +173,10 @@ enum task_run_outcome task_run_execute(const task_run_env *env, db_conn *conn, d
     }
     if (own_rec)
         db_rollback(conn); /* test mode: nothing it did stays */
-    enum task_run_outcome outcome = task_run_end(rec, task, err, why, &out);
+    enum task_run_outcome outcome = task_run_end(rec, task, err, why, &out, &began);
     if (own_rec)
         db_pool_release(env->pool, rec);
+    log_context_clear();
     return outcome;
 }
 

@@ -4,6 +4,7 @@
 #include "fetch.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "summary.h"
 #include "users.h"
@@ -120,6 +121,7 @@ static int webhook_deliver_next(webhooks *wh, db_conn *conn) {
                      : webhook_retry_delay_ms(wh->cfg.first_retry_ms, d.attempts, d.age_s,
                                               &give_up);
     err = db_webhooks_record(conn, &d, rc == 0, status, rc == 0 ? NULL : why, delay, give_up);
+    metrics_webhook(rc == 0 ? "delivered" : give_up ? "given_up" : "retried");
     if (rc == 0)
         log_info("task %s: webhook delivered (HTTP %ld, attempt %d)", d.task_id, status,
                  d.attempts);

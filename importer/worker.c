@@ -23,6 +23,7 @@ struct workers {
     waves *waves;
     task_run_env run_env;
     atomic_int test_mode_running; /* places taken under cfg.max_test_mode_tasks */
+    atomic_int busy;              /* workers running a task */
     atomic_bool stopping;
 };
 
@@ -47,12 +48,16 @@ static int workers_claim(workers *w, db_conn *conn, db_task *task, bool *out_tes
 
 /* Runs claimed task on conn under the keeper's heartbeat. Returns how the run ended. */
 static enum task_run_outcome workers_run(workers *w, int slot, db_conn *conn, db_task *task) {
+    atomic_fetch_add(&w->busy, 1);
     keeper_hold(w->keeper, slot, task->id, task->lease);
     fault_point("after_claim");
     enum task_run_outcome outcome = task_run_execute(&w->run_env, conn, task);
     keeper_let_go(w->keeper, slot);
+    atomic_fetch_sub(&w->busy, 1);
     return outcome;
 }
+
+int workers_busy(workers *w) { return w == NULL ? 0 : atomic_load(&w->busy); }
 
 static void *workers_main(void *arg) {
     workers *w = ((workers_arg *)arg)->w;

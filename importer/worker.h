@@ -38,4 +38,7 @@ int workers_start(const workers_config *cfg, workers **out);
  * nothing. */
 void workers_stop(workers *w);
 
+/* How many of the workers are running a task now (for the metrics; 0 for NULL). */
+int workers_busy(workers *w);
+
 #endif

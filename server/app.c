@@ -235,6 +235,7 @@ int app_run(const config *cfg) {
     char node[128], host[64] = "localhost";
     gethostname(host, sizeof host - 1);
     snprintf(node, sizeof node, "%s:%d", host, (int)getpid());
+    log_set_node(node);
     if (events_start(conninfo, &a.events) < 0)
         goto done;
     workers_config wc = {.pool = a.pool,

@@ -30,6 +30,7 @@ typedef struct app {
     atomic_int streams;   /* result downloads streaming (--max-streams) */
     atomic_int feed_runs; /* feed downloads under way (--max-feed-runs) */
     atomic_int uploads;   /* import POSTs being received and stored */
+    int metrics_port;     /* --metrics-listen's bound port (it serves /metrics alone), or 0 */
     upload_gate *upload_gate; /* caps uploads in flight, in all and per user */
     header_watch *header_watch; /* closes connections whose headers are overdue */
     atomic_bool uploads_cut; /* the shutdown grace is over: uploads still running roll back */

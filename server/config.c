@@ -10,7 +10,17 @@
 #include <string.h>
 #include <unistd.h>
 
-enum option_kind { OPT_LISTEN, OPT_TEXT, OPT_INT, OPT_LONG, OPT_BYTES, OPT_LOG_LEVEL, OPT_TOKEN, OPT_BOOL };
+enum option_kind {
+    OPT_LISTEN,
+    OPT_TEXT,
+    OPT_INT,
+    OPT_LONG,
+    OPT_BYTES,
+    OPT_LOG_LEVEL,
+    OPT_LOG_FORMAT,
+    OPT_TOKEN,
+    OPT_BOOL
+};
 
 typedef struct option {
     const char *flag;
@@ -73,6 +83,9 @@ static const option options[] = {
     {"--log-level", "BULKIMPORT_LOG_LEVEL", OPT_LOG_LEVEL, offsetof(config, log_level), 0, 0,
      "LEVEL", "debug, info, warn or error",
      "info"},
+    {"--log-format", "BULKIMPORT_LOG_FORMAT", OPT_LOG_FORMAT, offsetof(config, log_json), 0, 0,
+     "FORMAT", "text (a line of words) or json (an object per line: ts, level, msg, node, "
+               "request_id, user, task and the event's fields)", "text"},
     {"--http-threads", "BULKIMPORT_HTTP_THREADS", OPT_INT, offsetof(config, http_threads), 1, 1024,
      "N", "HTTP handler threads",
      "64"},
@@ -138,6 +151,12 @@ static const option options[] = {
                 "database connection; more run-now requests get 503 with Retry-After, the "
                 "scheduler takes them at its next look",
      "2"},
+    {"--metrics-token", "BULKIMPORT_METRICS_TOKEN", OPT_TOKEN, offsetof(config, metrics_token), 16,
+     256, "TOKEN", "a token that may read GET /metrics (as root's may): 16 to 256 printable ASCII "
+                   "characters, no spaces", "none: root's token only"},
+    {"--metrics-listen", "BULKIMPORT_METRICS_LISTEN", OPT_LISTEN, offsetof(config, metrics_listen),
+     0, 0, "HOST:PORT", "serve GET /metrics on this address alone (and not on --listen), for a "
+                        "scraper on a private network", "none: on --listen"},
     {"--cors-origins", "BULKIMPORT_CORS_ORIGINS", OPT_TEXT, offsetof(config, cors_origins), 0, 0,
      "ORIGINS", "web pages that may call the API from a browser: * (any origin, as OCL's API: "
                 "every call needs a token, no cookie is used), a comma-separated list of exact "
@@ -291,6 +310,13 @@ static int config_apply(config *cfg, const option *o, const char *source, const 
             *(long *)field = (long)number;
         else
             *(long long *)field = number;
+        return 0;
+    case OPT_LOG_FORMAT:
+        if (strcmp(value, "text") != 0 && strcmp(value, "json") != 0) {
+            snprintf(err, err_len, "%s: '%s' is not text or json", source, value);
+            return BI_EINVAL;
+        }
+        *(bool *)field = value[0] == 'j';
         return 0;
     case OPT_LOG_LEVEL:
         if (log_level_parse(value, (enum log_level *)field) < 0) {

@@ -29,6 +29,7 @@ typedef struct config {
     int rescue_after_ms;      /* a STARTED task silent this long is taken back */
     int retention_days;       /* finished tasks are purged after this */
     enum log_level log_level;
+    bool log_json; /* --log-format json */
     int http_threads;
     int db_connections; /* default workers + 8 */
     int max_waiters;    /* long-polls and event streams at once; default http_threads / 2 */
@@ -36,6 +37,8 @@ typedef struct config {
     long fetch_timeout_s;     /* a file_url download's limit */
     long webhook_retry_ms;    /* the first retry's delay; it doubles, for up to an hour */
     const char *cors_origins; /* "*", "none", or a comma-separated list of exact origins */
+    const char *metrics_token;  /* GET /metrics takes this token (or root's); NULL: root's only */
+    const char *metrics_listen; /* "HOST:PORT" of a listener serving /metrics alone, or NULL */
     long read_timeout_s;      /* a request whose next bytes take longer is dropped */
     long shutdown_grace_s;    /* at SIGTERM, uploads in flight get this long to finish */
     int max_uploads;          /* uploads in flight at once; default: 3/4 of the non-worker pool */

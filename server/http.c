@@ -3,6 +3,7 @@
 #include "auth.h"
 #include "error.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <arpa/inet.h>
 #include <civetweb.h>
@@ -14,14 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <zlib.h>
 
 /* The response headers scripts of another origin may read (the safelisted ones aside). */
 #define HTTP_EXPOSED_HEADERS                                                                       \
     "Access-Control-Expose-Headers: X-Total-Count, num_found, num_returned, pages, page_number,"  \
     " next, previous, X-Task-Id, X-Task-State, X-Task-Failed, Retry-After, Idempotent-Replayed,"  \
+    " X-Request-Id,"  \
     " X-Task-Error, Location, Allow, WWW-Authenticate\r\n"
 
 /* Whether origin (its_len bytes) is one of the comma-separated list. */
@@ -56,6 +60,31 @@ static void http_cors_prepare(http_req *req) {
 
 const char *http_cors_headers(const http_req *req) { return req->cors; }
 
+void http_sent(http_req *req, int status, size_t bytes) {
+    if (req->status == 0)
+        req->status = status;
+    req->bytes += (long long)bytes;
+}
+
+/* Takes the client's X-Request-Id when it is sane (1-128 of [A-Za-z0-9._:-]), else makes one
+ * (16 random hex digits), and adds it to the header lines every response carries. */
+static void http_request_id(http_req *req) {
+    const char *given = mg_get_header(req->conn, "X-Request-Id");
+    static const char sane[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-";
+    size_t len = given ? strlen(given) : 0;
+    if (len > 0 && len <= HTTP_REQUEST_ID_MAX && strspn(given, sane) == len) {
+        memcpy(req->request_id, given, len + 1);
+    } else {
+        unsigned char random[8] = {0};
+        if (getrandom(random, sizeof random, 0) != (ssize_t)sizeof random)
+            memset(random, 0, sizeof random); /* an id of zeros rather than none */
+        for (size_t i = 0; i < sizeof random; i++)
+            snprintf(req->request_id + 2 * i, 3, "%02x", random[i]);
+    }
+    size_t at = strlen(req->cors);
+    snprintf(req->cors + at, sizeof req->cors - at, "X-Request-Id: %s\r\n", req->request_id);
+}
+
 /* Answers a CORS preflight (OPTIONS with Access-Control-Request-Method) for any path: the
  * browser then sends the real request, which is authenticated and routed as any other. */
 static void http_send_preflight(http_req *req) {
@@ -70,6 +99,7 @@ static void http_send_preflight(http_req *req) {
               " DELETE, OPTIONS\r\nAccess-Control-Allow-Headers: %s\r\n"
               "Access-Control-Max-Age: 600\r\nContent-Length: 0\r\n\r\n",
               req->cors, headers);
+    http_sent(req, 204, 0);
 }
 
 int http_send_json_text(http_req *req, int status, const char *extra_headers, const char *text,
@@ -80,6 +110,7 @@ int http_send_json_text(http_req *req, int status, const char *extra_headers, co
               status, mg_get_response_code_text(req->conn, status), len, req->cors,
               extra_headers ? extra_headers : "");
     mg_write(req->conn, text, len);
+    http_sent(req, status, len);
     return 0;
 }
 
@@ -124,6 +155,7 @@ static http_stream *http_stream_start(http_req *req, int status, const char *con
               status, mg_get_response_code_text(req->conn, status), content_type, req->cors,
               gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",
               extra_headers ? extra_headers : "");
+    http_sent(req, status, 0);
     return s;
 }
 
@@ -157,6 +189,8 @@ http_stream *http_stream_begin_download(http_req *req, int status, const char *c
 static int http_stream_send(http_stream *s) {
     if (s->len > 0 && s->err == 0 && mg_send_chunk(s->req->conn, s->buf, (unsigned)s->len) < 0)
         s->err = BI_EIO;
+    if (s->err == 0)
+        http_sent(s->req, 0, s->len);
     s->len = 0;
     return s->err;
 }
@@ -296,6 +330,7 @@ int http_stream_end(http_stream *s, int err) {
 
 int http_send_no_content(http_req *req) {
     mg_printf(req->conn, "HTTP/1.1 204 No Content\r\n%sContent-Length: 0\r\n\r\n", req->cors);
+    http_sent(req, 204, 0);
     return 0;
 }
 
@@ -406,6 +441,8 @@ static int http_send_error_with(http_req *req, int err, const char *extra_header
         cJSON_AddStringToObject(body, "exception", message ? message : error_message(err));
     cJSON_AddStringToObject(body, "code", error_code(err));
     cJSON_AddStringToObject(body, "message", message ? message : error_message(err));
+    if (req->request_id[0])
+        cJSON_AddStringToObject(body, "request_id", req->request_id);
     if (err == BI_EAUTH && extra_headers == NULL)
         extra_headers = "WWW-Authenticate: Token realm=\"bulkimport\"\r\n";
     http_send_json_with(req, error_http_status(err), extra_headers, body);
@@ -500,6 +537,48 @@ static void http_send_no_route(http_req *req, const char *path) {
     http_send_error_with(req, BI_EMETHOD, header, message);
 }
 
+/* Query parameters whose values never reach a log: credentials, and URLs that may hold them. */
+static bool http_query_secret(const char *name, size_t len) {
+    static const char *const secret[] = {"token", "key", "secret", "password", "signature",
+                                         "api_key", "access_token", "file_url", "callback_url", NULL};
+    for (const char *const *s = secret; *s != NULL; s++)
+        if (strlen(*s) == len && strncasecmp(*s, name, len) == 0)
+            return true;
+    return len >= 5 && strncasecmp(name + len - 5, "token", 5) == 0;
+}
+
+/* The query as logged: each secret parameter's value replaced by "[redacted]". */
+static void http_logged_query(const char *query, char *out, size_t cap) {
+    size_t at = 0;
+    out[0] = '\0';
+    for (const char *p = query; p != NULL && *p != '\0' && at + 1 < cap;) {
+        size_t len = strcspn(p, "&"), name_len = strcspn(p, "=&");
+        int n = http_query_secret(p, name_len) && name_len < len
+                    ? snprintf(out + at, cap - at, "%s%.*s=[redacted]", at ? "&" : "", (int)name_len, p)
+                    : snprintf(out + at, cap - at, "%s%.*s", at ? "&" : "", (int)len, p);
+        at = n > 0 && (size_t)n < cap - at ? at + (size_t)n : cap - 1;
+        p += len + (p[len] == '&');
+    }
+}
+
+/* The access line of a request: what was asked, by whom, and how it was answered; and the
+ * response's count in the metrics. */
+static void http_log_access(http_req *req, const char *path, const struct timespec *began) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = (double)(now.tv_sec - began->tv_sec) * 1e3 + (double)(now.tv_nsec - began->tv_nsec) / 1e6;
+    char query[1024];
+    http_logged_query(mg_get_request_info(req->conn)->query_string, query, sizeof query);
+    metrics_http_response(req->status);
+    log_field fields[] = {
+        LOG_TEXT("method", req->method), LOG_TEXT("path", path),
+        LOG_TEXT("query", query[0] ? query : NULL), LOG_NUMBER("status", req->status),
+        LOG_NUMBER("bytes", req->bytes), LOG_NUMBER("duration_ms", (double)(long long)(ms * 1000) / 1000),
+        LOG_TEXT("user", req->user.username[0] ? req->user.username : NULL),
+        LOG_TEXT("request_id", req->request_id), LOG_TEXT("remote", mg_get_request_info(req->conn)->remote_addr)};
+    log_event(BI_LOG_INFO, "request", fields, sizeof fields / sizeof fields[0]);
+}
+
 static int http_dispatch(struct mg_connection *conn, void *cbdata) {
     const struct mg_request_info *info = mg_get_request_info(conn);
     http_req *req = calloc(1, sizeof *req); /* ~4 KiB of params: keep it off small stacks */
@@ -510,13 +589,24 @@ static int http_dispatch(struct mg_connection *conn, void *cbdata) {
     header_watch_arrived(req->app->header_watch, mg_get_user_connection_data(conn));
     req->method = info->request_method;
     const char *path = info->local_uri_raw ? info->local_uri_raw : info->local_uri;
+    struct timespec began;
+    clock_gettime(CLOCK_MONOTONIC, &began);
     http_cors_prepare(req);
+    http_request_id(req);
+    log_context_set(req->request_id, NULL, NULL);
     if (strcmp(req->method, "OPTIONS") == 0 &&
         mg_get_header(conn, "Access-Control-Request-Method") != NULL) {
         http_send_preflight(req);
         goto done;
     }
 
+    /* --metrics-listen's port serves /metrics alone, and the API's port not it. */
+    bool metrics_path = strcmp(path, "/metrics") == 0 || strcmp(path, "/metrics/") == 0;
+    if (req->app->metrics_port > 0 && (info->server_port == req->app->metrics_port) != metrics_path) {
+        http_send_error(req, BI_ENOTFOUND, metrics_path ? "the metrics are on --metrics-listen"
+                                                        : "the metrics listener serves /metrics alone");
+        goto done;
+    }
     size_t n_routes;
     const http_route *routes = http_routes(&n_routes);
     const http_route *route = NULL;
@@ -536,12 +626,14 @@ static int http_dispatch(struct mg_connection *conn, void *cbdata) {
             http_send_error(req, err, NULL);
             goto done;
         }
+        log_context_set(req->request_id, req->user.username, NULL);
     }
     int err = route->handler(req);
     if (err < 0)
         http_send_error(req, err, NULL);
 done:
-    log_debug("%s %s", req->method, path);
+    http_log_access(req, path, &began);
+    log_context_clear();
     header_watch_awaiting(req->app->header_watch, mg_get_user_connection_data(conn));
     free(req);
     return 1; /* handled: CivetWeb must not look for a file */
@@ -605,13 +697,16 @@ static int http_listen_address(const char *listen, char *out, size_t cap) {
 }
 
 int http_start(app *a, struct mg_context **out_ctx, int *out_port, char *host, size_t cap) {
-    char threads[16], timeout_ms[24], listen[300];
-    if (http_listen_address(a->cfg.listen, listen, sizeof listen) < 0)
+    char threads[16], timeout_ms[24], listen[300], metrics[300] = "", ports[610];
+    if (http_listen_address(a->cfg.listen, listen, sizeof listen) < 0 ||
+        (a->cfg.metrics_listen != NULL &&
+         http_listen_address(a->cfg.metrics_listen, metrics, sizeof metrics) < 0))
         return BI_EINVAL;
+    snprintf(ports, sizeof ports, "%s%s%s", listen, metrics[0] ? "," : "", metrics);
     snprintf(threads, sizeof threads, "%d", a->cfg.http_threads);
     snprintf(timeout_ms, sizeof timeout_ms, "%ld", a->cfg.read_timeout_s * 1000);
     const char *options[] = {
-        "listening_ports", listen,
+        "listening_ports", ports,
         "num_threads", threads,
         "decode_url", "no",
         "enable_keep_alive", "yes",
@@ -630,10 +725,15 @@ int http_start(app *a, struct mg_context **out_ctx, int *out_port, char *host, s
         return BI_EINTERNAL;
     }
     mg_set_request_handler(ctx, "/", http_dispatch, a);
-    struct mg_server_port port = {0};
-    mg_get_server_ports(ctx, 1, &port);
+    struct mg_server_port port[2] = {{0}, {0}};
+    int n_ports = mg_get_server_ports(ctx, 2, port);
     *out_ctx = ctx;
-    *out_port = port.port;
+    *out_port = port[0].port;
+    if (metrics[0] && n_ports == 2) {
+        a->metrics_port = port[1].port;
+        log_info("metrics on http://%.*s:%d/metrics", (int)(strrchr(metrics, ':') - metrics),
+                 metrics, a->metrics_port);
+    }
     snprintf(host, cap, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
     return 0;
 }

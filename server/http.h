@@ -22,7 +22,8 @@
 struct mg_connection;
 struct mg_context;
 
-#define HTTP_CORS_MAX 1024 /* the CORS header lines of one response */
+#define HTTP_CORS_MAX 1200 /* the CORS header lines of one response, and X-Request-Id's */
+#define HTTP_REQUEST_ID_MAX 128
 #define HTTP_DB_WAIT_MS 5000 /* longest wait for a pooled connection before answering 503 */
 
 typedef struct http_req {
@@ -33,9 +34,17 @@ typedef struct http_req {
     bool ocl_errors; /* error bodies also carry OCL's "exception" (bulk-import routes) */
     int n_params;
     char params[HTTP_MAX_PARAMS][HTTP_PARAM_MAX]; /* decoded ":name" segments, in order */
-    char cors[HTTP_CORS_MAX]; /* the CORS header lines every response of it carries */
+    char cors[HTTP_CORS_MAX]; /* the header lines every response of it carries: CORS's and
+                                 X-Request-Id */
     bool continued; /* its "100 Continue" went out (http_read) */
+    char request_id[HTTP_REQUEST_ID_MAX + 1]; /* the client's X-Request-Id, or a new one */
+    int status;        /* the response's status, once sent (http_sent) */
+    long long bytes;   /* the response body's bytes so far */
 } http_req;
+
+/* Notes that req's response went out with status (the first call counts) and bytes more body
+ * bytes: for the access line and the metrics. Every way of answering calls it. */
+void http_sent(http_req *req, int status, size_t bytes);
 
 /* A handler sends its response and returns 0, or returns a negative BI_E* code and sends
  * nothing: the router then answers with that code's status and default message. */

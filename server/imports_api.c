@@ -9,6 +9,7 @@
 #include "intake.h"
 #include "line_errors.h"
 #include "log.h"
+#include "metrics.h"
 #include "owners.h"
 #include "plan.h"
 #include "summary.h"
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define IMPORTS_READ_CHUNK (64 * 1024)
 
@@ -407,6 +409,8 @@ static int imports_replay(http_req *req, db_conn *conn, const char *key) {
 
 /* Queues the body (or the file at file_url) as a task. */
 static int imports_post(http_req *req, upload_ticket *ticket) {
+    struct timespec began, ended;
+    clock_gettime(CLOCK_MONOTONIC, &began);
     imports_upload *u = calloc(1, sizeof *u);
     if (u == NULL)
         abort();
@@ -519,7 +523,7 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
     }
     db_pool_release(req->app->pool, u->conn);
     body_reader_free(u->body);
-    int64_t lines = u->in.lines;
+    int64_t lines = u->in.lines, bytes = u->in.bytes;
     char spool_error[sizeof u->in.refused] = "";
     if (u->db != NULL && u->in.spool_failed) /* the server's fault, not a client gone */
         snprintf(spool_error, sizeof spool_error, "%s", u->in.refused);
@@ -546,6 +550,10 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
     if (err < 0)
         return err;
     fault_point("after_upload_commit");
+    clock_gettime(CLOCK_MONOTONIC, &ended);
+    if (!by_url)
+        metrics_upload(bytes, (double)(ended.tv_sec - began.tv_sec) +
+                                  (double)(ended.tv_nsec - began.tv_nsec) / 1e9);
     events_note_work(req->app->events);
     if (by_url)
         log_info("task %s: queued, its file to be downloaded", task.id);
@@ -775,6 +783,7 @@ static int imports_send_summary(http_req *req, db_conn *conn, const db_task *t) 
               len, db_task_state_name(t->state), (long long)t->failed, error,
               http_cors_headers(req));
     mg_write(req->conn, line, (size_t)len);
+    http_sent(req, 200, (size_t)len);
     return 0;
 }
 
@@ -987,12 +996,14 @@ static int imports_stream_events(http_req *req, const char *task_id) {
                          "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\n"
                          "Connection: close\r\n%s\r\n",
               http_cors_headers(req));
+    http_sent(req, 200, 0);
     for (;;) {
         if (!imports_running(&t))
             break;
         cJSON *body = summary_task_json(&t, NULL);
         char *text = cJSON_PrintUnformatted(body);
         int sent = mg_printf(req->conn, "event: progress\ndata: %s\n\n", text);
+        http_sent(req, 0, sent > 0 ? (size_t)sent : 0);
         free(text);
         cJSON_Delete(body);
         if (sent <= 0 || atomic_load(&req->app->stopping))
@@ -1014,7 +1025,8 @@ static int imports_stream_events(http_req *req, const char *task_id) {
     if (body == NULL) /* the database is away: the ending without its summary line */
         body = summary_task_json(&t, NULL);
     char *text = cJSON_PrintUnformatted(body);
-    mg_printf(req->conn, "event: done\ndata: %s\n\n", text);
+    int sent = mg_printf(req->conn, "event: done\ndata: %s\n\n", text);
+    http_sent(req, 0, sent > 0 ? (size_t)sent : 0);
     free(text);
     cJSON_Delete(body);
     return 0;

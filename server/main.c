@@ -24,5 +24,6 @@ int main(int argc, char **argv) {
         return 2;
     }
     log_set_level(cfg.log_level);
+    log_set_json(cfg.log_json);
     return app_run(&cfg);
 }

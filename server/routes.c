@@ -6,6 +6,7 @@
 #include "feeds_api.h"
 #include "http.h"
 #include "imports_api.h"
+#include "metrics_api.h"
 #include "resources_api.h"
 #include "tasks_api.h"
 #include "users_api.h"
@@ -18,6 +19,7 @@ static const http_route routes[] = {
     {"GET", "/readyz", health_get_readyz, HTTP_PUBLIC},
     {"GET", "/version/", about_api_get_version, HTTP_PUBLIC},
     {"GET", "/toggles/", about_api_get_toggles, HTTP_PUBLIC},
+    {"GET", "/metrics", metrics_api_get, HTTP_PUBLIC}, /* its own token check */
     {"GET", "/user/", users_api_get_me, 0},
     {"POST", "/user/token/", users_api_rotate_own_token, 0},
     {"GET", "/user/webhook-secret/", users_api_get_webhook_secret, 0},
