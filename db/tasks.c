@@ -241,6 +241,21 @@ static const db_stmt stmt_get = {
     "SELECT " TASK_COLUMNS " FROM import_tasks t" TASK_COUNTERS " WHERE t.id = $1"
     " AND (t.username = $2 OR $3::boolean)",
     3};
+/* The queues with tasks waiting or running: counts, the oldest waiting one's age, the one
+ * running and the next five (GET /manage/queues/). */
+static const db_stmt stmt_queues = {
+    "tasks_queues",
+    "SELECT username, queue, named, count(*) FILTER (WHERE state = 'PENDING'),"
+    " count(*) FILTER (WHERE state = 'STARTED'),"
+    " extract(epoch FROM clock_timestamp() - min(created_at) FILTER (WHERE state = 'PENDING')),"
+    " array_to_json(coalesce((array_agg(id ORDER BY started_at, id) FILTER (WHERE state = 'STARTED'))"
+    "[1:5], '{}'))::text,"
+    " array_to_json(coalesce((array_agg(id ORDER BY created_at, id) FILTER (WHERE state = 'PENDING'))"
+    "[1:5], '{}'))::text"
+    " FROM import_tasks WHERE content_sha256 IS NOT NULL AND state IN ('PENDING', 'STARTED')"
+    " AND ($1::text IS NULL OR username = $1) GROUP BY username, queue, named"
+    " ORDER BY username, queue",
+    1};
 /* The cluster's tasks by state and queue, with the oldest PENDING one's age (the metrics). */
 static const db_stmt stmt_gauges = {
     "tasks_gauges",
@@ -921,6 +936,27 @@ int db_tasks_list(db_conn *conn, const db_task_filter *filter, long limit, long 
     free(t);
     PQclear(res);
     return err;
+}
+
+int db_tasks_queues(db_conn *conn, const char *username, db_queue_fn each, void *ctx) {
+    const char *values[] = {username};
+    PGresult *res = NULL;
+    int err = db_exec_text(conn, &stmt_queues, values, PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return err;
+    for (int i = 0; i < PQntuples(res); i++) {
+        db_queue q = {.username = PQgetvalue(res, i, 0),
+                      .queue = PQgetvalue(res, i, 1),
+                      .named = PQgetvalue(res, i, 2)[0] == 't',
+                      .pending = atol(PQgetvalue(res, i, 3)),
+                      .started = atol(PQgetvalue(res, i, 4)),
+                      .oldest_pending_s = PQgetisnull(res, i, 5) ? -1 : strtod(PQgetvalue(res, i, 5), NULL),
+                      .running_json = PQgetvalue(res, i, 6),
+                      .next_json = PQgetvalue(res, i, 7)};
+        each(&q, ctx);
+    }
+    PQclear(res);
+    return 0;
 }
 
 int db_tasks_gauges(db_conn *conn, db_gauge_fn each, void *ctx) {

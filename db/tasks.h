@@ -230,6 +230,20 @@ typedef int (*db_task_fn)(const db_task *task, void *ctx);
 int db_tasks_list(db_conn *conn, const db_task_filter *filter, long limit, long offset,
                   db_task_fn each, void *ctx, long *out_total);
 
+/* A queue with tasks waiting or running, as db_tasks_queues gives it (valid during the call). */
+typedef struct db_queue {
+    const char *username, *queue;
+    bool named;
+    long pending, started;
+    double oldest_pending_s;                /* -1: none waits */
+    const char *running_json, *next_json;   /* JSON arrays of task ids: the running (oldest
+                                               first) and the next five to run */
+} db_queue;
+typedef void (*db_queue_fn)(const db_queue *q, void *ctx);
+
+/* Each queue of username (NULL: everyone's) with a task PENDING or STARTED. */
+int db_tasks_queues(db_conn *conn, const char *username, db_queue_fn each, void *ctx);
+
 /* Each (state, queue) of the cluster's tasks with their count and, for PENDING, the oldest
  * one's age in seconds (else -1), for the metrics. */
 typedef void (*db_gauge_fn)(const char *state, const char *queue, long count, double oldest_s,

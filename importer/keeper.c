@@ -3,6 +3,8 @@
 #include "error.h"
 #include "events.h"
 #include "log.h"
+#include "migrate.h"
+#include "nodes.h"
 #include "pool.h"
 #include "tasks.h"
 
@@ -28,6 +30,7 @@ struct keeper {
     keeper_config cfg;
     char *conninfo;
     keeper_slot *slots; /* cfg.slots of them, under lock */
+    char node[128], version[64];
     pthread_mutex_t lock;
     pthread_t thread;
     bool running;
@@ -54,6 +57,8 @@ static void keeper_round(keeper *k, db_conn *conn, const char **ids, size_t n,
                          const int64_t *leases, time_t *last_purge) {
     long rescued = 0, purged = 0;
     db_tasks_heartbeat(conn, ids, leases, n);
+    db_nodes_beat(conn, k->node, k->cfg.slots, (int)n, k->version,
+                  db_migrations[db_migrations_count - 1].version);
     if (db_tasks_rescue(conn, k->cfg.rescue_after_ms, &rescued) == 0 && rescued > 0)
         log_warn("rescued %ld task(s) whose node went silent", rescued);
     if (time(NULL) - *last_purge < KEEPER_PURGE_EVERY_S)
@@ -84,6 +89,11 @@ static void *keeper_main(void *arg) {
         }
         events_sleep(&k->stopping, k->cfg.heartbeat_ms);
     }
+    db_conn *conn;
+    if (db_pool_acquire(own, 1000, &conn) == 0) { /* a clean stop, not a node gone silent */
+        db_nodes_leave(conn, k->node);
+        db_pool_release(own, conn);
+    }
     free(leases);
     free(id_buf);
     free(ids);
@@ -99,6 +109,8 @@ int keeper_start(const keeper_config *cfg, keeper **out) {
     if ((k->conninfo = strdup(cfg->conninfo)) == NULL)
         abort();
     k->cfg.conninfo = k->conninfo;
+    snprintf(k->node, sizeof k->node, "%s", cfg->node ? cfg->node : "");
+    snprintf(k->version, sizeof k->version, "%s", cfg->version ? cfg->version : "");
     pthread_mutex_init(&k->lock, NULL);
     if (pthread_create(&k->thread, NULL, keeper_main, k) != 0) {
         log_error("cannot start the heartbeat thread");

@@ -1,4 +1,4 @@
-/* keeper.h — the node's keeper: a thread that heart-beats the tasks this node's workers hold,
+/* keeper.h — the node's keeper: a thread that heart-beats the node and the tasks its workers hold,
  * rescues other nodes' tasks gone silent (back to PENDING, lease incremented) and purges
  * finished tasks past the retention, on a connection of its own so a busy pool never delays a
  * heartbeat. Workers tell it what they hold by slot; it never touches a task's lines.
@@ -16,6 +16,8 @@ typedef struct keeper_config {
     int heartbeat_ms;     /* the held tasks are marked alive this often */
     int rescue_after_ms;  /* a STARTED task silent this long goes back to PENDING */
     int retention_days;   /* finished tasks are purged after this */
+    const char *node;     /* this node's name in nodes, beat each round (copied) */
+    const char *version;  /* the server's version, reported with it (copied) */
 } keeper_config;
 
 /* Starts the keeper thread. Returns 0 and *out (stop with keeper_stop), or BI_EINTERNAL when

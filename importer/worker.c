@@ -114,7 +114,9 @@ int workers_start(const workers_config *cfg, workers **out) {
                         .slots = cfg->threads,
                         .heartbeat_ms = cfg->heartbeat_ms,
                         .rescue_after_ms = cfg->rescue_after_ms,
-                        .retention_days = cfg->retention_days};
+                        .retention_days = cfg->retention_days,
+                        .node = w->node,
+                        .version = cfg->version ? cfg->version : "unknown"};
     if (keeper_start(&kc, &w->keeper) < 0) {
         workers_stop(w);
         return BI_EINTERNAL;

@@ -24,7 +24,8 @@ typedef struct workers_config {
     int heartbeat_ms;    /* the node's running tasks are marked alive this often */
     int rescue_after_ms; /* a STARTED task silent this long goes back to PENDING */
     int retention_days;  /* finished tasks are purged after this */
-    const char *node;    /* names this process in tasks' "worker" column */
+    const char *node;    /* names this process in tasks' "worker" column and in nodes */
+    const char *version; /* the server's, reported with the node's heartbeat */
     int max_test_mode_tasks; /* at once on this node, each with a second connection */
     task_run_limits limits;
 } workers_config;

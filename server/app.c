@@ -247,6 +247,7 @@ int app_run(const config *cfg) {
                          .rescue_after_ms = cfg->rescue_after_ms,
                          .retention_days = cfg->retention_days,
                          .node = node,
+                         .version = BI_VERSION,
                          .limits = {.max_fetch_bytes = cfg->max_upload_bytes,
                                     .fetch_timeout_s = cfg->fetch_timeout_s,
                                     .fetch_any_address = cfg->fetch_allow_private,

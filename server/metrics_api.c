@@ -5,6 +5,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "nodes.h"
 #include "pool.h"
 #include "tasks.h"
 #include "worker.h"
@@ -42,8 +43,17 @@ static void metrics_api_label(metrics_text *t, const char *value) {
 }
 
 typedef struct gauges {
-    metrics_text tasks, oldest;
+    metrics_text tasks, oldest, nodes;
 } gauges;
+
+static void metrics_api_node(const db_node *n, void *ctx) {
+    gauges *g = ctx;
+    if (n->stopped_at != NULL)
+        return;
+    metrics_printf(&g->nodes, "bulkimport_node_heartbeat_age_seconds{node=\"");
+    metrics_api_label(&g->nodes, n->name);
+    metrics_printf(&g->nodes, "\"} %.3f\n", n->heartbeat_age_s);
+}
 
 static void metrics_api_take(const char *state, const char *queue, long count, double oldest_s,
                              void *ctx) {
@@ -60,8 +70,10 @@ static void metrics_api_take(const char *state, const char *queue, long count, d
 
 /* The cluster-wide gauges, from the database (the leader's job). */
 static int metrics_api_cluster(db_conn *conn, metrics_text *t) {
-    gauges g = {{0}, {0}};
+    gauges g = {{0}, {0}, {0}};
     int err = db_tasks_gauges(conn, metrics_api_take, &g);
+    if (err == 0)
+        err = db_nodes_list(conn, metrics_api_node, &g);
     if (err == 0) {
         metrics_printf(t, "# HELP bulkimport_tasks Tasks in the cluster, by state and queue "
                           "(exported by the leader only).\n# TYPE bulkimport_tasks gauge\n");
@@ -70,7 +82,12 @@ static int metrics_api_cluster(db_conn *conn, metrics_text *t) {
                           "PENDING task of each queue (exported by the leader only).\n"
                           "# TYPE bulkimport_queue_oldest_pending_seconds gauge\n");
         metrics_printf(t, "%.*s", (int)g.oldest.len, g.oldest.data ? g.oldest.data : "");
+        metrics_printf(t, "# HELP bulkimport_node_heartbeat_age_seconds Seconds since each running "
+                          "node's last heartbeat (exported by the leader only).\n"
+                          "# TYPE bulkimport_node_heartbeat_age_seconds gauge\n");
+        metrics_printf(t, "%.*s", (int)g.nodes.len, g.nodes.data ? g.nodes.data : "");
     }
+    free(g.nodes.data);
     free(g.tasks.data);
     free(g.oldest.data);
     return err;

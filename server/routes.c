@@ -6,6 +6,7 @@
 #include "feeds_api.h"
 #include "http.h"
 #include "imports_api.h"
+#include "manage_api.h"
 #include "metrics_api.h"
 #include "resources_api.h"
 #include "tasks_api.h"
@@ -59,6 +60,8 @@ static const http_route routes[] = {
     {"POST", "/manage/feeds/:name/pause/", feeds_api_pause_feed, 0},
     {"POST", "/manage/feeds/:name/resume/", feeds_api_resume_feed, 0},
     {"GET", "/manage/feeds/:name/runs/", feeds_api_runs, 0},
+    {"GET", "/manage/queues/", manage_api_queues, 0},
+    {"GET", "/manage/nodes/", manage_api_nodes, 0},
     {"POST", "/importers/bulk-import-parallel-inline/", imports_api_post_inline, HTTP_OCL},
     {"POST", "/importers/bulk-import-parallel-inline/:queue/", imports_api_post_inline, HTTP_OCL},
     {"GET", "/users/:username/", resources_api_get_user, 0},

@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,21 @@ static void start(void) {
 static void stop(void) { cr_expect_eq(harness_server_stop(&srv), 0, "bulkimportd did not exit cleanly"); }
 
 TestSuite(operate, .init = start, .fini = stop, .timeout = 240);
+
+/* The newest migration's name ("0018_nodes"): the schema a server of this tree reports. */
+static const char *latest_schema(void) {
+    static char latest[128];
+    DIR *d = opendir(BI_SOURCE_DIR "/migrations");
+    cr_assert_not_null(d);
+    latest[0] = '\0';
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".sql") == 0 && strcmp(e->d_name, latest) > 0)
+            snprintf(latest, sizeof latest, "%.*s", (int)(len - 4), e->d_name);
+    }
+    closedir(d);
+    return latest;
+}
 
 /* Parses a scrape with prometheus_client's parser into {"name{a=\"x\",b=\"y\"}": value} (labels
  * sorted); the parser fails the test on anything the format does not allow. */
@@ -116,8 +132,9 @@ Test(operate, metrics_move_as_imports_run) {
     cr_expect_eq(sample(after, "bulkimport_database_up"), 1);
     cr_expect_eq(sample(after, "bulkimport_workers"), 2);
     cr_expect_geq(sample(after, "bulkimport_pool_connections"), 3);
-    cr_expect_eq(sample(after, "bulkimport_build_info{schema=\"0017_task_formats\",version=\"0.1.0\"}"), 1,
-                 "build info with version and schema");
+    char build[256];
+    snprintf(build, sizeof build, "bulkimport_build_info{schema=\"%s\",version=\"0.1.0\"}", latest_schema());
+    cr_expect_eq(sample(after, build), 1, "build info with version and schema: %s", build);
     cJSON_Delete(before);
     cJSON_Delete(after);
     /* The one node leads (within a scheduler tick) and then exports the cluster's tasks. */
@@ -131,6 +148,12 @@ Test(operate, metrics_move_as_imports_run) {
     }
     cr_expect_eq(sample(led, "bulkimport_leader"), 1);
     cr_expect_geq(sample(led, "bulkimport_tasks{queue=\"priority\",state=\"SUCCESS\"}"), 1);
+    int heartbeats = 0; /* this node's heartbeat age, from the nodes' table */
+    const cJSON *m;
+    cJSON_ArrayForEach(m, led)
+        heartbeats += strncmp(m->string, "bulkimport_node_heartbeat_age_seconds{node=", 43) == 0 &&
+                      m->valuedouble >= 0 && m->valuedouble < 30;
+    cr_expect_eq(heartbeats, 1, "one node beats");
     cJSON_Delete(led);
 }
 
@@ -290,4 +313,83 @@ Test(operate, json_logs_with_request_ids_and_no_secrets) {
     }
     cr_expect_gt(lines, 5);
     cr_expect_geq(task_lines, 2, "the worker's lines of the task carry its id");
+}
+
+/* GET /manage/nodes/ (root): each node with its heartbeat, workers, running tasks, version and
+ * schema; a node that stopped says so. */
+Test(operate, nodes_report_their_heartbeats_and_versions) {
+    harness_server other;
+    harness_server_start_with(&other, 1, (const char *const[]){NULL});
+    cr_expect_eq(harness_server_stop(&other), 0);
+    cJSON *nodes = NULL;
+    for (int i = 0; i < 100; i++) { /* the first heartbeat comes with the keeper's first round */
+        harness_response *r = harness_request(&srv, "GET", "/manage/nodes/", ROOT, NULL);
+        cr_assert_eq(r->status, 200, "%s", r->body);
+        cJSON_Delete(nodes);
+        nodes = cJSON_Duplicate(r->json, true);
+        harness_response_free(r);
+        if (cJSON_GetArraySize(nodes) >= 1)
+            break;
+        usleep(100 * 1000);
+    }
+    int running = 0;
+    const cJSON *n;
+    cJSON_ArrayForEach(n, nodes) {
+        cr_expect(strchr(cJSON_GetStringValue(cJSON_GetObjectItem(n, "name")), ':') != NULL);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(n, "version")), "0.1.0");
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(n, "schema")), latest_schema());
+        if (cJSON_IsNull(cJSON_GetObjectItem(n, "stopped_at"))) {
+            running++;
+            cr_expect_eq(cJSON_GetObjectItem(n, "workers")->valueint, 2);
+            cr_expect_lt(cJSON_GetObjectItem(n, "heartbeat_age_seconds")->valuedouble, 30);
+        }
+    }
+    cr_expect_eq(running, 1, "this node runs, the other stopped: %s", cJSON_PrintUnformatted(nodes));
+    cJSON_Delete(nodes);
+    char bob[128];
+    harness_create_user(&srv, "nbob", bob, sizeof bob);
+    harness_response *r = harness_request(&srv, "GET", "/manage/nodes/", bob, NULL);
+    cr_expect_eq(r->status, 403, "%s", r->body);
+    harness_response_free(r);
+}
+
+/* GET /manage/queues/: each queue with tasks waiting or running, its counts, the oldest
+ * waiting one's age, the one running and the next ones; a user sees its own. */
+Test(operate, queues_show_what_waits_and_what_runs) {
+    harness_sql(srv.conninfo, "INSERT INTO import_tasks (id, username, queue, named, update_if_exists,"
+                              " test_mode, state, content_sha256, started_at) VALUES ('held-root~held',"
+                              " 'root', 'held', true, true, false, 'STARTED', '\\x00', now())");
+    static const char one[] = "{\"type\":\"Organization\",\"id\":\"Q1\",\"name\":\"Q\"}\n";
+    static const char two[] = "{\"type\":\"Organization\",\"id\":\"Q2\",\"name\":\"Q\"}\n";
+    char first[256], second[256];
+    harness_submit(&srv, "/manage/bulkimport/held/", ROOT, NULL, one, sizeof one - 1, first, sizeof first);
+    harness_submit(&srv, "/manage/bulkimport/held/", ROOT, NULL, two, sizeof two - 1, second, sizeof second);
+    harness_response *r = harness_request(&srv, "GET", "/manage/queues/", ROOT, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    const cJSON *q, *held = NULL;
+    cJSON_ArrayForEach(q, r->json)
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(q, "queue")), "held") == 0)
+            held = q;
+    cr_assert_not_null(held, "%s", r->body);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(held, "named")));
+    cr_expect_eq(cJSON_GetObjectItem(held, "pending")->valueint, 2);
+    cr_expect_eq(cJSON_GetObjectItem(held, "started")->valueint, 1);
+    cr_expect_geq(cJSON_GetObjectItem(held, "oldest_pending_seconds")->valuedouble, 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(cJSON_GetObjectItem(held, "running"), 0)),
+                     "held-root~held");
+    const cJSON *next = cJSON_GetObjectItem(held, "next");
+    cr_expect_eq(cJSON_GetArraySize(next), 2);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(next, 0)), first, "in the order they run");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(next, 1)), second);
+    harness_response_free(r);
+    char carol[128];
+    harness_create_user(&srv, "qcarol", carol, sizeof carol);
+    r = harness_request(&srv, "GET", "/manage/queues/", carol, NULL);
+    cr_expect_eq(r->status, 200);
+    cr_expect_str_eq(r->body, "[]", "a user sees its own queues only");
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/manage/queues/?username=root", carol, NULL);
+    cr_expect_eq(r->status, 403, "%s", r->body);
+    harness_response_free(r);
+    harness_sql(srv.conninfo, "DELETE FROM import_tasks WHERE id = 'held-root~held'; NOTIFY bulkimport_tasks");
 }
