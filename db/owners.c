@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "pgconn.h"
+#include "users.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +64,6 @@ static const db_stmt stmt_user_update = {
                         " AND data IS DISTINCT FROM $3::jsonb RETURNING version",
                         "users", "username = $2::text"),
     3};
-static const db_stmt stmt_user_delete = {
-    "owners_user_delete", "DELETE FROM users WHERE username = $1::text", 1};
 
 int db_owners_lookup(db_conn *conn, const char *caller, bool is_org, const char *name,
                      db_owner *out) {
@@ -148,6 +147,5 @@ int db_users_import_update(db_conn *conn, const char *caller, const char *userna
 }
 
 int db_users_import_delete(db_conn *conn, const char *username) {
-    const char *values[] = {username};
-    return db_exec_text(conn, &stmt_user_delete, values, PGRES_COMMAND_OK, NULL);
+    return db_users_disable(conn, username, true, true); /* as the API's DELETE: deactivated */
 }

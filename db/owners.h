@@ -51,7 +51,8 @@ int db_members_remove(db_conn *conn, const char *org, const char *username, bool
 
 /* Creates, updates (when data differs) or deletes the user username as a resource. A user made
  * here has no API token until root issues one. Same returns as the organization functions;
- * delete removes the user's repositories and memberships too. */
+ * delete deactivates the user as DELETE /users/:u/ does (db_users_disable: tokens revoked, its
+ * tasks cancelled, its feeds paused; what it owns stays). */
 int db_users_import_create(db_conn *conn, const char *caller, const char *username,
                            const char *data);
 int db_users_import_update(db_conn *conn, const char *caller, const char *username,

@@ -229,10 +229,12 @@ static const db_stmt stmt_resume = {
     " RETURNING id)"
     " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM r",
     1};
-/* A finished task of a named queue makes its successor runnable: wake the nodes. */
+/* A finished task of a named queue makes its successor runnable: wake the nodes. A cancel's
+ * own reason (a user disabled) stays when the run ends without one. */
 static const db_stmt stmt_finish = {
     "tasks_finish",
-    "WITH f AS (UPDATE import_tasks SET state = $3, error = $4, finished_at = clock_timestamp()"
+    "WITH f AS (UPDATE import_tasks SET state = $3, error = coalesce($4, error),"
+    " finished_at = clock_timestamp()"
     " WHERE id = $1 AND lease = $2::bigint AND state = 'STARTED' RETURNING named)"
     " SELECT pg_notify('" DB_TASKS_CHANNEL "', '') FROM f WHERE named",
     4};

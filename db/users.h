@@ -16,10 +16,13 @@ typedef struct db_conn db_conn;
 typedef struct db_user {
     char username[DB_USERNAME_MAX + 1];
     bool is_root;
+    bool read_only; /* the request's token may only read */
 } db_user;
 
-/* Finds the user whose token hashes to hash. Returns 0 and fills *out_user, BI_ENOTFOUND when
- * no user has that token, or BI_EUNAVAIL / BI_EINTERNAL. */
+/* Finds the user whose token hashes to hash: its first token (users) or a named one that has
+ * not expired (user_tokens), of a user not disabled. Returns 0 and fills *out_user (read_only
+ * from the token), BI_ENOTFOUND when no such token is, or BI_EUNAVAIL / BI_EINTERNAL. Records
+ * the token's use, at most once a minute. */
 int db_users_find_by_token(db_conn *conn, const unsigned char hash[DB_TOKEN_HASH_LEN],
                            db_user *out_user);
 
@@ -47,5 +50,31 @@ int db_users_ensure_root(db_conn *conn, const unsigned char hash[DB_TOKEN_HASH_L
  * Returns 0, BI_ENOTFOUND for an unknown user, or BI_EUNAVAIL / BI_EINTERNAL. */
 int db_users_webhook_secret(db_conn *conn, const char *username, const char *fresh, bool rotate,
                             char *out);
+
+/* Root's view of users: a page of them as a JSON array of {username, is_root, disabled,
+ * created_at, disabled_at, tokens, last_used_at} in *out_json (free it), username order,
+ * filtered by q (a piece of the name) and is_root / disabled ("true", "false" or NULL), with
+ * the number of all that match in *out_total. */
+int db_users_admin_list(db_conn *conn, const char *q, const char *is_root, const char *disabled,
+                        long limit, long offset, char **out_json, long *out_total);
+
+/* One user in root's view, as db_users_admin_list's items. BI_ENOTFOUND when there is none. */
+int db_users_admin_get(db_conn *conn, const char *username, char **out_json);
+
+/* Sets is_root ("true"/"false"/NULL: unchanged) of username. BI_ENOTFOUND when there is none. */
+int db_users_set_root(db_conn *conn, const char *username, const char *is_root);
+
+/* Disables username (revoke_tokens: and deletes its tokens, as a DELETE does): its tokens answer
+ * 401, its PENDING tasks end REVOKED and its STARTED ones stop at their next batch (both with
+ * the reason "user disabled"), its feeds are paused. Or enables it again (disable false: its
+ * tokens work again; what was cancelled or paused stays so). BI_ENOTFOUND when there is none. */
+int db_users_disable(db_conn *conn, const char *username, bool disable, bool revoke_tokens);
+
+/* Deletes username and everything that refers to it: its tasks with their lines and results,
+ * feeds, tokens, memberships and repositories. BI_ENOTFOUND when there is none. */
+int db_users_purge(db_conn *conn, const char *username);
+
+/* Whether username is disabled (false when it does not exist). */
+int db_users_is_disabled(db_conn *conn, const char *username, bool *out);
 
 #endif

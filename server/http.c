@@ -627,6 +627,10 @@ static int http_dispatch(struct mg_connection *conn, void *cbdata) {
             goto done;
         }
         log_context_set(req->request_id, req->user.username, NULL);
+        if (req->user.read_only && strcmp(req->method, "GET") != 0) {
+            http_send_error(req, BI_EPERM, "this token may only read (GET)");
+            goto done;
+        }
     }
     int err = route->handler(req);
     if (err < 0)

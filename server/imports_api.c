@@ -1,5 +1,6 @@
 #include "imports_api.h"
 
+#include "admin_api.h"
 #include "bodies.h"
 #include "error.h"
 #include "fault.h"
@@ -562,6 +563,13 @@ static int imports_post(http_req *req, upload_ticket *ticket) {
     return imports_send_queued(req, &task, false);
 }
 
+void imports_api_audit_task(http_req *req, const char *action, const char *task_id) {
+    char owner[DB_USERNAME_MAX + 1];
+    admin_api_task_owner(task_id, owner, sizeof owner);
+    if (req->user.is_root && strcmp(owner, req->user.username) != 0)
+        admin_api_audit(req, action, task_id, NULL);
+}
+
 /* POST ?task=ID&action=resume: a REVOKED or FAILURE task goes back to PENDING. */
 static int imports_resume(http_req *req, const char *task_id) {
     char action[16];
@@ -586,6 +594,7 @@ static int imports_resume(http_req *req, const char *task_id) {
     if (err < 0)
         return err;
     events_note_work(req->app->events);
+    imports_api_audit_task(req, "task.resume", task_id);
     log_info("task %s: resumed by %s from line %lld", task_id, req->user.username,
              (long long)t.checkpoint + 1);
     cJSON *body = summary_task_json(&t, NULL);
@@ -742,6 +751,7 @@ int imports_api_delete(http_req *req) {
     if (err < 0)
         return err;
     log_info("task %s: cancelled by %s", task_id, req->user.username);
+    imports_api_audit_task(req, "task.cancel", task_id);
     return http_send_no_content(req);
 }
 

@@ -35,4 +35,7 @@ int imports_api_send_list(http_req *req, const db_task_filter *filter, long limi
  * database error before anything was sent. */
 int imports_api_send_task(http_req *req, db_conn *conn, const db_task *t);
 
+/* Records root's action on another user's task in the audit log (admin_api_audit). */
+void imports_api_audit_task(http_req *req, const char *action, const char *task_id);
+
 #endif

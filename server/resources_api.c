@@ -215,11 +215,39 @@ static int remove_member(scope *s) {
     return err < 0 ? err : http_send_no_content(s->req);
 }
 
+/* A user as a resource; a disabled one is hidden from all but root, who also sees the admin
+ * fields (is_root, disabled, disabled_at, tokens, last_used_at). */
 static int get_user(scope *s) {
     const char *args[] = {s->req->params[0]};
     char message[128];
     snprintf(message, sizeof message, "no user named '%.64s'", s->req->params[0]);
-    return scope_send_one(s, DB_ONE_USER, args, message);
+    bool disabled;
+    int err = db_users_is_disabled(s->conn, s->req->params[0], &disabled);
+    if (err < 0)
+        return err;
+    if (disabled && !s->req->user.is_root)
+        return scope_fail(s, BI_ENOTFOUND, "%s", message);
+    if (!s->req->user.is_root)
+        return scope_send_one(s, DB_ONE_USER, args, message);
+    char *json, *admin;
+    if ((err = db_reads_one(s->conn, DB_ONE_USER, args, &json, NULL, 0)) == BI_ENOTFOUND)
+        return scope_fail(s, err, "%s", message);
+    if (err < 0)
+        return err;
+    if ((err = db_users_admin_get(s->conn, s->req->params[0], &admin)) < 0) {
+        free(json);
+        return err == BI_ENOTFOUND ? scope_fail(s, err, "%s", message) : err;
+    }
+    cJSON *user = cJSON_Parse(json), *extra = cJSON_Parse(admin);
+    free(json);
+    free(admin);
+    for (cJSON *f = extra ? extra->child : NULL; f != NULL; f = f->next)
+        if (strcmp(f->string, "username") != 0 && strcmp(f->string, "created_at") != 0)
+            cJSON_AddItemToObject(user, f->string, cJSON_Duplicate(f, true));
+    http_send_json(s->req, 200, user);
+    cJSON_Delete(user);
+    cJSON_Delete(extra);
+    return 0;
 }
 
 static int list_repos(scope *s) {

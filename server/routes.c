@@ -2,6 +2,7 @@
  * describes the same set (a unit test checks both ways). The first matching row wins, so
  * literal segments come before parameters (".../versions/" before ".../:version/"). */
 #include "about_api.h"
+#include "admin_api.h"
 #include "health.h"
 #include "feeds_api.h"
 #include "http.h"
@@ -25,7 +26,13 @@ static const http_route routes[] = {
     {"POST", "/user/token/", users_api_rotate_own_token, 0},
     {"GET", "/user/webhook-secret/", users_api_get_webhook_secret, 0},
     {"POST", "/user/webhook-secret/", users_api_rotate_webhook_secret, 0},
+    {"GET", "/user/tokens/", admin_api_list_tokens, 0},
+    {"POST", "/user/tokens/", admin_api_create_token, 0},
+    {"DELETE", "/user/tokens/:id/", admin_api_revoke_token, 0},
+    {"GET", "/users/", admin_api_list_users, 0},
     {"POST", "/users/", users_api_create, 0},
+    {"PATCH", "/users/:username/", admin_api_update_user, 0},
+    {"DELETE", "/users/:username/", admin_api_delete_user, 0},
     {"POST", "/users/:username/token/", users_api_issue_token, 0},
     {"POST", "/manage/bulkimport/", imports_api_post, HTTP_OCL},
     {"POST", "/manage/bulkimport/:queue/", imports_api_post, HTTP_OCL},
@@ -62,6 +69,7 @@ static const http_route routes[] = {
     {"GET", "/manage/feeds/:name/runs/", feeds_api_runs, 0},
     {"GET", "/manage/queues/", manage_api_queues, 0},
     {"GET", "/manage/nodes/", manage_api_nodes, 0},
+    {"GET", "/manage/audit/", admin_api_list_audit, 0},
     {"POST", "/importers/bulk-import-parallel-inline/", imports_api_post_inline, HTTP_OCL},
     {"POST", "/importers/bulk-import-parallel-inline/:queue/", imports_api_post_inline, HTTP_OCL},
     {"GET", "/users/:username/", resources_api_get_user, 0},

@@ -144,5 +144,6 @@ int tasks_api_delete(http_req *req) {
     if (err < 0)
         return err;
     log_info("task %s: cancelled by %s", req->params[0], req->user.username);
+    imports_api_audit_task(req, "task.cancel", req->params[0]);
     return http_send_no_content(req);
 }

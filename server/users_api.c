@@ -1,5 +1,6 @@
 #include "users_api.h"
 
+#include "admin_api.h"
 #include "auth.h"
 #include "error.h"
 #include "ids.h"
@@ -40,6 +41,7 @@ static int users_api_replace_token(http_req *req, const char *username) {
     if (err < 0)
         return err;
     log_info("user %s: new API token issued by %s", username, req->user.username);
+    admin_api_audit(req, "token.issue", username, NULL);
     return users_api_send_token(req, 200, username, NULL, token);
 }
 
@@ -104,6 +106,7 @@ int users_api_create(http_req *req) {
     if (err < 0)
         goto done;
     log_info("user %s created by %s%s", username, req->user.username, is_root ? " (root)" : "");
+    admin_api_audit(req, "user.create", username, is_root ? "{\"is_root\":true}" : NULL);
     err = users_api_send_token(req, 201, username, &is_root, token);
 done:
     cJSON_Delete(body);

@@ -640,8 +640,8 @@ Test(store, two_first_uses_of_a_webhook_secret_agree) {
     db_pool_destroy(pool);
 }
 
-/* A purged user (a User DELETE line) takes its tasks with everything they stored: lines,
- * results and batches, no orphans. */
+/* A purged user (DELETE /users/:u/?purge=true) takes its tasks with everything they stored:
+ * lines, results and batches, no orphans. */
 Test(store, a_purged_users_tasks_leave_nothing_behind) {
     char gone[128];
     harness_create_user(&srv, "gone", gone, sizeof gone);
@@ -657,10 +657,9 @@ Test(store, a_purged_users_tasks_leave_nothing_behind) {
     harness_response_free(r);
     cr_assert_gt(harness_sql(srv.conninfo, "SELECT count(*) FROM import_batches b JOIN import_tasks t"
                                            " ON t.id = b.task_id WHERE t.username = 'gone'"), 0);
-    applied *a = apply_text("{\"type\":\"User\",\"username\":\"gone\",\"__action\":\"DELETE\"}\n", "root",
-                            true, true);
-    expect_result(a, 1, "DELETE", 204, NULL);
-    applied_free(a);
+    r = harness_request(&srv, "DELETE", "/users/gone/?purge=true", ROOT, NULL);
+    cr_expect_eq(r->status, 204, "%s", r->body);
+    harness_response_free(r);
     cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM import_tasks WHERE username = 'gone'"), 0);
     static const char *const orphans[] = {"import_batches", "import_chunks", "webhook_deliveries"};
     for (size_t i = 0; i < sizeof orphans / sizeof orphans[0]; i++) {
