@@ -3,10 +3,13 @@
 #include "error.h"
 #include "nodes.h"
 #include "pool.h"
+#include "stats.h"
+#include "task_query.h"
 #include "tasks.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void manage_api_add_queue(const db_queue *q, void *ctx) {
     cJSON *item = cJSON_CreateObject();
@@ -82,4 +85,43 @@ int manage_api_nodes(http_req *req) {
         http_send_json(req, 200, body);
     cJSON_Delete(body);
     return err;
+}
+
+/* Whether text is an ISO 8601 date alone ("2026-12-01"). */
+static bool manage_api_is_day(const char *text) {
+    return strlen(text) == 10 && task_query_is_iso_time(text);
+}
+
+int manage_api_stats(http_req *req) {
+    static const char *const params[] = {"since", "until", "by", "username", NULL};
+    if (http_query_only(req, params) < 0)
+        return 0;
+    char since[16] = "", until[16] = "", by[16] = "", username[DB_USERNAME_MAX + 1];
+    int got_since = http_query_text(req, "since", since, sizeof since);
+    int got_until = got_since < 0 ? -1 : http_query_text(req, "until", until, sizeof until);
+    int got_by = got_until < 0 ? -1 : http_query_text(req, "by", by, sizeof by);
+    if (got_by < 0)
+        return 0;
+    if (got_by == 0)
+        strcpy(by, "day");
+    if ((got_since > 0 && !manage_api_is_day(since)) || (got_until > 0 && !manage_api_is_day(until)))
+        return http_send_error(req, BI_EINVAL, "since and until are ISO 8601 dates (2026-12-01)");
+    if (strcmp(by, "day") != 0 && strcmp(by, "user") != 0 && strcmp(by, "queue") != 0 &&
+        strcmp(by, "repository") != 0)
+        return http_send_error(req, BI_EINVAL, "by must be day, user, queue or repository");
+    const char *who;
+    if (http_list_owner(req, "statistics", username, &who) < 0)
+        return 0;
+    db_conn *conn;
+    int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
+    if (err < 0)
+        return err;
+    char *json;
+    err = db_stats_sum(conn, got_since > 0 ? since : NULL, got_until > 0 ? until : NULL, who, by, &json);
+    db_pool_release(req->app->pool, conn);
+    if (err < 0)
+        return err;
+    http_send_json_text(req, 200, NULL, json, strlen(json));
+    free(json);
+    return 0;
 }

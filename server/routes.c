@@ -69,6 +69,7 @@ static const http_route routes[] = {
     {"GET", "/manage/feeds/:name/runs/", feeds_api_runs, 0},
     {"GET", "/manage/queues/", manage_api_queues, 0},
     {"GET", "/manage/nodes/", manage_api_nodes, 0},
+    {"GET", "/manage/stats/", manage_api_stats, 0},
     {"GET", "/manage/audit/", admin_api_list_audit, 0},
     {"POST", "/importers/bulk-import-parallel-inline/", imports_api_post_inline, HTTP_OCL},
     {"POST", "/importers/bulk-import-parallel-inline/:queue/", imports_api_post_inline, HTTP_OCL},

@@ -231,3 +231,66 @@ Test(admin, the_audit_log_records_roots_actions) {
     cr_expect_eq(status_of("GET", "/manage/audit/", fay, NULL), 401, "fay's token was replaced");
     harness_sql(srv.conninfo, "DELETE FROM import_tasks WHERE id = 'held-fay~fq'");
 }
+
+/* GET /manage/stats/: lines by action and status, tasks by state and bytes, from the daily
+ * roll-ups written as tasks end; a resumed task's lines count once; the totals survive the
+ * user's purge. */
+Test(admin, statistics_add_up_across_imports) {
+    char sam[128], task[256], path[400];
+    harness_create_user(&srv, "sam", sam, sizeof sam);
+    static const char body[] =
+        "{\"type\":\"Organization\",\"id\":\"SamOrg\",\"name\":\"S\"}\n"
+        "{\"type\":\"Source\",\"id\":\"S\",\"name\":\"S\",\"owner\":\"SamOrg\",\"owner_type\":\"Organization\"}\n"
+        "{\"type\":\"Concept\",\"id\":\"c\",\"concept_class\":\"M\",\"datatype\":\"N\",\"names\":[{\"name\":\"n\","
+        "\"locale\":\"en\"}],\"owner\":\"SamOrg\",\"owner_type\":\"Organization\",\"source\":\"S\"}\n"
+        "{\"type\":\"Nonsense\"}\n";
+    harness_submit(&srv, "/manage/bulkimport/", sam, NULL, body, sizeof body - 1, task, sizeof task);
+    harness_response_free(harness_wait_result(&srv, task, sam, "summary", NULL));
+    /* A task cancelled while it waits, resumed, then run: its lines count once. */
+    harness_sql(srv.conninfo, "INSERT INTO import_tasks (id, username, queue, named, update_if_exists,"
+                              " test_mode, state, content_sha256) VALUES ('held-sam~sq', 'sam', 'sq',"
+                              " true, true, false, 'STARTED', '\\x00')");
+    static const char more[] = "{\"type\":\"Organization\",\"id\":\"SamOrg2\",\"name\":\"S\"}\n";
+    harness_submit(&srv, "/manage/bulkimport/sq/", sam, NULL, more, sizeof more - 1, task, sizeof task);
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s", task);
+    cr_expect_eq(status_of("DELETE", path, sam, NULL), 204);
+    snprintf(path, sizeof path, "/manage/bulkimport/?task=%s&action=resume", task);
+    cr_expect_eq(status_of("POST", path, sam, ""), 202);
+    harness_sql(srv.conninfo, "DELETE FROM import_tasks WHERE id = 'held-sam~sq'; NOTIFY bulkimport_tasks");
+    harness_response_free(harness_wait_result(&srv, task, sam, "summary", NULL));
+
+    harness_response *r = harness_request(&srv, "GET", "/manage/stats/?by=user", sam, NULL);
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    cr_assert_eq(cJSON_GetArraySize(r->json), 1, "its own only: %s", r->body);
+    const cJSON *s = cJSON_GetArrayItem(r->json, 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(s, "user")), "sam");
+    cr_expect_eq(cJSON_GetObjectItem(s, "lines")->valueint, 5, "%s", r->body);
+    const cJSON *by = cJSON_GetObjectItem(s, "lines_by");
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(by, "NEW"), "201")->valueint, 4, "%s", r->body);
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(by, "SKIP"), "400")->valueint, 1, "%s", r->body);
+    const cJSON *tasks = cJSON_GetObjectItem(s, "tasks");
+    cr_expect_eq(cJSON_GetObjectItem(tasks, "SUCCESS")->valueint, 2, "%s", r->body);
+    cr_expect_eq(cJSON_GetObjectItem(tasks, "REVOKED")->valueint, 1, "the cancel was an ending too");
+    cr_expect_eq(cJSON_GetObjectItem(s, "bytes")->valueint, (int)(sizeof body - 1 - 4 + sizeof more - 1 - 1),
+                 "each task's line bytes (without their newlines) once: %s", r->body);
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/manage/stats/?by=repository", sam, NULL);
+    cr_assert_eq(cJSON_GetArraySize(r->json), 2, "%s", r->body);
+    const cJSON *none = cJSON_GetArrayItem(r->json, 0), *source = cJSON_GetArrayItem(r->json, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(none, "repository")), "");
+    cr_expect_eq(cJSON_GetObjectItem(none, "lines")->valueint, 3, "the organizations and the refused line");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(source, "repository")), "/orgs/SamOrg/sources/S/");
+    cr_expect_eq(cJSON_GetObjectItem(source, "lines")->valueint, 2, "the source and its concept");
+    harness_response_free(r);
+    r = harness_request(&srv, "GET", "/manage/stats/?until=2000-01-01", sam, NULL);
+    cr_expect_str_eq(r->body, "[]");
+    harness_response_free(r);
+    cr_expect_eq(status_of("GET", "/manage/stats/?by=week", sam, NULL), 400);
+    cr_expect_eq(status_of("GET", "/manage/stats/?since=yesterday", sam, NULL), 400);
+    cr_expect_eq(status_of("GET", "/manage/stats/?username=root", sam, NULL), 403);
+    /* Purged, sam's work still adds up in root's statistics. */
+    cr_expect_eq(status_of("DELETE", "/users/sam/?purge=true", ROOT, NULL), 204);
+    r = harness_request(&srv, "GET", "/manage/stats/?by=user&username=sam", ROOT, NULL);
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(r->json, 0), "lines")->valueint, 5, "%s", r->body);
+    harness_response_free(r);
+}
