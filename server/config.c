@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "client_addr.h"
 #include "error.h"
 
 #include <arpa/inet.h>
@@ -157,6 +158,10 @@ static const option options[] = {
     {"--metrics-listen", "BULKIMPORT_METRICS_LISTEN", OPT_LISTEN, offsetof(config, metrics_listen),
      0, 0, "HOST:PORT", "serve GET /metrics on this address alone (and not on --listen), for a "
                         "scraper on a private network", "none: on --listen"},
+    {"--trusted-proxies", "BULKIMPORT_TRUSTED_PROXIES", OPT_TEXT,
+     offsetof(config, trusted_proxies), 0, 0, "LIST",
+     "reverse proxies (comma-separated addresses or CIDR blocks) whose X-Forwarded-For names the "
+     "client in the access log", "none"},
     {"--cors-origins", "BULKIMPORT_CORS_ORIGINS", OPT_TEXT, offsetof(config, cors_origins), 0, 0,
      "ORIGINS", "web pages that may call the API from a browser: * (any origin, as OCL's API: "
                 "every call needs a token, no cookie is used), a comma-separated list of exact "
@@ -439,6 +444,11 @@ int config_parse(int argc, char *const argv[], char *const envp[], config *out, 
     }
     if (cfg.max_user_uploads == 0) /* so that one user never shuts out the others */
         cfg.max_user_uploads = cfg.max_uploads / 2 > 0 ? cfg.max_uploads / 2 : 1;
+    if (cfg.trusted_proxies != NULL && !client_addr_list_valid(cfg.trusted_proxies)) {
+        snprintf(err, err_len, "--trusted-proxies: '%s' is not a comma-separated list of addresses "
+                               "or CIDR blocks", cfg.trusted_proxies);
+        return BI_EINVAL;
+    }
     if (cfg.rescue_after_ms <= 2 * cfg.heartbeat_ms) {
         snprintf(err, err_len,
                  "--rescue-after-ms (%d) must be more than twice --heartbeat-ms (%d), or live "

@@ -39,6 +39,7 @@ typedef struct config {
     const char *cors_origins; /* "*", "none", or a comma-separated list of exact origins */
     const char *metrics_token;  /* GET /metrics takes this token (or root's); NULL: root's only */
     const char *metrics_listen; /* "HOST:PORT" of a listener serving /metrics alone, or NULL */
+    const char *trusted_proxies;    /* addresses or CIDR blocks whose X-Forwarded-For is believed */
     long read_timeout_s;      /* a request whose next bytes take longer is dropped */
     long shutdown_grace_s;    /* at SIGTERM, uploads in flight get this long to finish */
     int max_uploads;          /* uploads in flight at once; default: 3/4 of the non-worker pool */

@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include "auth.h"
+#include "client_addr.h"
 #include "error.h"
 #include "log.h"
 #include "metrics.h"
@@ -9,6 +10,9 @@
 #include <civetweb.h>
 #include <dirent.h>
 #include <netdb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -570,12 +574,15 @@ static void http_log_access(http_req *req, const char *path, const struct timesp
     char query[1024];
     http_logged_query(mg_get_request_info(req->conn)->query_string, query, sizeof query);
     metrics_http_response(req->status);
+    char remote[64];
+    client_addr_resolve(req->app->cfg.trusted_proxies, mg_get_request_info(req->conn)->remote_addr,
+                        mg_get_header(req->conn, "X-Forwarded-For"), remote, sizeof remote);
     log_field fields[] = {
         LOG_TEXT("method", req->method), LOG_TEXT("path", path),
         LOG_TEXT("query", query[0] ? query : NULL), LOG_NUMBER("status", req->status),
         LOG_NUMBER("bytes", req->bytes), LOG_NUMBER("duration_ms", (double)(long long)(ms * 1000) / 1000),
         LOG_TEXT("user", req->user.username[0] ? req->user.username : NULL),
-        LOG_TEXT("request_id", req->request_id), LOG_TEXT("remote", mg_get_request_info(req->conn)->remote_addr)};
+        LOG_TEXT("request_id", req->request_id), LOG_TEXT("remote", remote)};
     log_event(BI_LOG_INFO, "request", fields, sizeof fields / sizeof fields[0]);
 }
 

@@ -60,6 +60,7 @@ ReportHook(PRE_ALL)(struct criterion_test_set *set) {
         return;
     }
     setenv(ENV_PG, pgembed_conninfo(cluster), 1);
+    setenv("BI_TEST_PG_BINDIR", pgembed_bindir(cluster), 1); /* for harness_pg_tool in the tests */
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats) {
@@ -131,6 +132,12 @@ static void run_pg_tool(const char *bindir, const char *program, char *argv[]) {
     cr_assert(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
                   WEXITSTATUS(status) == 0,
               "harness: %s failed (status %d)", program, status);
+}
+
+void harness_pg_tool(const char *program, char *argv[]) {
+    const char *bindir = getenv("BI_TEST_PG_BINDIR");
+    cr_assert_not_null(bindir, "harness: no PostgreSQL cluster: %s", getenv(ENV_PG_ERROR));
+    run_pg_tool(bindir, program, argv);
 }
 
 /* Makes dir (mode 0700) owned by the postgres user when running as root. */

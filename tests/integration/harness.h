@@ -34,6 +34,11 @@ typedef struct harness_response {
     cJSON *json;   /* body parsed, or NULL */
 } harness_response;
 
+/* Runs PostgreSQL's program (pg_dump, pg_restore, ...) of the test cluster with argv (argv[0]
+ * is replaced; NULL-terminated), as the postgres user when running as root; fails the test
+ * unless it exits 0. */
+void harness_pg_tool(const char *program, char *argv[]);
+
 /* Returns a new directory under the run's temp dir (removed at the end); static storage
  * overwritten by the next call. */
 const char *harness_temp_dir(void);

@@ -294,3 +294,30 @@ Test(admin, statistics_add_up_across_imports) {
     cr_expect_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(r->json, 0), "lines")->valueint, 5, "%s", r->body);
     harness_response_free(r);
 }
+
+/* A backup made with pg_dump while the server runs restores, with pg_restore, into a database a
+ * new server then serves: the task and what it imported are there. */
+Test(admin, a_backup_restores_into_a_working_server) {
+    char task[256], dump[128], restored[1024], path[400];
+    static const char line[] = "{\"type\":\"Organization\",\"id\":\"Backed\",\"name\":\"B\"}\n";
+    harness_submit(&srv, "/manage/bulkimport/", ROOT, NULL, line, sizeof line - 1, task, sizeof task);
+    harness_response_free(harness_wait_result(&srv, task, ROOT, "summary", NULL));
+    snprintf(dump, sizeof dump, "/tmp/bi-backup-%d.dump", (int)getpid()); /* postgres writes it */
+    unlink(dump);
+    harness_pg_tool("pg_dump", (char *[]){"", "--format=custom", "--dbname", srv.conninfo, "--file", dump, NULL});
+    harness_database_create(restored, sizeof restored);
+    harness_pg_tool("pg_restore", (char *[]){"", "--no-owner", "--dbname", restored, dump, NULL});
+    unlink(dump);
+    harness_server back;
+    harness_server_start(&back, (const char *const[]){"--database-url", restored, "--root-token",
+                                                      HARNESS_ROOT_TOKEN, "--workers", "1", NULL});
+    snprintf(path, sizeof path, "/tasks/%s/", task);
+    harness_response *r = harness_request(&back, "GET", path, ROOT, NULL);
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    cr_expect_str_eq(harness_json_string(r, "state"), "SUCCESS");
+    harness_response_free(r);
+    r = harness_request(&back, "GET", "/orgs/Backed/", ROOT, NULL);
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_server_stop(&back), 0);
+}

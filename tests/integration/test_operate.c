@@ -393,3 +393,21 @@ Test(operate, queues_show_what_waits_and_what_runs) {
     harness_response_free(r);
     harness_sql(srv.conninfo, "DELETE FROM import_tasks WHERE id = 'held-root~held'; NOTIFY bulkimport_tasks");
 }
+
+/* Behind --trusted-proxies, the access line names the client X-Forwarded-For gives: the
+ * nearest hop the proxies do not vouch for. */
+Test(operate, the_client_behind_a_trusted_proxy) {
+    harness_server s;
+    harness_server_start_with(&s, 1, (const char *const[]){"--trusted-proxies", "127.0.0.1,10.0.0.0/8",
+                                                           "--log-format", "json", NULL});
+    harness_response *r = harness_request_with_header(&s, "GET", "/user/", ROOT,
+                                                      "X-Request-Id: xff-1\r\nX-Forwarded-For: 198.51.100.7, 203.0.113.9, 10.1.1.1",
+                                                      NULL, NULL, 0);
+    cr_expect_eq(r->status, 200, "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_server_stop(&s), 0);
+    cJSON *line = access_line(&s, "xff-1");
+    cr_assert_not_null(line, "%s", server_log(&s));
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(line, "remote")), "203.0.113.9");
+    cJSON_Delete(line);
+}
