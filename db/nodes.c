@@ -7,11 +7,11 @@
 static const db_stmt stmt_beat = {
     "nodes_beat",
     "WITH gone AS (DELETE FROM nodes WHERE heartbeat_at < clock_timestamp() - interval '1 day')"
-    " INSERT INTO nodes (name, workers, busy, version, schema) VALUES ($1, $2::integer,"
-    " $3::integer, $4, $5) ON CONFLICT (name) DO UPDATE SET heartbeat_at = clock_timestamp(),"
+    " INSERT INTO nodes (name, workers, busy, version, commit, schema) VALUES ($1, $2::integer,"
+    " $3::integer, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET heartbeat_at = clock_timestamp(),"
     " stopped_at = NULL, workers = EXCLUDED.workers, busy = EXCLUDED.busy,"
-    " version = EXCLUDED.version, schema = EXCLUDED.schema",
-    5};
+    " version = EXCLUDED.version, commit = EXCLUDED.commit, schema = EXCLUDED.schema",
+    6};
 static const db_stmt stmt_leave = {
     "nodes_leave", "UPDATE nodes SET stopped_at = clock_timestamp(), busy = 0 WHERE name = $1", 1};
 static const db_stmt stmt_list = {
@@ -19,13 +19,13 @@ static const db_stmt stmt_list = {
     "SELECT n.name, ocl_time(n.started_at), ocl_time(n.heartbeat_at), ocl_time(n.stopped_at),"
     " extract(epoch FROM clock_timestamp() - n.heartbeat_at), n.workers, n.busy,"
     " (SELECT count(*) FROM import_tasks t WHERE t.state = 'STARTED' AND t.worker = n.name),"
-    " n.version, n.schema FROM nodes n ORDER BY n.heartbeat_at DESC, n.name",
+    " n.version, n.schema, n.commit FROM nodes n ORDER BY n.heartbeat_at DESC, n.name",
     0};
 
 int db_nodes_beat(db_conn *conn, const char *node, int workers, int busy, const char *version,
-                  const char *schema) {
+                  const char *commit, const char *schema) {
     db_int w = db_int_text(workers), b = db_int_text(busy);
-    const char *values[] = {node, w.s, b.s, version, schema};
+    const char *values[] = {node, w.s, b.s, version, commit, schema};
     return db_exec_text(conn, &stmt_beat, values, PGRES_COMMAND_OK, NULL);
 }
 
@@ -49,7 +49,8 @@ int db_nodes_list(db_conn *conn, db_node_fn each, void *ctx) {
                      .busy = atoi(PQgetvalue(res, i, 6)),
                      .running = atol(PQgetvalue(res, i, 7)),
                      .version = PQgetvalue(res, i, 8),
-                     .schema = PQgetvalue(res, i, 9)};
+                     .schema = PQgetvalue(res, i, 9),
+                     .commit = PQgetvalue(res, i, 10)};
         each(&n, ctx);
     }
     PQclear(res);

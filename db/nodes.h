@@ -6,10 +6,10 @@
 
 #include <stdbool.h>
 
-/* Records node's heartbeat (its workers, how many are busy, its version and schema), creating
+/* Records node's heartbeat (its workers, how many are busy, its version, commit and schema), creating
  * its row on the first one. Forgets nodes silent for a day. Returns 0 or a BI_E*. */
 int db_nodes_beat(db_conn *conn, const char *node, int workers, int busy, const char *version,
-                  const char *schema);
+                  const char *commit, const char *schema);
 
 /* Marks node stopped (a clean shutdown). Returns 0 or a BI_E*. */
 int db_nodes_leave(db_conn *conn, const char *node);
@@ -20,7 +20,7 @@ typedef struct db_node {
     double heartbeat_age_s;
     int workers, busy;
     long running; /* STARTED tasks it holds */
-    const char *version, *schema;
+    const char *version, *schema, *commit;
 } db_node;
 typedef void (*db_node_fn)(const db_node *node, void *ctx);
 

@@ -30,7 +30,7 @@ struct keeper {
     keeper_config cfg;
     char *conninfo;
     keeper_slot *slots; /* cfg.slots of them, under lock */
-    char node[128], version[64];
+    char node[128], version[64], commit[64];
     pthread_mutex_t lock;
     pthread_t thread;
     bool running;
@@ -57,7 +57,7 @@ static void keeper_round(keeper *k, db_conn *conn, const char **ids, size_t n,
                          const int64_t *leases, time_t *last_purge) {
     long rescued = 0, purged = 0;
     db_tasks_heartbeat(conn, ids, leases, n);
-    db_nodes_beat(conn, k->node, k->cfg.slots, (int)n, k->version,
+    db_nodes_beat(conn, k->node, k->cfg.slots, (int)n, k->version, k->commit,
                   db_migrations[db_migrations_count - 1].version);
     if (db_tasks_rescue(conn, k->cfg.rescue_after_ms, &rescued) == 0 && rescued > 0)
         log_warn("rescued %ld task(s) whose node went silent", rescued);
@@ -111,6 +111,7 @@ int keeper_start(const keeper_config *cfg, keeper **out) {
     k->cfg.conninfo = k->conninfo;
     snprintf(k->node, sizeof k->node, "%s", cfg->node ? cfg->node : "");
     snprintf(k->version, sizeof k->version, "%s", cfg->version ? cfg->version : "");
+    snprintf(k->commit, sizeof k->commit, "%s", cfg->commit ? cfg->commit : "unknown");
     pthread_mutex_init(&k->lock, NULL);
     if (pthread_create(&k->thread, NULL, keeper_main, k) != 0) {
         log_error("cannot start the heartbeat thread");

@@ -18,6 +18,7 @@ typedef struct keeper_config {
     int retention_days;   /* finished tasks are purged after this */
     const char *node;     /* this node's name in nodes, beat each round (copied) */
     const char *version;  /* the server's version, reported with it (copied) */
+    const char *commit;   /* ... and the commit it was built from (copied) */
 } keeper_config;
 
 /* Starts the keeper thread. Returns 0 and *out (stop with keeper_stop), or BI_EINTERNAL when

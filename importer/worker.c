@@ -116,7 +116,8 @@ int workers_start(const workers_config *cfg, workers **out) {
                         .rescue_after_ms = cfg->rescue_after_ms,
                         .retention_days = cfg->retention_days,
                         .node = w->node,
-                        .version = cfg->version ? cfg->version : "unknown"};
+                        .version = cfg->version ? cfg->version : "unknown",
+                        .commit = cfg->commit};
     if (keeper_start(&kc, &w->keeper) < 0) {
         workers_stop(w);
         return BI_EINTERNAL;

@@ -26,6 +26,7 @@ typedef struct workers_config {
     int retention_days;  /* finished tasks are purged after this */
     const char *node;    /* names this process in tasks' "worker" column and in nodes */
     const char *version; /* the server's, reported with the node's heartbeat */
+    const char *commit;  /* the commit it was built from, likewise */
     int max_test_mode_tasks; /* at once on this node, each with a second connection */
     task_run_limits limits;
 } workers_config;

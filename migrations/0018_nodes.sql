@@ -9,5 +9,6 @@ CREATE TABLE nodes (
     workers      integer NOT NULL,
     busy         integer NOT NULL DEFAULT 0,  -- workers running a task at the last heartbeat
     version      text NOT NULL,
+    commit       text NOT NULL,               -- of the build ("unknown" outside a git checkout)
     schema       text NOT NULL
 );

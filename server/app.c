@@ -248,6 +248,7 @@ int app_run(const config *cfg) {
                          .retention_days = cfg->retention_days,
                          .node = node,
                          .version = BI_VERSION,
+                         .commit = BI_COMMIT,
                          .limits = {.max_fetch_bytes = cfg->max_upload_bytes,
                                     .fetch_timeout_s = cfg->fetch_timeout_s,
                                     .fetch_any_address = cfg->fetch_allow_private,

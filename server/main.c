@@ -16,7 +16,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (rc == CONFIG_VERSION) {
-        printf("bulkimportd %s\n", BI_VERSION);
+        printf("bulkimportd %s (commit %s)\n", BI_VERSION, BI_COMMIT);
         return 0;
     }
     if (rc < 0) {

@@ -64,6 +64,7 @@ static void manage_api_add_node(const db_node *n, void *ctx) {
     cJSON_AddNumberToObject(item, "busy", n->busy);
     cJSON_AddNumberToObject(item, "running_tasks", (double)n->running);
     cJSON_AddStringToObject(item, "version", n->version);
+    cJSON_AddStringToObject(item, "commit", n->commit);
     cJSON_AddStringToObject(item, "schema", n->schema);
     cJSON_AddItemToArray(ctx, item);
 }

@@ -104,10 +104,10 @@ int metrics_api_get(http_req *req) {
     }
     app *a = req->app;
     metrics_text t = {0};
-    metrics_printf(&t, "# HELP bulkimport_build_info The server's version and schema.\n"
+    metrics_printf(&t, "# HELP bulkimport_build_info The server's version, commit and schema.\n"
                        "# TYPE bulkimport_build_info gauge\n"
-                       "bulkimport_build_info{version=\"%s\",schema=\"%s\"} 1\n",
-                   BI_VERSION, db_migrations[db_migrations_count - 1].version);
+                       "bulkimport_build_info{version=\"%s\",commit=\"%s\",schema=\"%s\"} 1\n",
+                   BI_VERSION, BI_COMMIT, db_migrations[db_migrations_count - 1].version);
     metrics_write(&t);
     int size, in_use;
     db_pool_usage(a->pool, &size, &in_use);

@@ -132,9 +132,14 @@ Test(operate, metrics_move_as_imports_run) {
     cr_expect_eq(sample(after, "bulkimport_database_up"), 1);
     cr_expect_eq(sample(after, "bulkimport_workers"), 2);
     cr_expect_geq(sample(after, "bulkimport_pool_connections"), 3);
-    char build[256];
-    snprintf(build, sizeof build, "bulkimport_build_info{schema=\"%s\",version=\"0.1.0\"}", latest_schema());
-    cr_expect_eq(sample(after, build), 1, "build info with version and schema: %s", build);
+    int builds = 0; /* one build_info sample: version, the commit (a git hash or unknown), schema */
+    char schema_label[160];
+    snprintf(schema_label, sizeof schema_label, ",schema=\"%s\",version=\"0.1.0\"}", latest_schema());
+    const cJSON *m;
+    cJSON_ArrayForEach(m, after)
+        builds += strncmp(m->string, "bulkimport_build_info{commit=\"", 30) == 0 &&
+                  strstr(m->string, schema_label) != NULL && m->valuedouble == 1;
+    cr_expect_eq(builds, 1, "build info with version, commit and schema");
     cJSON_Delete(before);
     cJSON_Delete(after);
     /* The one node leads (within a scheduler tick) and then exports the cluster's tasks. */
@@ -149,7 +154,6 @@ Test(operate, metrics_move_as_imports_run) {
     cr_expect_eq(sample(led, "bulkimport_leader"), 1);
     cr_expect_geq(sample(led, "bulkimport_tasks{queue=\"priority\",state=\"SUCCESS\"}"), 1);
     int heartbeats = 0; /* this node's heartbeat age, from the nodes' table */
-    const cJSON *m;
     cJSON_ArrayForEach(m, led)
         heartbeats += strncmp(m->string, "bulkimport_node_heartbeat_age_seconds{node=", 43) == 0 &&
                       m->valuedouble >= 0 && m->valuedouble < 30;
@@ -338,6 +342,7 @@ Test(operate, nodes_report_their_heartbeats_and_versions) {
         cr_expect(strchr(cJSON_GetStringValue(cJSON_GetObjectItem(n, "name")), ':') != NULL);
         cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(n, "version")), "0.1.0");
         cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(n, "schema")), latest_schema());
+        cr_expect(cJSON_IsString(cJSON_GetObjectItem(n, "commit")));
         if (cJSON_IsNull(cJSON_GetObjectItem(n, "stopped_at"))) {
             running++;
             cr_expect_eq(cJSON_GetObjectItem(n, "workers")->valueint, 2);
