@@ -39,9 +39,10 @@ static const db_stmt stmt_list[] = {
                          LIST("SELECT m.username AS k, jsonb_build_object('id', m.username,"
                               " 'username', m.username, 'url', '/users/' || m.username || '/',"
                               " 'created_at', ocl_time(m.created_at)) AS doc FROM org_members m"
-                              " JOIN organizations o ON o.id = m.org_id WHERE o.mnemonic = $4::text",
+                              " JOIN organizations o ON o.id = m.org_id JOIN users u ON u.username = m.username"
+                              " WHERE o.mnemonic = $4::text AND (u.disabled_at IS NULL OR $5::boolean)",
                               ""),
-                         4},
+                         5},
     [DB_LIST_REPOS] = {"reads_repos",
                        LIST("SELECT r.mnemonic AS k, " OWNER_JSON("r") " AS doc FROM repositories r"
                             " LEFT JOIN organizations o ON o.id = r.owner_org_id"

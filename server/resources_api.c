@@ -171,7 +171,8 @@ static int list_members(scope *s) {
     int err = scope_org(s, &org);
     if (err < 0)
         return err;
-    const char *args[] = {s->req->params[0]};
+    /* A disabled member is hidden from all but root, as its own page is. */
+    const char *args[] = {s->req->params[0], s->req->user.is_root ? "true" : "false"};
     return scope_send_list(s, DB_LIST_MEMBERS, args);
 }
 

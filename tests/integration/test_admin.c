@@ -135,15 +135,24 @@ Test(admin, delete_deactivates_and_purge_removes) {
     char cy[128], dee[128], task[256];
     harness_create_user(&srv, "cy", cy, sizeof cy);
     harness_create_user(&srv, "dee", dee, sizeof dee);
-    static const char own[] = "{\"type\":\"Source\",\"id\":\"CyS\",\"name\":\"S\",\"owner\":\"cy\",\"owner_type\":\"User\"}\n";
+    static const char own[] = "{\"type\":\"Source\",\"id\":\"CyS\",\"name\":\"S\",\"owner\":\"cy\",\"owner_type\":\"User\"}\n"
+                              "{\"type\":\"Organization\",\"id\":\"CyO\",\"name\":\"O\"}\n";
     harness_submit(&srv, "/manage/bulkimport/", cy, NULL, own, sizeof own - 1, task, sizeof task);
     harness_response_free(harness_wait_result(&srv, task, cy, "summary", NULL));
+    cr_expect_eq(status_of("PUT", "/orgs/CyO/members/dee/", cy, NULL), 204);
     cr_expect_eq(status_of("DELETE", "/users/cy/", ROOT, NULL), 204);
     cr_expect_eq(status_of("GET", "/user/", cy, NULL), 401);
     cr_expect_eq(status_of("PATCH", "/users/cy/", ROOT, "{\"disabled\":false}"), 200);
     cr_expect_eq(status_of("GET", "/user/", cy, NULL), 401, "its tokens were revoked, not paused");
     cr_expect_eq(status_of("PATCH", "/users/cy/", ROOT, "{\"disabled\":true}"), 200);
     cr_expect_eq(status_of("GET", "/users/cy/", dee, NULL), 404, "hidden from others");
+    harness_response *m = harness_request(&srv, "GET", "/orgs/CyO/members/", dee, NULL);
+    cr_expect(m->status == 200 && strstr(m->body, "\"cy\"") == NULL && strstr(m->body, "\"dee\"") != NULL,
+              "hidden from the members list: %s", m->body);
+    harness_response_free(m);
+    m = harness_request(&srv, "GET", "/orgs/CyO/members/", ROOT, NULL);
+    cr_expect(strstr(m->body, "\"cy\"") != NULL, "root still sees it: %s", m->body);
+    harness_response_free(m);
     cr_expect_eq(status_of("GET", "/users/cy/sources/CyS/", ROOT, NULL), 200, "what it owns stays");
     cr_expect_eq(status_of("DELETE", "/users/cy/?purge=true", ROOT, NULL), 204);
     cr_expect_eq(status_of("GET", "/users/cy/", ROOT, NULL), 404);

@@ -550,6 +550,12 @@ Test(feeds, an_unchanged_source_makes_no_task) {
     cr_expect_eq(sql(&srv, "SELECT count(*) FROM feed_runs r JOIN feeds f ON f.id = r.feed_id"
                            " WHERE f.name = 'dated' AND r.state = 'UNCHANGED'"), 1);
     cr_expect(!log_has(&srv, "k-123"), "a header value reached the log");
+    /* The node counted its runs by outcome: three queued a task, two were unchanged. */
+    r = harness_request(&srv, "GET", "/metrics", "Token " HARNESS_ROOT_TOKEN, NULL);
+    cr_expect(strstr(r->body, "bulkimport_feed_runs_total{outcome=\"queued\"} 3\n") != NULL &&
+                  strstr(r->body, "bulkimport_feed_runs_total{outcome=\"unchanged\"} 2\n") != NULL,
+              "%s", r->body);
+    harness_response_free(r);
     cr_expect_eq(harness_server_stop(&srv), 0, "a clean stop");
     source_stop(&src);
 }

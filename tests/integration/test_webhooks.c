@@ -253,6 +253,12 @@ Test(webhooks, one_signed_delivery_per_task_also_after_two_500s) {
              "SELECT attempts FROM webhook_deliveries WHERE task_id = '%s'"
              " AND delivered_at IS NOT NULL AND last_status = 200", task);
     cr_expect_eq(harness_sql(s.conninfo, sql), 3);
+    /* The node counted each attempt by its outcome. */
+    harness_response *m = harness_request(&s, "GET", "/metrics", "Token " HARNESS_ROOT_TOKEN, NULL);
+    cr_expect(strstr(m->body, "bulkimport_webhook_deliveries_total{outcome=\"retried\"} 2\n") != NULL &&
+                  strstr(m->body, "bulkimport_webhook_deliveries_total{outcome=\"delivered\"} 1\n") != NULL,
+              "%s", m->body);
+    harness_response_free(m);
 
     /* A task without callback_url sends nothing. */
     harness_response_free(wait_done(&s, submit(&s, "/manage/bulkimport/", alice,
