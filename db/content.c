@@ -46,56 +46,66 @@ static const db_stmt stmt_lookup[] = {
                      12},
 };
 
-static const db_stmt stmt_insert[] = {
-    [DB_CONCEPTS] = {"content_concepts_insert",
-                     "WITH u AS (SELECT * FROM " MAPPING_INPUT "),"
-                     " ins AS (INSERT INTO concepts (repo_id, mnemonic, url, data, data_digest, retired,"
-                     " seq, created_by, updated_by) SELECT repo_id, mnemonic, url, data, digest,"
-                     " retired, nextval('change_seq'), $13, $13 FROM u ORDER BY ord"
-                     " ON CONFLICT DO NOTHING RETURNING id, url)"
-                     " SELECT u.ord, ins.id, ins.url FROM u JOIN ins ON ins.url = u.url",
-                     13},
-    /* Every row draws an id; one without a given id takes it as its mnemonic, as OCL does. */
-    [DB_MAPPINGS] = {"content_mappings_insert",
-                     "WITH u AS (SELECT *, nextval(pg_get_serial_sequence('mappings', 'id')) AS"
-                     " new_id FROM " MAPPING_INPUT "),"
-                     " ins AS (INSERT INTO mappings (id, repo_id, mnemonic, has_given_id, url,"
-                     " map_type, from_concept_url, to_concept_url, to_source_url, to_concept_code,"
-                     " data, data_digest, retired, seq, created_by, updated_by) OVERRIDING SYSTEM VALUE"
-                     " SELECT new_id, repo_id, coalesce(mnemonic, new_id::text), mnemonic IS NOT NULL,"
-                     " coalesce(url, repo_url || 'mappings/' || new_id || '/'), map_type,"
-                     " from_concept_url, to_concept_url, to_source_url, to_concept_code, data,"
-                     " digest, retired, nextval('change_seq'), $13, $13 FROM u ORDER BY ord"
-                     " ON CONFLICT DO NOTHING RETURNING id, url)"
-                     " SELECT u.ord, ins.id, ins.url FROM u JOIN ins ON ins.id = u.new_id",
-                     13},
+/* Inserts of version 1, in two forms: fast, a plain INSERT that fails whole (23505) when an
+ * identity exists — PostgreSQL's speculative insertion for ON CONFLICT cost about half again
+ * as much per row (bench/RESULTS.md) — and careful, which skips such rows. */
+#define CONCEPTS_INSERT(name, conflict)                                                            \
+    {name,                                                                                         \
+     "WITH u AS (SELECT * FROM " MAPPING_INPUT "),"                                                \
+     " ins AS (INSERT INTO concepts (repo_id, mnemonic, url, data, data_digest, retired,"         \
+     " seq, created_by, updated_by) SELECT repo_id, mnemonic, url, data, digest,"                 \
+     " retired, nextval('change_seq'), $13, $13 FROM u ORDER BY ord" conflict " RETURNING id, url)" \
+     " SELECT u.ord, ins.id, ins.url FROM u JOIN ins ON ins.url = u.url",                          \
+     13}
+/* Every row draws an id; one without a given id takes it as its mnemonic, as OCL does. */
+#define MAPPINGS_INSERT(name, conflict)                                                            \
+    {name,                                                                                         \
+     "WITH u AS (SELECT *, nextval(pg_get_serial_sequence('mappings', 'id')) AS"                  \
+     " new_id FROM " MAPPING_INPUT "),"                                                            \
+     " ins AS (INSERT INTO mappings (id, repo_id, mnemonic, has_given_id, url,"                   \
+     " map_type, from_concept_url, to_concept_url, to_source_url, to_concept_code,"               \
+     " data, data_digest, retired, seq, created_by, updated_by) OVERRIDING SYSTEM VALUE"          \
+     " SELECT new_id, repo_id, coalesce(mnemonic, new_id::text), mnemonic IS NOT NULL,"           \
+     " coalesce(url, repo_url || 'mappings/' || new_id || '/'), map_type,"                        \
+     " from_concept_url, to_concept_url, to_source_url, to_concept_code, data,"                   \
+     " digest, retired, nextval('change_seq'), $13, $13 FROM u ORDER BY ord" conflict             \
+     " RETURNING id, url) SELECT u.ord, ins.id, ins.url FROM u JOIN ins ON ins.id = u.new_id",      \
+     13}
+
+static const db_stmt stmt_insert[2][2] = {
+    {[DB_CONCEPTS] = CONCEPTS_INSERT("content_concepts_insert", ""),
+     [DB_MAPPINGS] = MAPPINGS_INSERT("content_mappings_insert", "")},
+    {[DB_CONCEPTS] = CONCEPTS_INSERT("content_concepts_insert_careful", " ON CONFLICT DO NOTHING"),
+     [DB_MAPPINGS] = MAPPINGS_INSERT("content_mappings_insert_careful", " ON CONFLICT DO NOTHING")},
 };
 
 /* The superseded version goes to history with seq_to = the seq that replaced it. The FOR
  * UPDATE makes "old" the latest committed row even when another transaction changed it
- * after this statement's snapshot. A row equal to its line but without that line's digest
- * (written before migration 0013, or from other text of the same JSON) is given the digest
- * alone ("touched": no new version), so its next equal line needs no update statement. */
+ * after this statement's snapshot; it also decides once per row whether the line changes it
+ * (a retire, data NULL, compares only the flag). A row equal to its line but without that
+ * line's digest (written before migration 0013, or from other text of the same JSON) is given
+ * the digest alone ("touched": no new version), so its next equal line needs no update
+ * statement. */
 #define CONTENT_UPDATE(table, history, fk, extra_set)                                              \
     "WITH u AS (SELECT * FROM " MAPPING_INPUT "),"                                                 \
     " old AS (SELECT t.id, t.repo_id, t.version, t.seq, t.data, t.retired, t.updated_by,"         \
-    " t.updated_at FROM " table " t JOIN u ON t.id = u.repo_id"                                    \
-    " WHERE coalesce(u.data, t.data) IS DISTINCT FROM t.data OR u.retired <> t.retired"            \
-    " FOR UPDATE OF t),"                                                                           \
+    " t.updated_at, u.retired <> t.retired OR (u.data IS NOT NULL AND u.data <> t.data)"          \
+    " AS changed FROM " table " t JOIN u ON t.id = u.repo_id FOR UPDATE OF t),"                    \
     " upd AS (UPDATE " table " t SET data = coalesce(u.data, t.data),"                             \
     " data_digest = CASE WHEN u.data IS NULL THEN t.data_digest ELSE u.digest END,"               \
     " retired = u.retired,"                                                                        \
     " version = t.version + 1, seq = nextval('change_seq'), updated_by = $13,"                    \
     " updated_at = now()" extra_set " FROM u JOIN old ON old.id = u.repo_id WHERE t.id = old.id" \
+    " AND old.changed"                                                                             \
     " RETURNING t.id, t.seq, t.version, old.repo_id, old.version AS old_version,"                 \
     " old.seq AS old_seq, old.data AS old_data, old.retired AS old_retired,"                      \
     " old.updated_by AS old_by, old.updated_at AS old_at),"                                       \
     " hist AS (INSERT INTO " history " (" fk ", repo_id, version, seq, seq_to, data, retired,"    \
     " created_by, created_at) SELECT id, repo_id, old_version, old_seq, seq, old_data,"           \
     " old_retired, old_by, old_at FROM upd),"                                                      \
-    " touched AS (UPDATE " table " t SET data_digest = u.digest FROM u WHERE t.id = u.repo_id"     \
-    " AND u.data IS NOT NULL AND t.data_digest IS DISTINCT FROM u.digest AND t.data = u.data"     \
-    " AND t.retired = u.retired)"                                                                  \
+    " touched AS (UPDATE " table " t SET data_digest = u.digest FROM u JOIN old"                   \
+    " ON old.id = u.repo_id WHERE t.id = old.id AND NOT old.changed AND u.data IS NOT NULL"       \
+    " AND t.data_digest IS DISTINCT FROM u.digest)"                                                \
     " SELECT u.ord, upd.version FROM u JOIN upd ON upd.id = u.repo_id"
 
 #define MAPPING_SET_TARGET(col) ", " col " = CASE WHEN u.data IS NULL THEN t." col " ELSE u." col " END"
@@ -213,10 +223,10 @@ int db_content_lookup(db_conn *conn, enum db_content_kind kind, db_content_row *
 }
 
 int db_content_insert(db_conn *conn, enum db_content_kind kind, const char *caller,
-                      db_content_row *rows, size_t n) {
+                      db_content_row *rows, size_t n, bool careful) {
     for (size_t i = 0; i < n; i++)
         rows[i].found = false;
-    return db_content_exec(conn, &stmt_insert[kind], caller, rows, n, false,
+    return db_content_exec(conn, &stmt_insert[careful][kind], caller, rows, n, false,
                            db_content_take_inserted);
 }
 

@@ -50,10 +50,12 @@ typedef struct db_content_row {
  * same (an update would change nothing). */
 int db_content_lookup(db_conn *conn, enum db_content_kind kind, db_content_row *rows, size_t n);
 
-/* Inserts rows as version 1. Sets found (false when the identity exists: someone else created
- * it since the lookup), id and out_url (a mapping without id gets its server-assigned URL). */
+/* Inserts rows as version 1. Sets found, id and out_url (a mapping without id gets its
+ * server-assigned URL). Not careful, a row whose identity exists (someone else created it since
+ * the lookup, or a mapping's URL repeats) fails the statement with BI_ECONFLICT: roll back to
+ * a savepoint and apply again, careful; careful, such a row is skipped with found false. */
 int db_content_insert(db_conn *conn, enum db_content_kind kind, const char *caller,
-                      db_content_row *rows, size_t n);
+                      db_content_row *rows, size_t n, bool careful);
 
 /* Updates rows by id (as found by lookup) to data (NULL: keep) and retired, only where they
  * differ from what is stored. Sets changed and, when changed, the new version. */

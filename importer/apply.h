@@ -28,6 +28,9 @@ typedef struct apply_options {
     const char *action_field;
     const cJSON *delete_values;
     const db_task *task; /* the task whose lines these are (Import lines need it); or NULL */
+    /* Content inserts skip an identity that exists instead of failing with BI_ECONFLICT
+     * (db_content_insert): set to apply again after that failure. */
+    bool careful_inserts;
 } apply_options;
 
 typedef struct apply_result {

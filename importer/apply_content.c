@@ -154,7 +154,8 @@ static int apply_content_set(apply_ctx *ctx, const size_t *idx, size_t n_idx) {
         write_row[w][n_writes[w]++] = k;
     }
     if (err == 0)
-        err = db_content_insert(ctx->conn, kind, ctx->caller->username, writes[0], n_writes[0]);
+        err = db_content_insert(ctx->conn, kind, ctx->caller->username, writes[0], n_writes[0],
+                                ctx->opt->careful_inserts);
     if (err == 0)
         err = db_content_update(ctx->conn, kind, ctx->caller->username, writes[1], n_writes[1]);
     for (int w = 0; w < 2 && err == 0; w++) {

@@ -73,9 +73,17 @@ static int batch_apply(db_conn *conn, const db_user *caller, const db_task *task
     int err = db_savepoint(conn);
     if (err == 0)
         err = apply_lines(conn, caller, &opt, b->texts, b->lens, b->numbers, b->n, results);
+    if (err == BI_ECONFLICT) { /* an insert met a key created since its lookup: again, careful */
+        apply_results_free(results, b->n);
+        memset(results, 0, b->n * sizeof *results);
+        opt.careful_inserts = true;
+        if ((err = db_savepoint_rollback(conn)) == 0)
+            err = apply_lines(conn, caller, &opt, b->texts, b->lens, b->numbers, b->n, results);
+    }
     if (err == BI_EREFUSED || err == BI_EINVAL) { /* some line's value: find it, apply the rest */
         apply_results_free(results, b->n);
         memset(results, 0, b->n * sizeof *results);
+        opt.careful_inserts = true; /* one line alone has no set to fall back from */
         if ((err = db_savepoint_rollback(conn)) == 0)
             err = batch_apply_each(conn, caller, &opt, b, results);
     } else if (err == 0) {

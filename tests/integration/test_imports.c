@@ -4,6 +4,7 @@
 #include "harness.h"
 
 #include <criterion/criterion.h>
+#include <libpq-fe.h>
 #include <errno.h>
 #include <poll.h>
 #include <regex.h>
@@ -395,6 +396,46 @@ static harness_response *list(const char *path, const char *auth, long status) {
     harness_response *r = harness_request(&srv, "GET", path, auth, NULL);
     cr_assert_eq(r->status, status, "GET %s: %ld %s", path, r->status, r->body);
     return r;
+}
+
+/* A concept another transaction creates while a batch is between its lookup and its insert:
+ * the batch's fast insert meets the key, and the batch applies again with the careful insert —
+ * the line finds the concept and updates it; nothing fails, nothing is lost or doubled. */
+Test(imports, a_key_created_under_a_running_batch_is_found_not_failed) {
+    char alice[128], task[256];
+    harness_create_user(&srv, "alice", alice, sizeof alice);
+    size_t len;
+    char *text = concept_file(0, 0, &len);
+    submit("/manage/bulkimport/", alice, text, len, task, sizeof task);
+    free(text);
+    harness_response_free(wait_result(task, alice, "summary"));
+    PGconn *other = PQconnectdb(srv.conninfo);
+    cr_assert_eq(PQstatus(other), CONNECTION_OK, "%s", PQerrorMessage(other));
+    PGresult *res = PQexec(other, "BEGIN; INSERT INTO concepts (repo_id, mnemonic, url, data, seq,"
+                                  " created_by, updated_by) SELECT id, 'c5', url || 'concepts/c5/',"
+                                  " '{\"id\":\"c5\"}', nextval('change_seq'), 'alice', 'alice'"
+                                  " FROM repositories WHERE url = '/orgs/O/sources/S/'");
+    cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s", PQerrorMessage(other));
+    cr_assert_str_eq(PQcmdTuples(res), "1");
+    PQclear(res);
+    text = concept_file(0, 10, &len);
+    submit("/manage/bulkimport/", alice, text, len, task, sizeof task);
+    free(text);
+    long waiting = 0; /* until the worker's insert waits for the uncommitted c5 */
+    for (int i = 0; i < 200 && waiting == 0; i++, usleep(50 * 1000))
+        waiting = harness_sql(srv.conninfo, "SELECT count(*) FROM pg_stat_activity"
+                                            " WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO concepts%'");
+    cr_expect_eq(waiting, 1, "the batch's insert waits for the other transaction");
+    PQclear(PQexec(other, "COMMIT"));
+    PQfinish(other);
+    harness_response *r = wait_result(task, alice, "summary");
+    cr_expect(strstr(r->body, "3 UPDATE (200:3); 9 NEW (201:9)") != NULL &&
+                  strstr(r->body, "409") == NULL,
+              "%s", r->body);
+    harness_response_free(r);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT count(*) FROM concepts"), 10);
+    cr_expect_eq(harness_sql(srv.conninfo, "SELECT version FROM concepts WHERE mnemonic = 'c5'"), 2,
+                 "the line updated the concept it found");
 }
 
 Test(imports, listing_shows_own_tasks_and_root_reviews_all) {
