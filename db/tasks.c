@@ -7,6 +7,7 @@
 #include "notify.h"
 #include "pgconn.h"
 #include "pool.h"
+#include "results_sql.h"
 
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -31,12 +32,6 @@
     " THEN o.username = t.username AND o.queue = t.queue AND (o.state = 'STARTED'"               \
     " OR (o.state = 'PENDING' AND o.created_at < t.created_at))"                                 \
     " ELSE o.state = 'PENDING' AND NOT o.named AND o.created_at < t.created_at END) END"
-
-/* The text of line k of chunk c (migrations/0015), NULL when the upload flagged it: a slice of
- * the out-of-line body, read without the rest of it. */
-#define CHUNK_LINE_TEXT                                                                            \
-    "CASE WHEN c.errors[i.k] IS NULL THEN convert_from(substring(c.body FROM c.starts[i.k] + 1"   \
-    " FOR c.starts[i.k + 1] - c.starts[i.k]), 'UTF8') END"
 
 /* The counters of task t, summed over its committed batches (a FROM item named b). */
 #define TASK_COUNTERS                                                                              \
@@ -275,16 +270,8 @@ static const db_stmt stmt_groups = {
 /* Each line's result in line order (result=json&format=lines), with its text. */
 static const db_stmt stmt_by_line = {
     "tasks_results_by_line",
-    "SELECT jsonb_build_object('line', r.line_no, 'root', r.root, 'action_type', r.action,"
-    " 'status_code', CASE WHEN r.status = 0 THEN to_jsonb('skip'::text) ELSE to_jsonb(r.status) END,"
-    " 'obj_type', r.obj_type, 'obj_url', r.obj_url, 'obj_repo_url', r.repo_url,"
-    " 'obj_owner_url', r.owner_url, 'message', r.message, 'error_code', r.error_code,"
-    " 'text', l.text)::text"
-    " FROM import_results r"
-    " LEFT JOIN LATERAL (SELECT " CHUNK_LINE_TEXT " AS text FROM import_chunks c"
-    " CROSS JOIN LATERAL (SELECT r.line_no - c.first_line + 1 AS k) i"
-    " WHERE c.task_id = r.task_id AND c.last_line >= r.line_no ORDER BY c.last_line LIMIT 1) l"
-    " ON true WHERE r.task_id = $1 ORDER BY r.line_no",
+    "SELECT " RESULT_LINE_OBJECT("r") "::text FROM import_results r" RESULT_LINE_TEXT("r")
+    " WHERE r.task_id = $1 ORDER BY r.line_no",
     1};
 static const db_stmt stmt_stream = {
     "tasks_stream",
@@ -298,10 +285,7 @@ static const db_stmt stmt_stream = {
     " min(line_no) OVER (PARTITION BY root, action) AS action_first,"
     " min(line_no) OVER (PARTITION BY root, action, status) AS status_first"
     " FROM import_results WHERE task_id = $1) r"
-    " LEFT JOIN LATERAL (SELECT " CHUNK_LINE_TEXT " AS text FROM import_chunks c"
-    " CROSS JOIN LATERAL (SELECT r.line_no - c.first_line + 1 AS k) i"
-    " WHERE c.task_id = r.task_id AND c.last_line >= r.line_no ORDER BY c.last_line LIMIT 1) l"
-    " ON true ORDER BY r.root_first, r.action_first, r.status_first, r.line_no",
+    RESULT_LINE_TEXT("r") " ORDER BY r.root_first, r.action_first, r.status_first, r.line_no",
     1};
 
 /* The tasks of a list (NULL filters match all), newest first: how many, and one page. */

@@ -281,8 +281,9 @@ int app_run(const config *cfg) {
         goto done;
     int host_len = (int)(strrchr(cfg->listen, ':') - cfg->listen);
     log_info("listening on http://%s:%d/", address, port);
-    printf("bulkimportd is serving http://%.*s:%d/ — press Ctrl+C to stop\n", host_len,
-           cfg->listen, port);
+    printf("bulkimportd is serving http://%.*s:%d/ — press Ctrl+C to stop\n"
+           "the console: http://%.*s:%d/console/ (sign in with an API token)\n",
+           host_len, cfg->listen, port, host_len, cfg->listen, port);
     fflush(stdout);
 
     int sig = 0;

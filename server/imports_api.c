@@ -963,8 +963,7 @@ static bool imports_take_place(http_req *req, atomic_int *in_use, int max, const
     return false;
 }
 
-/* A place for a long-poll or event stream, so waiters never starve uploads and health checks. */
-static bool imports_take_waiter(http_req *req) {
+bool imports_api_take_waiter(http_req *req) {
     return imports_take_place(req, &req->app->waiters, req->app->cfg.max_waiters,
                               "clients are waiting on tasks (--max-waiters)");
 }
@@ -1107,7 +1106,7 @@ static int imports_get_task(http_req *req, const char *task_id) {
         return 0;
     const char *accept = mg_get_header(req->conn, "Accept");
     bool event_stream = accept != NULL && strstr(accept, "text/event-stream") != NULL;
-    if ((event_stream || wait_s > 0) && !imports_take_waiter(req))
+    if ((event_stream || wait_s > 0) && !imports_api_take_waiter(req))
         return 0;
     db_task t;
     int err;

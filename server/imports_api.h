@@ -38,4 +38,9 @@ int imports_api_send_task(http_req *req, db_conn *conn, const db_task *t);
 /* Records root's action on another user's task in the audit log (admin_api_audit). */
 void imports_api_audit_task(http_req *req, const char *action, const char *task_id);
 
+/* Takes a place for a long-poll or event stream (--max-waiters), so waiters never starve
+ * uploads and health checks: true, or answers 503 with Retry-After and returns false. Give the
+ * place back with atomic_fetch_sub(&req->app->waiters, 1). */
+bool imports_api_take_waiter(http_req *req);
+
 #endif

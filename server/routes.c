@@ -10,13 +10,19 @@
 #include "manage_api.h"
 #include "metrics_api.h"
 #include "resources_api.h"
+#include "task_detail_api.h"
+#include "task_events_api.h"
 #include "tasks_api.h"
+#include "console.h"
 #include "users_api.h"
 
 #define OWNER "/:owner_type(orgs|users)/:owner"
 #define REPO OWNER "/:repo_type(sources|collections)/:repo"
 
 static const http_route routes[] = {
+    {"GET", "/", console_redirect, HTTP_PUBLIC},
+    {"GET", "/console/", console_get_file, HTTP_PUBLIC},
+    {"GET", "/console/:file", console_get_file, HTTP_PUBLIC},
     {"GET", "/healthz", health_get_healthz, HTTP_PUBLIC},
     {"GET", "/readyz", health_get_readyz, HTTP_PUBLIC},
     {"GET", "/version/", about_api_get_version, HTTP_PUBLIC},
@@ -55,7 +61,11 @@ static const http_route routes[] = {
     {"GET", "/importers/bulk-import/:queue/", imports_api_get, HTTP_OCL},
     {"DELETE", "/importers/bulk-import/:queue/", imports_api_delete, HTTP_OCL},
     {"GET", "/tasks/", tasks_api_list, 0},
+    {"GET", "/tasks/events/", task_events_api_stream, 0},
     {"GET", "/tasks/:task/", tasks_api_get, 0},
+    {"GET", "/tasks/:task/results/", task_detail_api_results, 0},
+    {"GET", "/tasks/:task/batches/", task_detail_api_batches, 0},
+    {"GET", "/tasks/:task/deliveries/", task_detail_api_deliveries, 0},
     {"DELETE", "/tasks/:task/", tasks_api_delete, 0},
     {"GET", "/users/:username/tasks/", tasks_api_list_user, 0},
     {"POST", "/manage/feeds/", feeds_api_create, 0},

@@ -60,33 +60,44 @@ typedef struct tasks_page {
     long page;
 } tasks_page;
 
-/* oclapi2's paging headers (core/common/mixins.py). */
-static void tasks_page_headers(long total, long limit, long offset, void *ctx, char *out,
-                               size_t out_len) {
-    tasks_page *tp = ctx;
+void tasks_api_page_headers(http_req *req, long page, long total, long limit, long offset,
+                            char *out, size_t out_len) {
     long pages = (total + limit - 1) / limit;
     long returned = total - offset < 0 ? 0 : total - offset < limit ? total - offset : limit;
     size_t at = 0;
     tasks_append(out, out_len, &at, "num_found: %ld\r\nnum_returned: %ld\r\npages: %ld\r\n"
                                     "page_number: %ld\r\n",
-                 total, returned, pages, tp->page);
+                 total, returned, pages, page);
     char url[1400];
-    if (tp->page < pages) {
-        tasks_page_url(tp->req, tp->page + 1, url, sizeof url);
+    if (page < pages) {
+        tasks_page_url(req, page + 1, url, sizeof url);
         tasks_append(out, out_len, &at, "next: %s\r\n", url);
     }
-    if (tp->page > 1) {
-        tasks_page_url(tp->req, tp->page - 1, url, sizeof url);
+    if (page > 1) {
+        tasks_page_url(req, page - 1, url, sizeof url);
         tasks_append(out, out_len, &at, "previous: %s\r\n", url);
     }
 }
 
+/* tasks_api_page_headers as a list's header callback. */
+static void tasks_page_headers(long total, long limit, long offset, void *ctx, char *out,
+                               size_t out_len) {
+    tasks_page *tp = ctx;
+    tasks_api_page_headers(tp->req, tp->page, total, limit, offset, out, out_len);
+}
+
 /* Answers a page of username's tasks (NULL: everyone's). */
 static int tasks_send_list(http_req *req, const char *username) {
+    static const char *const extra[] = {"queue", NULL};
     task_query tq;
-    if (task_query_read(req, NULL, TASKS_LIMIT_DEFAULT, TASKS_LIMIT_MAX, &tq) < 0)
+    if (task_query_read(req, extra, TASKS_LIMIT_DEFAULT, TASKS_LIMIT_MAX, &tq) < 0)
+        return 0;
+    char queue[DB_USERNAME_MAX + 1];
+    int got = http_query_text(req, "queue", queue, sizeof queue);
+    if (got < 0)
         return 0;
     tq.filter.username = username;
+    tq.filter.queue = got > 0 ? queue : NULL;
     tasks_page tp = {req, tq.page};
     return imports_api_send_list(req, &tq.filter, tq.limit, tq.offset, tasks_page_headers, &tp);
 }

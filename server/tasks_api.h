@@ -4,7 +4,8 @@
  * Lists page as oclapi2 pages them: page (from 1) and limit (1-1000, default 25), newest
  * first, with the headers num_found, num_returned, pages, page_number, and next and previous
  * where they exist; filters q (a piece of the task id), state (comma-separated), start_date
- * (started at or after an ISO 8601 date or time); verbose is taken (every item is whole).
+ * (started at or after an ISO 8601 date or time), queue (its name); verbose is taken (every
+ * item is whole).
  * A malformed or unknown parameter is 400 naming it. Rights: root sees everyone's; any other
  * user sees only its own (another user's task or list is 404, never revealed).
  */
@@ -24,5 +25,10 @@ int tasks_api_get(http_req *req);
 
 /* DELETE /tasks/:id/: cancels it (204); 400 "Task is already finished." once finished. */
 int tasks_api_delete(http_req *req);
+
+/* oclapi2's paging headers (core/common/mixins.py) for page (from 1) of a list of total items,
+ * limit a page from offset, into out (out_len bytes): "Name: value\r\n" lines. */
+void tasks_api_page_headers(http_req *req, long page, long total, long limit, long offset,
+                            char *out, size_t out_len);
 
 #endif
