@@ -5,8 +5,9 @@
 //   root signs in (with the keyboard), imports a file by drag and drop, watches its progress
 //   bar reach SUCCESS, filters its results to the failed lines, downloads them and checks
 //   their content; cancels a second task (waiting behind a slow one in a named queue) and
-//   resumes it, and sees it reach SUCCESS; sees a user's task; the user sees only its own and
-//   not root's. axe-core checks every page for serious or critical violations; the tasks page
+//   resumes it, and sees it reach SUCCESS; pauses and resumes a feed; creates a user, is shown
+//   its token and disables it (the token then answers 401); sees a user's task; the user sees
+//   only its own and not root's. axe-core checks every page for serious or critical violations; the tasks page
 //   must not scroll sideways at 360 px.
 //
 //   node tests/browser/console.mjs path/to/bulkimportd [extra bulkimportd flags...]
@@ -118,6 +119,37 @@ async function expectText(locator, re, what, timeout = 30000) {
   }
 }
 
+// The feed made in main(): pause it, see it paused, resume it, open its (empty) runs.
+async function feedActions(page) {
+  const row = page.locator('tbody tr', {hasText: 'nightly'});
+  await row.getByRole('button', {name: 'Pause'}).click();
+  await expectText(row.locator('td'), /paused/, 'the paused feed');
+  await row.getByRole('button', {name: 'Resume'}).click();
+  await row.getByRole('button', {name: 'Pause'}).waitFor();
+  await row.getByRole('button', {name: 'Runs'}).click();
+  await expectText(row.locator('.runs'), /No runs yet/, 'the feed\'s runs');
+}
+
+// Root creates zed, is shown its token once, and disables it: the token stops working.
+async function userActions(j, page) {
+  await expectText(page.locator('td'), /ann/, 'ann in the users list');
+  await page.getByLabel('New user').fill('zed');
+  await page.getByRole('button', {name: 'Create'}).click();
+  const shown = page.getByLabel('Token of zed');
+  await shown.waitFor();
+  const token = await shown.inputValue();
+  const before = await fetch(`${j.server.url}/user/`, {headers: {Authorization: `Token ${token}`}});
+  if (before.status !== 200)
+    fail(`zed's new token answers ${before.status}`);
+  const row = page.locator('tbody tr', {hasText: 'zed'});
+  await row.getByRole('button', {name: 'Disable'}).click();
+  await page.getByRole('dialog').getByRole('button', {name: 'Disable'}).click();
+  await expectText(row.locator('td'), /disabled/, 'zed disabled');
+  const after = await fetch(`${j.server.url}/user/`, {headers: {Authorization: `Token ${token}`}});
+  if (after.status !== 401)
+    fail(`zed's token answers ${after.status} once zed is disabled, not 401`);
+}
+
 async function rootJourney(j, ann) {
   const page = await j.open('root');
   await j.axe(page, 'sign-in');
@@ -224,8 +256,10 @@ async function rootJourney(j, ann) {
     await expectText(page.locator('h1'), heading, `the ${name} page`);
     if (name === 'queues')
       await page.locator('h2', {hasText: 'Nodes'}).waitFor();
+    if (name === 'feeds')
+      await feedActions(page);
     if (name === 'users')
-      await expectText(page.locator('td'), /ann/, 'ann in the users list');
+      await userActions(j, page);
     await j.axe(page, name);
     await j.shot(page, name);
   }
@@ -279,6 +313,8 @@ async function main() {
     const annTask = await api(server, ann.token, 'POST', '/manage/bulkimport/',
                               JSON.stringify({type: 'Organization', id: 'ANN', name: 'Ann\'s'}) + '\n');
     log(`ann's task ${annTask.task}`);
+    await api(server, ROOT_TOKEN, 'POST', '/manage/feeds/',
+              {name: 'nightly', url: 'http://127.0.0.1:9/never.jsonl', schedule: '1d'});
     const browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true});
     const j = new Journey(browser, server);
     try {
