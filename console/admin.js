@@ -58,7 +58,7 @@ export async function renderFeeds(main, _args, {signal, user}) {
       try {
         const r = await api(`/manage/feeds/${enc(f.name)}/${what}/${owner(f)}`, {method: 'POST'});
         toast(done(r));
-        load();
+        await load();
       } catch (e) { toast(e.message, 'error'); }
     };
     const runs = f => async e => {
@@ -109,7 +109,7 @@ export async function renderUsers(main, _args, {signal, user}) {
       const u = await api('/users/', {method: 'POST', body: {username: name.value.trim(), is_root: isRoot.checked}});
       showToken(u.username, u.token);
       form.reset();
-      load();
+      await load();
     } catch (err) { toast(err.message, 'error'); }
   });
   async function load() {
@@ -120,7 +120,7 @@ export async function renderUsers(main, _args, {signal, user}) {
       try {
         await api(`/users/${enc(u.username)}/`, {method: 'PATCH', body});
         toast(done);
-        load();
+        await load();
       } catch (err) { toast(err.message, 'error'); }
     };
     const newToken = u => async () => {

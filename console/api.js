@@ -79,7 +79,8 @@ export async function page(path, signal) {
 }
 
 // Follows the event stream at path until signal aborts: onEvent(name, data) per event, and
-// onState('open' | 'retrying') as the connection comes and goes. Reconnects with backoff.
+// onState('open' | 'retrying' | 'closed') as the connection comes and goes. Reconnects with
+// backoff after a network or server error; a 4xx (the task is gone, ...) ends it.
 export async function follow(path, signal, onEvent, onState = () => {}) {
   let delay = 1000;
   while (!signal.aborted) {
@@ -110,8 +111,13 @@ export async function follow(path, signal, onEvent, onState = () => {}) {
         }
       }
     } catch (e) {
-      if (signal.aborted || (e instanceof ApiError && e.status === 401))
+      /* the network or the server (5xx, 503 beyond --max-waiters) may come back; a refusal won't */
+      const refused = e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429;
+      if (signal.aborted || refused) {
+        if (refused)
+          onState('closed');
         return;
+      }
     }
     if (signal.aborted)
       return;

@@ -113,8 +113,13 @@ async function route() {
 }
 
 document.getElementById('sign-out').addEventListener('click', () => {
+  history.replaceState(null, '', location.pathname); /* no hashchange: the message stays */
   signOut('Signed out.');
-  location.hash = '';
+});
+// The skip link moves the focus; as a hash it would be taken for a page.
+document.querySelector('.skip').addEventListener('click', e => {
+  e.preventDefault();
+  main.focus();
 });
 window.addEventListener('hashchange', route);
 route();

@@ -78,7 +78,8 @@ export async function renderNew(main, _args, ctx) {
         status.textContent = total ? `Uploading… ${Math.floor(sent / total * 100)} %` : 'Uploading…';
       });
       status.textContent = 'Queued.';
-      ctx.navigate(`#/tasks/${encodeURIComponent(task.id || task.task)}`);
+      if (!ctx.signal.aborted) /* the user went elsewhere meanwhile: stay there */
+        ctx.navigate(`#/tasks/${encodeURIComponent(task.id || task.task)}`);
     } catch (err) {
       status.className = 'error';
       status.textContent = err.message;

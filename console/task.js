@@ -45,7 +45,7 @@ function chart(batches) {
   const timed = batches.filter(b => b.recorded_at && b.began_at);
   if (!timed.length)
     return h('p', {class: 'muted'}, 'No batch committed: nothing to chart.');
-  const t0 = Math.min(...timed.map(b => Date.parse(b.began_at)));
+  const t0 = timed.reduce((min, b) => Math.min(min, Date.parse(b.began_at)), Infinity);
   const points = timed.map(b => ({t: Date.parse(b.recorded_at) - t0, n: b.processed})).sort((a, b) => a.t - b.t);
   let sum = 0;
   const cumulative = [{t: 0, n: 0}, ...points.map(p => ({t: p.t, n: (sum += p.n)}))];
@@ -91,7 +91,8 @@ function resultsView(taskId, task, signal) {
     {label: 'Result', class: 'wide', cell: r => h('div', {},
       r.obj_url ? h('div', {class: 'mono'}, r.obj_url) : null,
       r.message && Number(r.status_code) >= 400 ? h('div', {class: 'error'}, r.message) : null,
-      r.text ? h('details', {}, h('summary', {}, 'Line text'), h('pre', {}, r.text)) : null)},
+      r.text ? h('details', {}, h('summary', {}, 'Line text'), h('pre', {}, r.text))
+             : r.text_bytes ? h('small', {class: 'muted'}, `Line text of ${num(r.text_bytes)} bytes: in the downloads`) : null)},
   ];
   async function load() {
     const q = new URLSearchParams({page: String(filter.page), limit: String(RESULTS_LIMIT)});
@@ -180,10 +181,18 @@ export async function renderTask(main, [id], ctx) {
     throw e;
   }
   const reload = () => ctx.navigate(`#/tasks/${enc(id)}`, `t=${Date.now()}`);
-  function show(t) {
-    live.replaceChildren(h('div', {},
+  const top = h('div', {}), actions = h('div', {}), details = h('div', {});
+  live.append(top, actions, details);
+  let actionsFor = null;
+  function show(t) { /* the buttons are rebuilt only when the state changes: focus stays */
+    top.replaceChildren(
       h('p', {class: 'summary-line'}, t.message || (t.state === 'PENDING' ? 'Waiting to start.' : 'Running…')),
-      progress(t), actionsBar(t, reload), facts(t), counts(t)));
+      progress(t));
+    if (actionsFor !== t.state) {
+      actions.replaceChildren(actionsBar(t, reload));
+      actionsFor = t.state;
+    }
+    details.replaceChildren(facts(t), ...counts(t).filter(Boolean));
   }
   show(task);
   const finish = async () => {

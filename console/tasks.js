@@ -100,25 +100,35 @@ export async function renderTasks(main, _args, ctx) {
 
   await load();
   const firstPage = (params.get('page') || '1') === '1';
+  const known = new Set(); /* every id the stream has named: only a new one reloads the list */
+  let baseline = true;
   follow('/tasks/events/', signal, (name, data) => {
     if (name === 'ended' && rows.has(data.id))
       reloadSoon();
     if (name !== 'active')
       return;
+    const newest = shown.length ? shown[0].created_at : '';
     for (const task of data.tasks) {
       const tr = rows.get(task.id);
       if (tr) {
-        const i = shown.findIndex(t => t.id === task.id);
-        shown[i] = task;
+        shown[shown.findIndex(t => t.id === task.id)] = task;
         columns.forEach((c, k) => tr.children[k].replaceChildren(c.cell(task)));
-      } else if (firstPage && !params.get('state') && !params.get('q') && matchesFilters(task, params)) {
+      } else if (!baseline && !known.has(task.id) && firstPage && task.created_at > newest &&
+                 matchesFilters(task, params)) {
         reloadSoon(); /* a new task for the top of the list */
       }
+      known.add(task.id);
     }
-  }, state => { live.textContent = state === 'open' ? '● live' : 'reconnecting…'; });
+    baseline = false;
+  }, state => { live.textContent = {open: '● live', retrying: 'reconnecting…', closed: 'not live'}[state]; });
 }
 
+// Whether a task the stream names belongs in this list (the server applies q itself).
 function matchesFilters(task, params) {
+  const day = task.created_at.slice(0, 10);
   return (!params.get('user') || task.username === params.get('user')) &&
-         (!params.get('queue') || task.queue === params.get('queue'));
+         (!params.get('queue') || task.queue === params.get('queue')) &&
+         (!params.get('state') || params.get('state') === task.state) &&
+         (!params.get('q') || task.id.toLowerCase().includes(params.get('q').toLowerCase())) &&
+         (!params.get('from') || day >= params.get('from')) && (!params.get('to') || day <= params.get('to'));
 }

@@ -11,12 +11,19 @@
     "CASE WHEN c.errors[i.k] IS NULL THEN convert_from(substring(c.body FROM c.starts[i.k] + 1"   \
     " FOR c.starts[i.k + 1] - c.starts[i.k]), 'UTF8') END"
 
-/* A FROM item l(text): the line of result row r (any alias with task_id and line_no). */
-#define RESULT_LINE_TEXT(r)                                                                        \
-    " LEFT JOIN LATERAL (SELECT " CHUNK_LINE_TEXT " AS text FROM import_chunks c"                  \
+/* The bytes of line k of chunk c. */
+#define CHUNK_LINE_BYTES "(c.starts[i.k + 1] - c.starts[i.k])"
+
+/* A FROM item l with the columns columns (of chunk c and line k in it): the line of result row r
+ * (any alias with task_id and line_no). */
+#define RESULT_LINE_OF(r, columns)                                                                 \
+    " LEFT JOIN LATERAL (SELECT " columns " FROM import_chunks c"                                  \
     " CROSS JOIN LATERAL (SELECT " r ".line_no - c.first_line + 1 AS k) i"                         \
     " WHERE c.task_id = " r ".task_id AND c.last_line >= " r ".line_no ORDER BY c.last_line"      \
     " LIMIT 1) l ON true"
+
+/* A FROM item l(text): the line of result row r. */
+#define RESULT_LINE_TEXT(r) RESULT_LINE_OF(r, CHUNK_LINE_TEXT " AS text")
 
 /* Result row r with its line text l as one object (README "Results, line by line"). */
 #define RESULT_LINE_OBJECT(r)                                                                      \

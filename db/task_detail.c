@@ -9,7 +9,8 @@
 #include <string.h>
 
 /* The page is cut from the filtered rows before any line's text is read, so a page costs one
- * pass over the task's results and a chunk read per row shown. */
+ * pass over the task's results and a chunk read per row shown; a line's text longer than
+ * DB_RESULTS_PAGE_TEXT_MAX bytes is left out (its length stays), so a page stays small. */
 static const db_stmt stmt_results_page = {
     "task_detail_results_page",
     "WITH f AS (SELECT * FROM import_results r WHERE r.task_id = $1"
@@ -18,7 +19,9 @@ static const db_stmt stmt_results_page = {
     " AND r.line_no BETWEEN $6::bigint AND $7::bigint),"
     " p AS (SELECT * FROM f ORDER BY line_no LIMIT $8::bigint OFFSET $9::bigint)"
     " SELECT (SELECT count(*) FROM f)::text, coalesce((SELECT json_agg(" RESULT_LINE_OBJECT("p")
-    " ORDER BY p.line_no) FROM p" RESULT_LINE_TEXT("p") "), '[]')::text",
+    " || jsonb_build_object('text_bytes', l.bytes) ORDER BY p.line_no) FROM p"
+    RESULT_LINE_OF("p", "CASE WHEN " CHUNK_LINE_BYTES " <= " DB_RESULTS_PAGE_TEXT_MAX " THEN "
+                   CHUNK_LINE_TEXT " END AS text, " CHUNK_LINE_BYTES " AS bytes") "), '[]')::text",
     9};
 
 static const db_stmt stmt_batches = {

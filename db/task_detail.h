@@ -18,9 +18,12 @@ typedef struct db_results_filter {
 /* The filter that matches every result. */
 db_results_filter db_results_filter_all(void);
 
+#define DB_RESULTS_PAGE_TEXT_MAX "65536" /* bytes of a line's text a results page shows */
+
 /* One page of the task's results that match filter, in line order: limit from offset. Sets
  * *out_total to how many match in all and *out_json to a JSON array of result objects (as
- * db_results_by_line makes them, each with its line's text); the caller frees it. */
+ * db_results_by_line makes them, each with its line's text, null beyond
+ * DB_RESULTS_PAGE_TEXT_MAX bytes, and text_bytes, its length); the caller frees it. */
 int db_task_results_page(db_conn *conn, const char *task_id, const db_results_filter *filter,
                          long limit, long offset, long *out_total, char **out_json);
 

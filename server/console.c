@@ -8,7 +8,7 @@
 /* The page runs only its own script and style: no inline code, no other origin, no framing. */
 #define CONSOLE_HEADERS                                                                            \
     "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self';"          \
-    " img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none';"     \
+    " img-src 'self'; connect-src 'self'; form-action 'none'; frame-ancestors 'none';"     \
     " base-uri 'none'\r\n"                                                                        \
     "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n"                         \
     "X-Frame-Options: DENY\r\nCache-Control: no-cache\r\n"
@@ -29,14 +29,18 @@ int console_get_file(http_req *req) {
     if (file == NULL)
         return http_send_error(req, BI_ENOTFOUND, "console has no file %.100s", name);
     const char *match = mg_get_header(req->conn, "If-None-Match");
-    bool fresh = match != NULL && strstr(match, file->etag) != NULL;
+    bool fresh = match != NULL && (strstr(match, file->etag) != NULL || strcmp(match, "*") == 0);
+    if (fresh) { /* a 304 carries no Content-Length but the 200's (RFC 9110): none */
+        mg_printf(req->conn, "HTTP/1.1 304 Not Modified\r\nETag: %s\r\n" CONSOLE_HEADERS "%s\r\n",
+                  file->etag, http_cors_headers(req));
+        http_sent(req, 304, 0);
+        return 0;
+    }
     mg_printf(req->conn,
-              "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nETag: %s\r\n" CONSOLE_HEADERS
+              "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\nETag: %s\r\n" CONSOLE_HEADERS
               "%s\r\n",
-              fresh ? "304 Not Modified" : "200 OK", file->content_type, fresh ? 0 : file->len,
-              file->etag, http_cors_headers(req));
-    if (!fresh)
-        mg_write(req->conn, file->data, file->len);
-    http_sent(req, fresh ? 304 : 200, fresh ? 0 : file->len);
+              file->content_type, file->len, file->etag, http_cors_headers(req));
+    mg_write(req->conn, file->data, file->len);
+    http_sent(req, 200, file->len);
     return 0;
 }

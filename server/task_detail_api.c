@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define RESULTS_LIMIT_DEFAULT 50
-#define RESULTS_LIMIT_MAX 500
+#define RESULTS_LIMIT_MAX 200
 
 /* Takes a pooled connection and checks that the caller may see the path's task. Returns 0 with
  * *out_conn to release, or answers itself (404, 503) and returns the error. */

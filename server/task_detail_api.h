@@ -9,8 +9,9 @@
 #include "http.h"
 
 /* GET /tasks/:task/results/: a JSON array of result objects (line, root, action_type,
- * status_code, obj_type, obj_url, obj_repo_url, obj_owner_url, message, error_code, text) in
- * line order, paged as the task lists are (page, limit 1-500 default 50, and their headers).
+ * status_code, obj_type, obj_url, obj_repo_url, obj_owner_url, message, error_code, text and
+ * text_bytes; text null beyond 64 KiB) in line order, paged as the task lists are (page, limit
+ * 1-200 default 50, and their headers).
  * Filters: action, type (obj_type), status (failed, succeeded, skipped or a code), from and to
  * (line numbers, both included). */
 int task_detail_api_results(http_req *req);

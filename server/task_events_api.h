@@ -10,8 +10,10 @@
 /* GET /tasks/events/: Server-Sent Events. Every second, and at once when a task ends, an
  * "active" event whose data is {"tasks": [...]}: the caller's PENDING and STARTED tasks (root:
  * everyone's; the newest 200), each as the task JSON (progress, ahead); after it, an "ended"
- * event {"id"} for each task that has left that set since the last one. Read it with
- * fetch() and the Authorization header: EventSource can send no header. */
+ * event {"id"} for each task that has ended since the last one (a task pushed out of the 200
+ * is looked up, not taken for ended). The stream ends within 5 seconds of its token being
+ * revoked or its user disabled. Read it with fetch() and the Authorization header:
+ * EventSource can send no header. */
 int task_events_api_stream(http_req *req);
 
 #endif

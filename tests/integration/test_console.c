@@ -349,3 +349,25 @@ Test(console, the_task_list_filters_by_queue) {
     harness_response_free(harness_wait_result(&srv, a, dee, "summary", NULL));
     harness_response_free(harness_wait_result(&srv, b, dee, "summary", NULL));
 }
+
+Test(console, the_stream_ends_once_its_user_is_disabled) {
+    char eve[128];
+    harness_create_user(&srv, "eve", eve, sizeof eve);
+    int fd = events_open(eve);
+    static char buf[1 << 16];
+    size_t len = 0;
+    buf[0] = '\0';
+    cr_assert(events_until(fd, buf, sizeof buf, &len, "event: active", 10), "%s", buf);
+    harness_response *r = harness_request(&srv, "PATCH", "/users/eve/", ROOT, "{\"disabled\": true}");
+    cr_assert_eq(r->status, 200, "%s", r->body);
+    harness_response_free(r);
+    time_t disabled = time(NULL);
+    bool closed = false;
+    while (!closed && time(NULL) - disabled < 15) { /* reads until the server closes it */
+        struct pollfd p = {fd, POLLIN, 0};
+        char chunk[4096];
+        closed = poll(&p, 1, 500) > 0 && read(fd, chunk, sizeof chunk) <= 0;
+    }
+    close(fd);
+    cr_expect(closed, "the stream of a disabled user still runs after 15 s");
+}
