@@ -7,6 +7,7 @@ import {shortId} from './tasks.js';
 const enc = encodeURIComponent;
 const taskLink = id => h('a', {href: `#/tasks/${enc(id)}`, class: 'mono'}, shortId(id));
 
+// The queues with waiting or running tasks (the caller's; root: everyone's), and root's nodes.
 export async function renderQueues(main, _args, {signal, user}) {
   document.title = 'Queues · bulkimport';
   const queues = await api('/manage/queues/', {signal});
@@ -47,6 +48,7 @@ function runsTable(runs) {
   ], runs, 'No runs yet.', 'Runs');
 }
 
+// The caller's feeds (root: everyone's) with their actions and runs.
 export async function renderFeeds(main, _args, {signal, user}) {
   document.title = 'Feeds · bulkimport';
   const list = h('div', {});
@@ -86,6 +88,7 @@ export async function renderFeeds(main, _args, {signal, user}) {
   await load();
 }
 
+// Root's user administration: create, disable and enable, new tokens.
 export async function renderUsers(main, _args, {signal, user}) {
   document.title = 'Users · bulkimport';
   if (!user.is_root) {

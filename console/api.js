@@ -4,6 +4,7 @@
 
 const TOKEN_KEY = 'bulkimport.token';
 
+// A refused or failed call: status is the HTTP status (0: the server was not reached).
 export class ApiError extends Error {
   constructor(status, message) {
     super(message);
@@ -16,6 +17,7 @@ export function token() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
+// Keeps value as the token (a falsy value forgets it).
 export function setToken(value) {
   if (value)
     sessionStorage.setItem(TOKEN_KEY, value);

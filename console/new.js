@@ -4,6 +4,7 @@
 import {upload} from './api.js';
 import {field, h, num} from './ui.js';
 
+// The new-import form; on success the page moves to the new task's.
 export async function renderNew(main, _args, ctx) {
   document.title = 'New import · bulkimport';
   let file = null;

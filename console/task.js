@@ -162,6 +162,7 @@ async function deliveries(id, signal) {
           list, 'This task has no webhook (callback_url).', 'Webhook deliveries'));
 }
 
+// Task id's page: live while it runs, then its chart, results and deliveries.
 export async function renderTask(main, [id], ctx) {
   const {signal} = ctx;
   document.title = `Task ${shortId(id)} · bulkimport`;

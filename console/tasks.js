@@ -64,6 +64,7 @@ export function shortId(id) {
   return m ? `${m[1]}…${m[2]}` : id;
 }
 
+// The tasks page for ctx.params (q, user, queue, state, from, to, page).
 export async function renderTasks(main, _args, ctx) {
   const {params, user, signal, navigate} = ctx;
   document.title = 'Tasks · bulkimport';
