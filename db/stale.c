@@ -77,6 +77,29 @@ static const db_stmt stmt_references = {
     " ORDER BY cr.repo_id, cr.id LIMIT $3::integer",
     3};
 
+/* The walks read a repository's rows after the cursor in (repo_id, mnemonic) order, cut at a
+ * limit. With statistics from before an import of a million concepts (autovacuum's ANALYZE
+ * had not come yet) PostgreSQL took the repository for a few thousand rows, read all of them
+ * through its (repo_id, seq) index and sorted them, for every batch: 0.7 s a batch at
+ * 1,000,000 concepts, a prune quadratic in their number (bench/RESULTS.md). So the content
+ * tables changed by more than a tenth since their last ANALYZE are analyzed first, as
+ * autovacuum would soon. */
+static int db_stale_analyze_content(db_conn *conn) {
+    static const char *const analyze[] = {"ANALYZE concepts", "ANALYZE mappings"};
+    PGresult *res;
+    int err = db_exec_sql(conn,
+                          "SELECT relname = 'mappings' FROM pg_stat_user_tables"
+                          " WHERE relid IN ('concepts'::regclass, 'mappings'::regclass)"
+                          " AND n_mod_since_analyze > 0.1 * greatest(n_live_tup, 10000)",
+                          PGRES_TUPLES_OK, &res);
+    if (err < 0)
+        return err;
+    for (int i = 0; err == 0 && i < PQntuples(res); i++)
+        err = db_exec_sql(conn, analyze[PQgetvalue(res, i, 0)[0] == 't'], PGRES_COMMAND_OK, NULL);
+    PQclear(res);
+    return err;
+}
+
 int db_stale_prepare(db_conn *conn, const char *task_id) {
     int err = db_exec_sql(conn, stale_tables_sql, PGRES_COMMAND_OK, NULL);
     const char *values[] = {task_id};
@@ -85,6 +108,8 @@ int db_stale_prepare(db_conn *conn, const char *task_id) {
     if (err == 0) /* the walks' plans need their sizes */
         err = db_exec_sql(conn, "ANALYZE prune_named, prune_repos, prune_exprs, prune_cascading",
                           PGRES_COMMAND_OK, NULL);
+    if (err == 0)
+        err = db_stale_analyze_content(conn);
     return err;
 }
 
