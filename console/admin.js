@@ -2,10 +2,9 @@
 // resume), and for root the users (create, disable and enable, a new token).
 import {api} from './api.js';
 import {badge, confirmDialog, duration, errorBox, field, h, num, table, time, toast} from './ui.js';
-import {shortId} from './tasks.js';
+import {taskLink} from './tasks.js';
 
 const enc = encodeURIComponent;
-const taskLink = id => h('a', {href: `#/tasks/${enc(id)}`, class: 'mono'}, shortId(id));
 
 // The queues with waiting or running tasks (the caller's; root: everyone's), and root's nodes.
 export async function renderQueues(main, _args, {signal, user}) {

@@ -50,13 +50,18 @@ function filters(params, user, navigate) {
 }
 
 const columns = [
-  {label: 'Task', cell: t => h('a', {href: `#/tasks/${encodeURIComponent(t.id)}`, class: 'mono'}, shortId(t.id))},
+  {label: 'Task', cell: t => taskLink(t.id)},
   {label: 'User', cell: t => t.username},
   {label: 'Queue', cell: t => t.queue},
   {label: 'State', cell: t => badge(t.state)},
   {label: 'Progress', class: 'wide', cell: t => progress(t)},
   {label: 'Created', cell: t => time(t.created_at)},
 ];
+
+// A link to task id's page, named by its short id.
+export function taskLink(id) {
+  return h('a', {href: `#/tasks/${encodeURIComponent(id)}`, class: 'mono'}, shortId(id));
+}
 
 // "0b1c…-root~queue": enough of the uuid to tell tasks apart, the owner and queue whole.
 export function shortId(id) {

@@ -60,8 +60,19 @@ static int batch_apply_each(db_conn *conn, const db_user *caller, const apply_op
     return 0;
 }
 
-/* Applies b's lines on conn into results (b->n of them, zeroed): set-wise, or line by line
- * when the database refused a value. Returns 0 or the database's failure. */
+/* Undoes a failed try of b on conn: its results are freed and zeroed, and the batch's writes
+ * rolled back to its savepoint; the next try's inserts are careful (db_content_insert). */
+static int batch_undo_try(db_conn *conn, const plan_batch *b, apply_result *results,
+                          apply_options *opt) {
+    apply_results_free(results, b->n);
+    memset(results, 0, b->n * sizeof *results);
+    opt->careful_inserts = true;
+    return db_savepoint_rollback(conn);
+}
+
+/* Applies b's lines on conn into results (b->n of them, zeroed): set-wise, again with careful
+ * inserts when a key appeared under it, or line by line when the database refused a value.
+ * Returns 0 or the database's failure. */
 static int batch_apply(db_conn *conn, const db_user *caller, const db_task *task,
                        const plan_batch *b, apply_result *results) {
     apply_options opt = {.update_if_exists = task->update_if_exists, .task = task};
@@ -73,18 +84,10 @@ static int batch_apply(db_conn *conn, const db_user *caller, const db_task *task
     int err = db_savepoint(conn);
     if (err == 0)
         err = apply_lines(conn, caller, &opt, b->texts, b->lens, b->numbers, b->n, results);
-    if (err == BI_ECONFLICT) { /* an insert met a key created since its lookup: again, careful */
-        apply_results_free(results, b->n);
-        memset(results, 0, b->n * sizeof *results);
-        opt.careful_inserts = true;
-        if ((err = db_savepoint_rollback(conn)) == 0)
-            err = apply_lines(conn, caller, &opt, b->texts, b->lens, b->numbers, b->n, results);
-    }
+    if (err == BI_ECONFLICT && (err = batch_undo_try(conn, b, results, &opt)) == 0)
+        err = apply_lines(conn, caller, &opt, b->texts, b->lens, b->numbers, b->n, results);
     if (err == BI_EREFUSED || err == BI_EINVAL) { /* some line's value: find it, apply the rest */
-        apply_results_free(results, b->n);
-        memset(results, 0, b->n * sizeof *results);
-        opt.careful_inserts = true; /* one line alone has no set to fall back from */
-        if ((err = db_savepoint_rollback(conn)) == 0)
+        if ((err = batch_undo_try(conn, b, results, &opt)) == 0)
             err = batch_apply_each(conn, caller, &opt, b, results);
     } else if (err == 0) {
         err = db_savepoint_release(conn);

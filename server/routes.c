@@ -3,6 +3,7 @@
  * literal segments come before parameters (".../versions/" before ".../:version/"). */
 #include "about_api.h"
 #include "admin_api.h"
+#include "console.h"
 #include "health.h"
 #include "feeds_api.h"
 #include "http.h"
@@ -13,7 +14,6 @@
 #include "task_detail_api.h"
 #include "task_events_api.h"
 #include "tasks_api.h"
-#include "console.h"
 #include "users_api.h"
 
 #define OWNER "/:owner_type(orgs|users)/:owner"

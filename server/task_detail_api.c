@@ -25,8 +25,9 @@ static int task_detail_open(http_req *req, db_conn **out_conn) {
         return err;
     }
     db_task t;
-    err = strlen(req->params[0]) < DB_TASK_ID_MAX ? db_tasks_get(conn, req->params[0], &req->user, &t)
-                                                  : BI_ENOTFOUND;
+    err = tasks_api_id_is_possible(req) && strlen(req->params[0]) < DB_TASK_ID_MAX
+              ? db_tasks_get(conn, req->params[0], &req->user, &t)
+              : BI_ENOTFOUND;
     if (err < 0) {
         db_pool_release(req->app->pool, conn);
         if (err == BI_ENOTFOUND)

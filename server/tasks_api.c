@@ -102,9 +102,7 @@ static int tasks_send_list(http_req *req, const char *username) {
     return imports_api_send_list(req, &tq.filter, tq.limit, tq.offset, tasks_page_headers, &tp);
 }
 
-/* Whether the path's id (a task's or a user's) can name anything (UTF-8, as ids are): else
- * 404, never a database error. */
-static bool tasks_id_is_possible(const http_req *req) {
+bool tasks_api_id_is_possible(const http_req *req) {
     size_t len = strlen(req->params[0]);
     return utf8_invalid_at(req->params[0], len) == len;
 }
@@ -115,7 +113,7 @@ int tasks_api_list(http_req *req) {
 
 int tasks_api_list_user(http_req *req) {
     const char *username = req->params[0];
-    if (!tasks_id_is_possible(req) || (!req->user.is_root && strcmp(username, req->user.username) != 0))
+    if (!tasks_api_id_is_possible(req) || (!req->user.is_root && strcmp(username, req->user.username) != 0))
         return http_send_error(req, BI_ENOTFOUND, "user %.64s not found", username);
     return tasks_send_list(req, username);
 }
@@ -123,7 +121,7 @@ int tasks_api_list_user(http_req *req) {
 int tasks_api_get(http_req *req) {
     if (http_query_only(req, tasks_get_params) < 0)
         return 0;
-    if (!tasks_id_is_possible(req))
+    if (!tasks_api_id_is_possible(req))
         return http_send_error(req, BI_ENOTFOUND, "No Task matches the given query.");
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);
@@ -140,7 +138,7 @@ int tasks_api_get(http_req *req) {
 }
 
 int tasks_api_delete(http_req *req) {
-    if (!tasks_id_is_possible(req))
+    if (!tasks_api_id_is_possible(req))
         return http_send_error(req, BI_ENOTFOUND, "No Task matches the given query.");
     db_conn *conn;
     int err = db_pool_acquire(req->app->pool, HTTP_DB_WAIT_MS, &conn);

@@ -26,6 +26,10 @@ int tasks_api_get(http_req *req);
 /* DELETE /tasks/:id/: cancels it (204); 400 "Task is already finished." once finished. */
 int tasks_api_delete(http_req *req);
 
+/* Whether the path's first parameter (a task's or a user's id) can name anything (UTF-8, as
+ * ids are): else answer 404, never a database error. */
+bool tasks_api_id_is_possible(const http_req *req);
+
 /* oclapi2's paging headers (core/common/mixins.py) for page (from 1) of a list of total items,
  * limit a page from offset, into out (out_len bytes): "Name: value\r\n" lines. */
 void tasks_api_page_headers(http_req *req, long page, long total, long limit, long offset,

@@ -174,6 +174,9 @@ Test(console, a_task_s_details_are_its_owner_s_and_root_s_only) {
         harness_response_free(r);
         cr_expect_eq((r = get(ann, "no-such-task", routes[i]))->status, 404);
         harness_response_free(r);
+        r = get(ann, "%FF", routes[i]); /* not UTF-8: no task, not a database error */
+        cr_expect_eq(r->status, 404, "%s: %s", routes[i], r->body);
+        harness_response_free(r);
     }
 }
 
